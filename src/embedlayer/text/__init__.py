@@ -1,0 +1,29 @@
+"""Text input: tokenizers (str -> list of tokens) and streaming readers of labeled text files."""
+
+from embedlayer.text.readers import DecodeReport, Example, detect_format, read_examples, read_lines
+from embedlayer.text.tokenizers import (
+    TOKENIZER_NAMES,
+    ByteTokenizer,
+    CharTokenizer,
+    Tokenizer,
+    WhitespaceTokenizer,
+    WordTokenizer,
+    get_tokenizer,
+    tokenizer_from_config,
+)
+
+__all__ = [
+    "TOKENIZER_NAMES",
+    "ByteTokenizer",
+    "CharTokenizer",
+    "DecodeReport",
+    "Example",
+    "Tokenizer",
+    "WhitespaceTokenizer",
+    "WordTokenizer",
+    "detect_format",
+    "get_tokenizer",
+    "read_examples",
+    "read_lines",
+    "tokenizer_from_config",
+]
