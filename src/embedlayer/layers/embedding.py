@@ -1,0 +1,258 @@
+"""The embedding layer: a (V, D) table whose forward pass copies rows.
+
+``Embedding(V, D)(ids)`` equals ``one_hot(ids, V).float() @ weight`` (same output, same weight
+gradient; tests/layers/test_embedding.py proves it) but costs a row copy per id instead of V·D
+multiply-adds, and its gradient is non-zero only on the rows that occurred (``sparse=True`` hands
+the optimizer exactly those rows).
+
+Guarantees beyond ``torch.nn.Embedding``:
+
+* the padding row is zero at init (also after pretrained init) and no optimizer step moves it:
+  its gradient is masked to zero, and SGD (momentum, weight decay), Adam, AdamW, Adagrad,
+  RMSprop and SparseAdam all leave a row exactly zero when its value, gradient and state are
+  zero (tested for each);
+* ``max_norm`` renormalises the *looked-up rows*, out of place: the weight is never modified
+  by a forward pass and autograd differentiates the renormalisation (torch's in-place renorm
+  edits the weight, breaks autograd when the weight is used twice: pytorch issue #26596);
+* ids out of range raise ``IdOutOfRangeError`` naming the id and the table size, and
+  non-integer ids raise ``ConfigError`` instead of a C++ message.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from embedlayer.errors import ConfigError, FormatError, IdOutOfRangeError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from embedlayer.layers.pretrained import CoverageReport
+    from embedlayer.vectors import Vectors
+    from embedlayer.vocab import Vocab
+
+__all__ = ["Embedding", "INIT_SCHEMES"]
+
+InitScheme = Literal["normal", "uniform", "xavier"]
+INIT_SCHEMES: tuple[str, ...] = ("normal", "uniform", "xavier")
+_INTEGER_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
+class Embedding(nn.Module):
+    """A lookup table of ``num_embeddings`` rows of size ``embedding_dim``.
+
+    Args:
+        num_embeddings: V, the number of rows (``vocab.num_embeddings``, buckets included).
+        embedding_dim: D, the size of each row.
+        padding_idx: the row that pads sequences: zero at init, zero gradient, never moved by an
+            optimizer. ``None`` for no padding row; a negative value counts from the end.
+        init: ``"normal"``: N(0, std²), std 1.0 by default like ``torch.nn.Embedding``;
+            ``"uniform"``: U(-√3·std, √3·std), the same variance as ``"normal"``;
+            ``"xavier"``: Glorot uniform U(-a, a), a = √(6 / (V + D)), ``std`` ignored.
+        std: the standard deviation of the initial values for ``"normal"`` and ``"uniform"``.
+        max_norm: if set, each looked-up row whose ``norm_type``-norm exceeds it is scaled to
+            ``max_norm / (norm + 1e-7)`` of itself (torch's formula), out of place.
+        norm_type: p of the p-norm used with ``max_norm``.
+        sparse: the weight gradient is a sparse COO tensor holding only the looked-up rows (use
+            ``torch.optim.SparseAdam`` or plain SGD).
+        freeze: create the weight with ``requires_grad=False``.
+        generator: the random source of the initial table; ``None`` uses torch's default
+            generator (so ``torch.manual_seed`` governs it), as every torch module does. The same
+            seeded generator always gives the same table.
+
+    Raises:
+        ConfigError: a size, index, scheme or norm setting out of range.
+    """
+
+    weight: nn.Parameter  # (V, D)
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        *,
+        padding_idx: int | None = 0,
+        init: InitScheme = "normal",
+        std: float = 1.0,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        sparse: bool = False,
+        freeze: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        _check_positive_int("num_embeddings", num_embeddings)
+        _check_positive_int("embedding_dim", embedding_dim)
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = _normalise_padding(padding_idx, num_embeddings)
+        if init not in INIT_SCHEMES:
+            raise ConfigError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+        if not _positive_finite(std):
+            raise ConfigError(f"std must be a positive finite number, got {std!r}")
+        if max_norm is not None and not _positive_finite(max_norm):
+            raise ConfigError(f"max_norm must be a positive number or None, got {max_norm!r}")
+        if not (isinstance(norm_type, (int, float)) and not isinstance(norm_type, bool) and norm_type > 0):
+            raise ConfigError(f"norm_type must be a positive number (p of the p-norm), got {norm_type!r}")
+        self.init, self.std = init, float(std)
+        self.max_norm = None if max_norm is None else float(max_norm)
+        self.norm_type = float(norm_type)
+        self.sparse = bool(sparse)
+        self.coverage: CoverageReport | None = None  # set by from_vectors
+        self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim), requires_grad=not freeze)
+        self.reset_parameters(generator)
+
+    # --- initialisation ---------------------------------------------------------------------------
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Redraw the table with the layer's ``init`` scheme and zero the padding row."""
+        V, D = self.num_embeddings, self.embedding_dim
+        with torch.no_grad():
+            if self.init == "normal":
+                self.weight.normal_(0.0, self.std, generator=generator)
+            else:
+                bound = math.sqrt(3.0) * self.std if self.init == "uniform" else math.sqrt(6.0 / (V + D))
+                self.weight.uniform_(-bound, bound, generator=generator)
+        self.zero_padding_row()
+
+    def zero_padding_row(self) -> None:
+        """Set the padding row to zero (a no-op without ``padding_idx``)."""
+        if self.padding_idx is not None:
+            with torch.no_grad():
+                self.weight[self.padding_idx].zero_()
+
+    def load_weight(self, weight: Tensor) -> None:
+        """Copy a (V, D) table into the layer (the padding row is then zeroed).
+
+        Raises:
+            FormatError: ``weight`` does not have shape (V, D).
+        """
+        if tuple(weight.shape) != (self.num_embeddings, self.embedding_dim):
+            raise FormatError(f"weight has shape {tuple(weight.shape)}; expected "
+                              f"({self.num_embeddings}, {self.embedding_dim})")
+        with torch.no_grad():
+            self.weight.copy_(weight)
+        self.zero_padding_row()
+
+    # --- freezing ---------------------------------------------------------------------------------
+    def freeze(self) -> Self:
+        """Stop training the table (``weight.requires_grad = False``); returns self."""
+        self.weight.requires_grad_(False)
+        return self
+
+    def unfreeze(self) -> Self:
+        """Train the table again (``weight.requires_grad = True``); returns self."""
+        self.weight.requires_grad_(True)
+        return self
+
+    @property
+    def frozen(self) -> bool:
+        """True when the table receives no gradient."""
+        return not self.weight.requires_grad
+
+    # --- lookup -----------------------------------------------------------------------------------
+    def forward(self, ids: Tensor) -> Tensor:
+        """Look up rows: ids (...,) integer -> (..., D) float.
+
+        Raises:
+            ConfigError: ``ids`` is not an integer tensor (floats or bools are refused rather than
+                silently truncated).
+            IdOutOfRangeError: an id is negative or not below V (naming the id, where it is, and V).
+        """
+        ids = self._check_ids(ids)
+        rows = F.embedding(ids, self.weight, self.padding_idx, None, 2.0, False, self.sparse)  # (..., D)
+        if self.max_norm is None:
+            return rows
+        # Out of place, autograd-safe max_norm (pytorch#26596): scale only the rows above it.
+        norms = torch.linalg.vector_norm(rows, ord=self.norm_type, dim=-1, keepdim=True)  # (..., 1)
+        scale = torch.where(norms > self.max_norm, self.max_norm / (norms + 1e-7), torch.ones_like(norms))
+        return rows * scale
+
+    def _check_ids(self, ids: Tensor) -> Tensor:
+        if not isinstance(ids, Tensor):
+            raise ConfigError(f"ids must be a torch integer tensor, got {type(ids).__name__}; "
+                              f"use torch.tensor(ids, dtype=torch.long)")
+        if ids.dtype not in _INTEGER_DTYPES:
+            raise ConfigError(f"ids must be integers (torch.long or torch.int), got dtype {ids.dtype}")
+        if ids.dtype not in (torch.int32, torch.int64):
+            ids = ids.long()
+        if ids.numel():
+            bad = (ids < 0) | (ids >= self.num_embeddings)
+            if bool(bad.any()):
+                position = tuple(torch.nonzero(bad)[0].tolist())
+                value = int(ids[position])
+                raise IdOutOfRangeError(f"id {value} at position {position} is out of range for an embedding "
+                                        f"table of {self.num_embeddings} rows; expected 0 <= id < "
+                                        f"{self.num_embeddings}")
+        return ids
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.num_embeddings}, {self.embedding_dim}", f"padding_idx={self.padding_idx}",
+                 f"init={self.init!r}"]
+        if self.max_norm is not None:
+            parts.append(f"max_norm={self.max_norm}, norm_type={self.norm_type}")
+        if self.sparse:
+            parts.append("sparse=True")
+        if self.frozen:
+            parts.append("frozen=True")
+        return ", ".join(parts)
+
+    # --- pretrained -------------------------------------------------------------------------------
+    @classmethod
+    def from_vectors(
+        cls,
+        vectors: Vectors,
+        vocab: Vocab,
+        *,
+        missing: Literal["random", "zero", "mean"] = "random",
+        lowercase_fallback: bool = True,
+        freeze: bool = False,
+        seed: int = 0,
+        **layer_kwargs: Any,
+    ) -> Embedding:
+        """A layer of ``vocab.num_embeddings`` rows initialised from pretrained ``vectors``.
+
+        Rows are aligned by ``align_vectors`` (exact match, then lowercase; missing rows, specials
+        and hash buckets drawn per ``missing`` with ``seed``); the padding row (``vocab.pad_id``
+        unless ``padding_idx`` is passed) is zero. ``layer.coverage`` holds the CoverageReport.
+
+        Raises:
+            FormatError: ``embedding_dim`` passed and different from the vectors' dimension.
+            ConfigError: a bad ``missing`` or layer setting.
+        """
+        from embedlayer.layers.pretrained import align_vectors
+
+        dim = layer_kwargs.pop("embedding_dim", None)
+        weight, report = align_vectors(
+            vectors, vocab, missing=missing, lowercase_fallback=lowercase_fallback, seed=seed, embedding_dim=dim
+        )
+        layer_kwargs.setdefault("padding_idx", vocab.pad_id)
+        # the random init is overwritten; a private generator keeps torch's global RNG untouched
+        layer_kwargs.setdefault("generator", torch.Generator().manual_seed(seed))
+        layer = cls(weight.shape[0], weight.shape[1], freeze=freeze, **layer_kwargs)
+        layer.load_weight(weight)
+        layer.coverage = report
+        return layer
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
+
+
+def _positive_finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _normalise_padding(padding_idx: int | None, num_embeddings: int) -> int | None:
+    if padding_idx is None:
+        return None
+    valid = isinstance(padding_idx, int) and not isinstance(padding_idx, bool)
+    if not valid or not -num_embeddings <= padding_idx < num_embeddings:
+        raise ConfigError(f"padding_idx must be None or an int in [{-num_embeddings}, {num_embeddings}), "
+                          f"got {padding_idx!r}")
+    return padding_idx % num_embeddings
