@@ -1,0 +1,88 @@
+"""TextClassifier: embedding -> dropout -> encoder -> dropout -> linear head."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from embedlayer.errors import ConfigError
+from embedlayer.layers.embedding import Embedding
+from embedlayer.models.config import ClassifierConfig
+from embedlayer.models.encoders import build_encoder
+
+__all__ = ["TextClassifier", "build_classifier"]
+
+
+class TextClassifier(nn.Module):
+    """Logits for padded token ids. Build it with :func:`build_classifier`.
+
+    Attributes: ``config`` (the ClassifierConfig), ``embedding`` (an embedlayer Embedding),
+    ``encoder`` (see :mod:`embedlayer.models.encoders`), ``head`` (``nn.Linear(out_dim, C)``).
+    """
+
+    def __init__(self, config: ClassifierConfig, embedding: Embedding, encoder: nn.Module) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = embedding
+        self.embedding_dropout = nn.Dropout(config.dropout)
+        self.encoder = encoder
+        self.encoder_dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(encoder.out_dim, config.num_classes)
+
+    def forward(self, ids: Tensor, lengths: Tensor, mask: Tensor | None = None) -> Tensor:
+        """ids (B, T) int64, lengths (B,) int64, mask (B, T) bool True on tokens (None: built
+        from ``lengths``) -> logits (B, C). Raises IdOutOfRangeError for ids outside the table."""
+        if mask is None:
+            mask = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        x = self.embedding_dropout(self.embedding(ids))  # (B, T, D)
+        h = self.encoder(x, mask, lengths)  # (B, out_dim)
+        return self.head(self.encoder_dropout(h))  # (B, C)
+
+
+def _derive_seed(generator: torch.Generator | None, seed: int) -> int:
+    if generator is None:
+        return seed
+    return int(torch.randint(0, 2**62, (1,), generator=generator))
+
+
+def build_classifier(
+    cfg: ClassifierConfig,
+    *,
+    embedding: Embedding | None = None,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+) -> TextClassifier:
+    """A TextClassifier for ``cfg`` whose weights depend only on ``cfg`` and the seed.
+
+    The seed is ``seed``, or one number drawn from ``generator`` when it is given. The embedding
+    table is initialised from its own ``torch.Generator``; the encoder and head (torch modules
+    that initialise from the global RNG) are built inside ``torch.random.fork_rng`` seeded with
+    it, so the caller's global RNG state is left as it was. Not thread-safe with other code that
+    uses the global RNG at the same moment.
+
+    ``embedding``: use this table (e.g. ``Embedding.from_vectors``) instead of a random one; its
+    shape must be (cfg.num_embeddings, cfg.embedding_dim), else ConfigError.
+    """
+    if not isinstance(cfg, ClassifierConfig):
+        raise TypeError(f"build_classifier: expected a ClassifierConfig, got {type(cfg).__name__}")
+    seed = _derive_seed(generator, seed)
+    if embedding is None:
+        embedding = Embedding(
+            cfg.num_embeddings,
+            cfg.embedding_dim,
+            padding_idx=cfg.padding_idx,
+            max_norm=cfg.embedding_max_norm,
+            sparse=cfg.sparse_embedding,
+            generator=torch.Generator().manual_seed(seed),
+        )
+    else:
+        shape = tuple(embedding.weight.shape)
+        if shape != (cfg.num_embeddings, cfg.embedding_dim):
+            raise ConfigError(
+                f"build_classifier: embedding has shape {shape}, expected "
+                f"(num_embeddings, embedding_dim) = ({cfg.num_embeddings}, {cfg.embedding_dim}) from the config"
+            )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1)  # a stream distinct from the embedding's
+        encoder = build_encoder(cfg.encoder, cfg.embedding_dim)
+        return TextClassifier(cfg, embedding, encoder)

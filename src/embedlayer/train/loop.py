@@ -1,0 +1,276 @@
+"""The training loop: ``fit`` (epochs, schedule, early stopping, checkpoints, resume) and
+``evaluate``. The library never prints: progress goes to an optional callback.
+
+Determinism: ``fit`` runs inside ``torch.random.fork_rng`` seeded with ``cfg.seed`` (the
+caller's global RNG state is restored afterwards), the batch order of epoch ``e`` comes from the
+caller's ``train_batches(e)``, and the RNG state is checkpointed, so on CPU two runs with the same
+inputs give bit-identical weights and history, and a run resumed from its epoch-``k`` checkpoint
+ends where the uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sized
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from embedlayer.batching import Batch
+from embedlayer.errors import ConfigError, DataError, FormatError
+from embedlayer.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from embedlayer.train.config import TrainConfig
+from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
+from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
+from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr
+
+__all__ = ["fit", "evaluate", "ProgressEvent", "EpochEvent", "EvalResult", "TrainResult"]
+
+Progress = Callable[[ProgressEvent | EpochEvent], None]
+LAST = "last"  # checkpoint_dir / LAST holds the checkpoint of the latest finished epoch
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _labels(batch: Batch, where: str) -> Tensor:
+    if batch.labels is None:
+        raise DataError(f"{where} has no labels (Batch.labels is None); expected labelled batches")
+    return batch.labels
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable[Batch]) -> EvalResult:
+    """Run ``model(ids, lengths, mask) -> logits (B, C)`` over labelled ``batches`` in eval mode
+    (the model's train/eval mode is restored afterwards). Raises DataError on a batch without
+    labels or when there are no examples."""
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    probs, y_true, loss_sum = [], [], 0.0
+    try:
+        for i, batch in enumerate(batches):
+            batch = batch.to(device)
+            labels = _labels(batch, f"evaluate batch {i}")
+            logits = model(batch.ids, batch.lengths, batch.mask)  # (B, C)
+            loss_sum += float(F.cross_entropy(logits.float(), labels, reduction="sum"))
+            probs.append(torch.softmax(logits.float(), dim=-1).cpu())
+            y_true.append(labels.cpu())
+    finally:
+        model.train(was_training)
+    if not probs:
+        raise DataError("evaluate: expected at least one batch, got none")
+    p = torch.cat(probs).numpy()  # (N, C)
+    t = torch.cat(y_true).numpy().astype(np.int64)  # (N,)
+    pred = p.argmax(axis=1).astype(np.int64)
+    n_classes = p.shape[1]
+    return EvalResult(
+        loss=loss_sum / len(t),
+        accuracy=accuracy(t, pred),
+        macro_f1=macro_f1(t, pred, n_classes),
+        confusion=confusion_matrix(t, pred, n_classes),
+        y_true=t,
+        y_pred=pred,
+        probs=p,
+    )
+
+
+@dataclass
+class _RunState:
+    """Mutable bookkeeping of one run; what a checkpoint stores besides tensors."""
+
+    next_epoch: int = 0
+    global_step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_accuracy: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    finished: bool = False
+    stopped_early: bool = False
+    best_weights: dict[str, Tensor] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(vars(self))
+        del out["best_weights"]
+        return out
+
+
+def _count(batches: Iterable[Batch]) -> int:
+    return len(batches) if isinstance(batches, Sized) else sum(1 for _ in batches)
+
+
+def _sized(batches: Iterable[Batch]) -> Sized:
+    return batches if isinstance(batches, Sized) else list(batches)
+
+
+def _train_epoch(model, batches, epoch, opts, cfg, state, total_steps, class_weights, progress) -> tuple[float, float]:
+    """One pass over ``batches``; returns (mean train loss per example, last lr)."""
+    model.train()
+    device = _device(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    steps = len(batches)
+    if steps == 0:
+        raise DataError(f"train_batches({epoch}) gave no batches; expected at least one")
+    loss_sum, seen, start, lr = 0.0, 0, time.perf_counter(), 0.0
+    for step, batch in enumerate(batches):
+        batch = batch.to(device)
+        labels = _labels(batch, f"train_batches({epoch}) batch {step}")
+        set_lr(opts, lr_factor(state.global_step, total_steps, cfg.schedule, cfg.warmup_steps))
+        lr = opts[0].param_groups[0]["lr"]
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        logits = model(batch.ids, batch.lengths, batch.mask)  # (B, C)
+        if class_weights is not None and class_weights.numel() != logits.shape[1]:
+            raise ConfigError(
+                f"TrainConfig.class_weights: expected {logits.shape[1]} weights (one per class), "
+                f"got {class_weights.numel()}"
+            )
+        loss = F.cross_entropy(logits, labels, weight=class_weights)
+        loss.backward()
+        if cfg.clip_norm is not None:
+            clip_dense_grads(params, cfg.clip_norm)
+        for opt in opts:
+            opt.step()
+        state.global_step += 1
+        loss_sum += float(loss.detach()) * len(labels)
+        seen += len(labels)
+        if progress is not None:
+            elapsed = max(time.perf_counter() - start, 1e-9)
+            progress(ProgressEvent(epoch, step, steps, state.global_step, loss_sum / seen, seen / elapsed, lr))
+    return loss_sum / seen, lr
+
+
+def _snapshot(model: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _after_epoch(model, dev_batches, cfg, state, epoch, train_loss, lr) -> tuple[dict[str, float] | None, bool]:
+    """Evaluate, update best/patience bookkeeping and history; returns (dev metrics, is_best)."""
+    record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, "lr": lr}
+    dev, is_best = None, False
+    if dev_batches is not None:
+        dev = evaluate(model, dev_batches).metrics()
+        record.update({f"dev_{k}": v for k, v in dev.items()})
+        is_best = state.best_accuracy is None or dev["accuracy"] > state.best_accuracy
+        if is_best:
+            state.best_accuracy, state.best_epoch, state.bad_epochs = dev["accuracy"], epoch, 0
+            state.best_weights = _snapshot(model)
+        else:
+            state.bad_epochs += 1
+    state.history.append(record)
+    state.next_epoch = epoch + 1
+    state.stopped_early = cfg.patience is not None and dev is not None and state.bad_epochs >= cfg.patience
+    state.finished = state.stopped_early or state.next_epoch >= cfg.epochs
+    return dev, is_best
+
+
+def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState) -> None:
+    tensors = {"rng/cpu": torch.get_rng_state()}
+    device = _device(model)
+    if device.type == "cuda":
+        tensors["rng/cuda"] = torch.cuda.get_rng_state(device)
+    for name, value in (state.best_weights or {}).items():
+        tensors[f"best/{name}"] = value
+    extra = {"state": state.to_json(), "train_config": cfg.to_dict()}
+    config = getattr(model, "config", None)
+    if hasattr(config, "to_dict"):
+        extra["model_config"] = config.to_dict()
+    save_checkpoint(path, model, extra, optimizers=opts, tensors=tensors)
+
+
+def _restore(path: Path, model, opts, cfg: TrainConfig) -> _RunState:
+    ckpt = load_checkpoint(path, model, optimizers=opts)
+    saved_cfg = dict(ckpt.extra.get("train_config", {}))
+    current = cfg.to_dict()
+    saved_cfg.pop("epochs", None), current.pop("epochs")  # more epochs may be asked for on resume
+    diff = sorted(k for k in current if saved_cfg.get(k) != current[k])
+    if diff:
+        k = diff[0]
+        raise ConfigError(
+            f"resume from {ckpt.directory}: TrainConfig.{k} is {current[k]!r} but the checkpoint was "
+            f"trained with {saved_cfg.get(k)!r}; expected the same settings (only epochs may change)"
+        )
+    try:
+        state = _RunState(**ckpt.extra["state"])
+    except (KeyError, TypeError) as exc:
+        raise FormatError(f"{ckpt.directory}: checkpoint has no valid trainer state ({exc})") from exc
+    if "rng/cpu" not in ckpt.tensors:
+        raise FormatError(f"{ckpt.directory}: checkpoint has no RNG state (tensor 'rng/cpu'); cannot resume exactly")
+    best = {k.removeprefix("best/"): v for k, v in ckpt.tensors.items() if k.startswith("best/")}
+    device = _device(model)
+    state.best_weights = {k: v.to(device) for k, v in best.items()} or None
+    torch.set_rng_state(ckpt.tensors["rng/cpu"])
+    if device.type == "cuda" and "rng/cuda" in ckpt.tensors:
+        torch.cuda.set_rng_state(ckpt.tensors["rng/cuda"], device)
+    state.finished = state.stopped_early or state.next_epoch >= cfg.epochs
+    return state
+
+
+def fit(
+    model: nn.Module,
+    train_batches: Callable[[int], Iterable[Batch]],
+    dev_batches: Iterable[Batch] | None,
+    cfg: TrainConfig,
+    *,
+    progress: Progress | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train ``model(ids, lengths, mask) -> logits`` with cross-entropy.
+
+    ``train_batches(epoch)`` gives the labelled batches of 0-based ``epoch`` (shuffle there,
+    deterministically per epoch). A sized result (list, DataLoader) is consumed lazily; anything
+    else is materialised into a list per epoch. ``train_batches(0)`` is also counted once up front
+    to size the LR schedule (total = epochs * its length). ``dev_batches`` must be re-iterable (a
+    list): it is evaluated after every epoch; early stopping (``cfg.patience``) and the choice of
+    the weights left in the model at the end (best dev accuracy, earliest on ties) use it. Without
+    it there is no early stopping and the last weights stay.
+
+    ``checkpoint_dir``: after every epoch, weights, optimizer and RNG state, history and the best
+    weights are saved in ``checkpoint_dir/last`` (see :mod:`embedlayer.train.checkpoint`).
+    ``resume=True`` continues from there (a fresh start if there is none); its TrainConfig must
+    equal ``cfg`` except ``epochs`` (ConfigError otherwise).
+    ``progress`` receives a ProgressEvent per step and an EpochEvent per epoch.
+    """
+    if dev_batches is not None and iter(dev_batches) is dev_batches:
+        raise ConfigError("fit: dev_batches is a one-shot iterator; expected a re-iterable collection such as a list")
+    opts = build_optimizers(model, cfg)
+    device = _device(model)
+    class_weights = None
+    if cfg.class_weights is not None:
+        class_weights = torch.tensor(cfg.class_weights, dtype=torch.float32, device=device)
+    total_steps = cfg.epochs * _count(train_batches(0))
+    path = Path(checkpoint_dir) / LAST if checkpoint_dir is not None else None
+    rng_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices):
+        torch.manual_seed(cfg.seed)
+        state = _RunState()
+        if resume and path is not None and has_checkpoint(path):
+            state = _restore(path, model, opts, cfg)
+        while not state.finished:
+            epoch, start = state.next_epoch, time.perf_counter()
+            batches = _sized(train_batches(epoch))
+            train_loss, lr = _train_epoch(model, batches, epoch, opts, cfg, state, total_steps, class_weights, progress)
+            dev, is_best = _after_epoch(model, dev_batches, cfg, state, epoch, train_loss, lr)
+            if path is not None:
+                _save(path, model, opts, cfg, state)
+            if progress is not None:
+                seconds = time.perf_counter() - start
+                progress(EpochEvent(epoch, train_loss, dev, lr, is_best, state.best_epoch, state.best_accuracy, seconds))
+    if state.best_weights is not None:
+        model.load_state_dict(state.best_weights)
+    return TrainResult(
+        history=tuple(state.history),
+        best_epoch=state.best_epoch,
+        best_accuracy=state.best_accuracy,
+        epochs_run=len(state.history),
+        stopped_early=state.stopped_early,
+        global_step=state.global_step,
+    )

@@ -1,0 +1,108 @@
+"""Optimizers, learning-rate schedule and gradient clipping for ``fit``.
+
+Embedding tables with sparse gradients go to ``torch.optim.SparseAdam``: it updates only the rows
+present in a batch (weights and both Adam moments of every other row stay bit-identical), which is
+what makes large vocabularies cheap. Everything else trainable goes to one Adam/AdamW. Frozen
+parameters (``requires_grad=False``) are left out entirely.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from embedlayer.errors import ConfigError
+from embedlayer.layers.embedding import Embedding
+from embedlayer.train.config import TrainConfig
+
+__all__ = ["build_optimizers", "lr_factor", "set_lr", "clip_dense_grads", "embedding_parameters"]
+
+_EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
+
+
+def embedding_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """(sparse, dense) trainable weights of the embedding tables in ``model``.
+
+    A table counts as sparse when the module has ``sparse=True`` (embedlayer's Embedding,
+    ``nn.Embedding``, ``nn.EmbeddingBag``)."""
+    sparse: list[nn.Parameter] = []
+    dense: list[nn.Parameter] = []
+    seen: set[int] = set()
+    for module in model.modules():
+        if not isinstance(module, _EMBEDDING_TYPES):
+            continue
+        weight = module.weight
+        if not weight.requires_grad or id(weight) in seen:
+            continue
+        seen.add(id(weight))
+        (sparse if getattr(module, "sparse", False) else dense).append(weight)
+    return sparse, dense
+
+
+def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
+    """Optimizers for the trainable parameters of ``model``.
+
+    Returns ``[dense]`` or ``[dense, sparse]`` (an entry is left out when it would be empty):
+    - dense: Adam/AdamW (``cfg.optimizer``) with ``cfg.lr`` and ``cfg.weight_decay``; dense
+      embedding tables form their own group with ``cfg.embedding_lr`` (default ``cfg.lr``);
+    - sparse: SparseAdam with ``cfg.embedding_lr`` (default ``cfg.lr``) for sparse tables.
+    Each param group records its peak rate as ``initial_lr`` for :func:`set_lr`.
+    Raises ConfigError when nothing is trainable.
+    """
+    sparse, dense_emb = embedding_parameters(model)
+    emb_ids = {id(p) for p in sparse + dense_emb}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in emb_ids]
+    emb_lr = cfg.embedding_lr if cfg.embedding_lr is not None else cfg.lr
+    optimizers: list[torch.optim.Optimizer] = []
+    groups = [g for g in ({"params": rest, "lr": cfg.lr}, {"params": dense_emb, "lr": emb_lr}) if g["params"]]
+    if groups:
+        cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        optimizers.append(cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay))
+    if sparse:
+        optimizers.append(torch.optim.SparseAdam(sparse, lr=emb_lr))
+    if not optimizers:
+        raise ConfigError(f"build_optimizers: {type(model).__name__} has no trainable parameters (all frozen?)")
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+    return optimizers
+
+
+def lr_factor(step: int, total_steps: int, schedule: str, warmup_steps: int = 0) -> float:
+    """Multiplier of the peak rate for optimizer step ``step`` (0-based) of ``total_steps``.
+
+    Warmup rises linearly: (step + 1) / warmup_steps. After it, with progress
+    p = (step - warmup) / (total - warmup) in [0, 1): "constant" 1, "linear" 1 - p,
+    "cosine" (1 + cos(pi p)) / 2 -- so the last step still has a small positive rate.
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ConfigError(f"lr schedule: expected 'constant', 'linear' or 'cosine', got {schedule!r}")
+
+
+def set_lr(optimizers: Sequence[torch.optim.Optimizer], factor: float) -> None:
+    """Set every group's ``lr`` to ``initial_lr * factor``."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+
+
+def clip_dense_grads(params: Iterable[nn.Parameter], max_norm: float) -> float:
+    """Clip the global L2 norm of the dense gradients among ``params`` to ``max_norm``; returns the
+    norm before clipping. Sparse gradients are skipped: ``clip_grad_norm_`` raises
+    NotImplementedError on them (no ``linalg_vector_norm`` for the sparse backend, torch 2.13)."""
+    dense = [p for p in params if p.grad is not None and not p.grad.is_sparse]
+    if not dense:
+        return 0.0
+    return float(torch.nn.utils.clip_grad_norm_(dense, max_norm))
