@@ -20,7 +20,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[cli,dev]"
+	$(BIN)/pip install --quiet -e ".[cli,dev,demo]"
 	touch $@
 
 install-demo: $(VENV)/.demo-installed

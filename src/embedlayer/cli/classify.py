@@ -1,0 +1,266 @@
+"""`embedlayer classify train|evaluate|predict`: a text classifier whose first layer is an embedding layer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from embedlayer.cli.common import add_data_args, load_examples, note, print_json, set_threads
+from embedlayer.errors import ConfigError, DataError
+
+ENCODERS = ("bag", "cnn", "rnn", "transformer")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("classify", help="train, evaluate and use a text classifier",
+                           description="Train, evaluate and use a text classifier built on an embedding layer.")
+    cmds = group.add_subparsers(dest="classify_command", metavar="COMMAND", required=True)
+    _register_train(cmds)
+    _register_evaluate(cmds)
+    _register_predict(cmds)
+
+
+# ------------------------------------------------------------------------------------ train
+def _register_train(cmds: argparse._SubParsersAction) -> None:
+    p = cmds.add_parser(
+        "train", help="train a classifier on a labelled file",
+        description="Train a text classifier: tokenize, build a vocabulary, initialise the embedding layer "
+        "(random or from pretrained vectors, frozen or fine-tuned), train an encoder and a classifier head, "
+        "early-stop on --dev, and save everything needed to predict into --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--train", required=True, metavar="FILE", help="labelled training data (tsv, csv, jsonl)")
+    p.add_argument("--dev", metavar="FILE", help="labelled dev data for early stopping and model selection")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the model (created)")
+    add_data_args(p)
+    g = p.add_argument_group("text and vocabulary")
+    g.add_argument("--tokenizer", choices=["word", "char", "byte", "whitespace"], default="word")
+    g.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
+    g.add_argument("--min-count", type=int, default=1, help="drop tokens seen fewer times (they become <unk>)")
+    g.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent tokens")
+    g.add_argument("--max-len", type=int, default=128, help="truncate texts to this many tokens")
+    g = p.add_argument_group("embedding layer")
+    g.add_argument("--dim", type=int, default=100, help="embedding dimension (with --vectors: theirs)")
+    g.add_argument("--vectors", metavar="FILE", help="pretrained vectors (GloVe or word2vec text)")
+    g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
+    g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
+    g.add_argument("--missing", choices=["random", "zero", "mean"], default="random",
+                   help="initialisation of vocabulary words the vectors lack")
+    g.add_argument("--dense-grad", dest="sparse", action="store_false",
+                   help="dense embedding gradients (default: sparse, only rows in the batch move)")
+    g = p.add_argument_group("encoder")
+    g.add_argument("--encoder", choices=ENCODERS, default="cnn")
+    g.add_argument("--pooling", choices=["mean", "max"], default="mean", help="bag and rnn pooling")
+    g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
+    g.add_argument("--rnn-cell", choices=["lstm", "gru"], default="lstm")
+    g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
+    g.add_argument("--heads", type=int, default=None, help="transformer attention heads")
+    g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
+    g.add_argument("--cnn-channels", type=int, default=100, help="filters per width")
+    g.add_argument("--dropout", type=float, default=0.5)
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=10)
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
+    g.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
+    g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
+    g.add_argument("--schedule", choices=["constant", "linear", "cosine"], default="linear")
+    g.add_argument("--clip-norm", type=float, default=5.0, help="gradient norm clipping (0 disables)")
+    g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    g.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
+    p.set_defaults(handler=run_train)
+
+
+def _encoder_config(args: argparse.Namespace):
+    from embedlayer.models import EncoderConfig
+
+    try:
+        widths = tuple(int(w) for w in args.cnn_widths.split(","))
+    except ValueError:
+        raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
+    kw: dict = {"kind": args.encoder, "dropout": args.dropout, "pooling": args.pooling,
+                "cnn_widths": widths, "cnn_channels": args.cnn_channels,
+                "rnn_cell": args.rnn_cell, "rnn_hidden": args.hidden}
+    if args.encoder == "rnn":
+        kw["rnn_pooling"] = args.pooling
+        if args.layers is not None:
+            kw["rnn_layers"] = args.layers
+    if args.encoder == "transformer":
+        if args.layers is not None:
+            kw["tf_layers"] = args.layers
+        if args.heads is not None:
+            kw["tf_heads"] = args.heads
+    return EncoderConfig(**kw)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from embedlayer.cli.progress import TrainProgress
+    from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
+    from embedlayer.train import TrainConfig
+    from embedlayer.vectors import load_vectors
+
+    set_threads(args.threads)
+    out = Path(args.out)
+    train = load_examples(args.train, args)
+    dev = load_examples(args.dev, args) if args.dev else None
+    vectors = load_vectors(args.vectors, limit=args.vectors_limit) if args.vectors else None
+    config = PipelineConfig(
+        tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count, max_vocab=args.max_vocab,
+        max_len=args.max_len, embedding_dim=args.dim, encoder=_encoder_config(args), dropout=args.dropout,
+        freeze=args.freeze, missing=args.missing, sparse=args.sparse, seed=args.seed,
+    )
+    train_config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, embedding_lr=args.embedding_lr,
+        optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
+        clip_norm=args.clip_norm or None, patience=args.patience, seed=args.seed,
+    )
+    pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
+    if not args.quiet:
+        note(f"{len(train)} training examples, {len(dev) if dev else 0} dev, labels {list(pipeline.labels)}, "
+             f"vocabulary {len(pipeline.vocab)}")
+        if pipeline.coverage is not None:
+            note(f"pretrained coverage: {pipeline.coverage.summary()}")
+    started = time.perf_counter()
+    progress = TrainProgress(enabled=not args.quiet)
+    try:
+        result = pipeline.fit(train, dev, train_config, progress=progress, checkpoint_dir=out / "checkpoint",
+                              resume=args.resume, sources=(args.train, args.dev or "dev"))
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - started
+    summary = {
+        "out": str(out), "train_examples": len(train), "dev_examples": len(dev) if dev else 0,
+        "labels": list(pipeline.labels), "vocab_size": len(pipeline.vocab), "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch + 1 if result.best_epoch is not None else None,
+        "train_seconds": round(seconds, 2), "history": result.history,
+    }
+    if pipeline.coverage is not None:
+        summary["coverage"] = pipeline.coverage.to_dict()
+    if dev:
+        summary["dev"] = pipeline.evaluate(dev, source=args.dev).to_dict()
+    pipeline.save(out, extra={"training": {k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")}})
+    if args.json:
+        print_json(summary)
+    else:
+        line = f"saved {out}  ({summary['epochs_run']} epochs, {seconds:.1f}s)"
+        if dev:
+            line += f"  dev accuracy {summary['dev']['accuracy']:.4f}  macro-F1 {summary['dev']['macro_f1']:.4f}"
+        print(line)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ evaluate
+def _register_evaluate(cmds: argparse._SubParsersAction) -> None:
+    p = cmds.add_parser("evaluate", help="accuracy, macro-F1 and confusion matrix on a labelled file",
+                        description="Evaluate a saved classifier on a labelled file.")
+    p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
+    p.add_argument("--data", required=True, metavar="FILE", help="labelled data (tsv, csv, jsonl)")
+    add_data_args(p)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from embedlayer.tasks import TextClassificationPipeline
+
+    set_threads(args.threads)
+    pipeline = TextClassificationPipeline.load(args.model)
+    examples = load_examples(args.data, args)
+    result = pipeline.evaluate(examples, source=args.data)
+    report = {"model": args.model, "data": args.data, "examples": len(examples), "labels": list(pipeline.labels),
+              **result.to_dict()}
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"{args.data}: {len(examples)} examples  accuracy {result.accuracy:.4f}  macro-F1 {result.macro_f1:.4f}  "
+          f"loss {result.loss:.4f}")
+    width = max(len(label) for label in pipeline.labels)
+    print("confusion matrix (rows: true, columns: predicted)")
+    print(" " * (width + 2) + " ".join(f"{label[:8]:>8}" for label in pipeline.labels))
+    for label, row in zip(pipeline.labels, result.confusion):
+        print(f"{label:>{width}}  " + " ".join(f"{int(v):>8}" for v in row))
+    return 0
+
+
+# ------------------------------------------------------------------------------------ predict
+def _register_predict(cmds: argparse._SubParsersAction) -> None:
+    p = cmds.add_parser(
+        "predict", help="labels with probabilities for new texts",
+        description="Predict labels for texts: one text per line (txt or '-' for stdin), or the --text-col "
+        "of a tsv/csv/jsonl file. Prints label, probability and text, tab-separated, or one JSON object with --json.",
+    )
+    p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
+    p.add_argument("input", nargs="?", default="-", metavar="FILE|-", help="texts to classify (default: stdin)")
+    add_data_args(p, label=False)
+    p.add_argument("--all", action="store_true", help="print the probability of every label")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print one JSON object with every prediction")
+    p.set_defaults(handler=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from embedlayer.tasks import TextClassificationPipeline
+
+    set_threads(args.threads)
+    if args.input == "-" and args.format not in (None, "txt"):
+        raise ConfigError(f"--format {args.format}: stdin is read as one text per line, expected --format txt")
+    pipeline = TextClassificationPipeline.load(args.model)
+    if args.input == "-":
+        texts = _stdin_texts(strict=args.strict_encoding)
+    else:
+        texts = [ex.text for ex in load_examples(args.input, args, label=False)]
+    if not texts:
+        source = "<stdin>" if args.input == "-" else args.input
+        raise DataError(f"{source}: no texts to classify (expected one or more lines of text)")
+    probs = pipeline.predict_proba(texts)
+    if args.json:
+        predictions = []
+        for text, row in zip(texts, probs):
+            best = int(row.argmax())
+            obj = {"text": text, "label": pipeline.labels[best], "probability": round(float(row[best]), 6)}
+            if args.all:
+                obj["probabilities"] = {label: round(float(p), 6) for label, p in zip(pipeline.labels, row)}
+            predictions.append(obj)
+        print_json({"model": args.model, "labels": list(pipeline.labels), "predictions": predictions})
+        return 0
+    for text, row in zip(texts, probs):
+        best = int(row.argmax())
+        extra = "\t" + " ".join(f"{label}={p:.4f}" for label, p in zip(pipeline.labels, row)) if args.all else ""
+        print(f"{pipeline.labels[best]}\t{row[best]:.4f}{extra}\t{text}")
+    return 0
+
+
+def _stdin_texts(*, strict: bool) -> list[str]:
+    """One text per line of stdin, read like a txt file: blank lines skipped, a line of only
+    spaces is a DataError, bytes that are not UTF-8 replaced (and noted) or, with ``strict``,
+    a DataError naming ``<stdin>:line``."""
+    buffer = getattr(sys.stdin, "buffer", None)  # bytes when stdin is a real stream
+    raw_lines = buffer if buffer is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+    texts, replaced = [], []
+    for lineno, raw in enumerate(raw_lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if strict:
+                raise DataError(f"<stdin>:{lineno}: invalid UTF-8 byte 0x{raw[exc.start]:02x} at byte "
+                                f"{exc.start + 1} of the line (expected UTF-8 text)") from None
+            text = raw.decode("utf-8", "replace")
+            replaced.append(lineno)
+        text = text.rstrip("\r\n")
+        if not text:
+            continue
+        if not text.strip():
+            raise DataError(f"<stdin>:{lineno}: empty text (expected one non-empty text per line)")
+        texts.append(text)
+    if replaced:
+        note(f"<stdin>: bytes that are not UTF-8 replaced on {len(replaced)} line(s) (first: "
+             f"{', '.join(map(str, replaced[:5]))}); --strict-encoding makes this an error")
+    return texts

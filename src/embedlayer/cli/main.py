@@ -1,0 +1,74 @@
+"""`embedlayer` command line: one module per command group, this file only dispatches.
+
+Errors the library raises on purpose (EmbedLayerError) and OS errors on files are printed as one
+line on stderr with exit status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from embedlayer import __version__
+from embedlayer.errors import EmbedLayerError
+
+# Command groups, imported lazily so `embedlayer --help` stays fast.
+_GROUPS = ("classify", "vocab", "explain", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (every command has ``--help``)."""
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="embedlayer",
+        description="Embedding layers from raw text to trained, inspectable vectors.",
+    )
+    parser.add_argument("--version", action="version", version=f"embedlayer {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _GROUPS:
+        importlib.import_module(f"embedlayer.cli.{name}").register(sub)
+    _add_debug(sub)
+    return parser
+
+
+def _add_debug(sub: argparse._SubParsersAction) -> None:
+    """Accept ``--debug`` after the command too (``embedlayer classify train ... --debug``).
+
+    SUPPRESS as default: a command that does not see the flag leaves the top-level value alone."""
+    for parser in set(sub.choices.values()):
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            for action in nested:
+                _add_debug(action)
+        else:
+            parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                help="show the full traceback on errors")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``embedlayer`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (EmbedLayerError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"embedlayer: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("embedlayer: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}"
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

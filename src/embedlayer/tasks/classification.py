@@ -1,0 +1,299 @@
+"""Text classification end to end: texts → tokens → ids → embedding layer → encoder → labels.
+
+`TextClassificationPipeline` bundles everything a trained classifier needs to read new text
+(tokenizer, vocabulary, label names, maximum length) with the model, and saves it as a folder:
+
+    model.safetensors   the weights (no pickle)
+    config.json         format version, model config, tokenizer config, labels, max_len
+    vocab.json          the vocabulary (see `Vocab.save`)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedlayer._io import atomic_path, atomic_write
+from embedlayer.batching import Batch, BucketBatchSampler, pad_batch
+from embedlayer.errors import ConfigError, DataError, ModelError, where
+from embedlayer.layers import CoverageReport, Embedding
+from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
+from embedlayer.text import Example, Tokenizer, get_tokenizer, tokenizer_from_config
+from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
+from embedlayer.vectors import Vectors
+from embedlayer.vocab import Vocab
+
+FORMAT = "embedlayer.text-classifier"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    """How raw text becomes ids and which model reads them (everything but the training loop)."""
+
+    tokenizer: str = "word"  # word | char | byte | whitespace
+    lowercase: bool = True  # word/char/whitespace tokenizers: fold case before lookup
+    min_count: int = 1  # drop training tokens seen fewer times (they map to <unk>)
+    max_vocab: int | None = None  # keep only the most frequent tokens (specials not counted)
+    max_len: int = 128  # truncate longer texts (tokens); batches pad to their longest text
+    embedding_dim: int = 100  # ignored when pretrained vectors are given (their dimension wins)
+    encoder: EncoderConfig = EncoderConfig()
+    dropout: float = 0.5  # before the output layer
+    freeze: bool = False  # keep pretrained rows fixed
+    missing: str = "random"  # vocabulary words the vectors lack: random | zero | mean
+    sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
+    seed: int = 0
+
+    def make_tokenizer(self) -> Tokenizer:
+        if self.tokenizer == "byte":
+            return get_tokenizer("byte")
+        return get_tokenizer(self.tokenizer, lowercase=self.lowercase)
+
+
+class TextClassificationPipeline:
+    """A trained (or trainable) text classifier with the tokenizer and vocabulary it reads with.
+
+    Build one with `TextClassificationPipeline.build` (from training examples) or `load` (from a
+    saved folder); `fit` trains it, `predict`/`predict_proba`/`evaluate` use it.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        labels: Sequence[str],
+        model: TextClassifier,
+        *,
+        max_len: int,
+        coverage: CoverageReport | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.vocab = vocab
+        self.labels = tuple(labels)
+        self.label_to_index = {label: i for i, label in enumerate(self.labels)}
+        self.model = model
+        self.max_len = max_len
+        self.coverage = coverage
+
+    # ---------------------------------------------------------------- building
+    @classmethod
+    def build(
+        cls,
+        train: Sequence[Example],
+        config: PipelineConfig = PipelineConfig(),
+        *,
+        vectors: Vectors | None = None,
+    ) -> TextClassificationPipeline:
+        """Vocabulary, labels and an untrained model from the training examples.
+
+        Labels are sorted (so ids do not depend on file order). With ``vectors`` the embedding
+        rows start from them (see `Embedding.from_vectors`) and ``config.embedding_dim`` is
+        replaced by the vectors' dimension.
+        Raises DataError when there are no examples or fewer than two labels.
+        """
+        if not train:
+            raise DataError("no training examples: expected at least one labelled text")
+        labels = sorted({ex.label for ex in train if ex.label is not None})
+        if len(labels) < 2:
+            raise DataError(f"training data has {len(labels)} distinct label(s) {labels}: expected at least 2")
+        if config.freeze and vectors is None:
+            raise ConfigError("freeze=True needs pretrained vectors: a frozen random table never learns")
+        tokenizer = config.make_tokenizer()
+        vocab = Vocab.build(
+            (tokenizer.tokenize(ex.text) for ex in train),
+            min_count=config.min_count,
+            max_size=config.max_vocab,
+        )
+        generator = torch.Generator().manual_seed(config.seed)
+        embedding = None
+        dim = config.embedding_dim
+        if vectors is not None:
+            embedding = Embedding.from_vectors(
+                vectors, vocab, missing=config.missing, freeze=config.freeze, seed=config.seed, sparse=config.sparse
+            )
+            dim = vectors.vector_size
+        model_config = ClassifierConfig(
+            num_embeddings=vocab.num_embeddings,
+            embedding_dim=dim,
+            padding_idx=vocab.pad_id,
+            num_classes=len(labels),
+            encoder=config.encoder,
+            dropout=config.dropout,
+            sparse_embedding=config.sparse,
+        )
+        model = build_classifier(model_config, embedding=embedding, generator=generator)
+        return cls(tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None))
+
+    # ---------------------------------------------------------------- data → batches
+    def encode(self, texts: Iterable[str]) -> list[list[int]]:
+        """Token ids of each text, truncated to ``max_len``."""
+        tokenize, encode, n = self.tokenizer.tokenize, self.vocab.encode, self.max_len
+        return [encode(tokenize(text)[:n]) for text in texts]
+
+    def label_ids(self, examples: Sequence[Example], source: str = "data") -> list[int]:
+        """Label index of each example; DataError for a label the model was not trained on."""
+        out = []
+        for ex in examples:
+            index = self.label_to_index.get(ex.label) if ex.label is not None else None
+            if index is None:
+                raise DataError(
+                    f"{where(source, ex.line)}: label {ex.label!r} was not seen in training; "
+                    f"expected one of {list(self.labels)}"
+                )
+            out.append(index)
+        return out
+
+    def batches(
+        self, ids: Sequence[Sequence[int]], labels: Sequence[int] | None, batch_size: int,
+        *, shuffle: bool = False, seed: int = 0, epoch: int = 0,
+    ) -> Iterator[Batch]:
+        """Padded batches; similar lengths are grouped (shuffled per epoch when ``shuffle``)."""
+        sampler = BucketBatchSampler([len(x) for x in ids], batch_size, shuffle=shuffle, seed=seed)
+        sampler.set_epoch(epoch)
+        pad = self.vocab.pad_id if self.vocab.pad_id is not None else 0
+        for index in sampler:
+            yield pad_batch(
+                [ids[i] for i in index], pad_id=pad, labels=None if labels is None else [labels[i] for i in index]
+            )
+
+    # ---------------------------------------------------------------- training and use
+    def fit(
+        self,
+        train: Sequence[Example],
+        dev: Sequence[Example] | None,
+        config: TrainConfig = TrainConfig(),
+        *,
+        progress: Callable[[Any], None] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        sources: tuple[str, str] = ("train", "dev"),
+    ) -> TrainResult:
+        """Train on ``train``, early-stopping on ``dev`` accuracy when given (best epoch restored)."""
+        train_ids, train_y = self.encode(ex.text for ex in train), self.label_ids(train, sources[0])
+        dev_batches = None
+        if dev:
+            dev_ids, dev_y = self.encode(ex.text for ex in dev), self.label_ids(dev, sources[1])
+            dev_batches = list(self.batches(dev_ids, dev_y, max(config.batch_size, 256)))
+
+        def train_batches(epoch: int) -> Iterable[Batch]:
+            return self.batches(train_ids, train_y, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
+
+        return fit(
+            self.model, train_batches, dev_batches, config, progress=progress,
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir), resume=resume,
+        )
+
+    def evaluate(self, examples: Sequence[Example], *, source: str = "data", batch_size: int = 256) -> EvalResult:
+        """Loss, accuracy, macro-F1 and confusion matrix on labelled examples."""
+        if not examples:
+            raise DataError(f"{source}: no examples to evaluate")
+        ids, y = self.encode(ex.text for ex in examples), self.label_ids(examples, source)
+        return evaluate(self.model, self.batches(ids, y, batch_size))
+
+    @torch.no_grad()
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities, shape (N, C), rows in the order of ``texts``."""
+        self.model.eval()
+        ids = self.encode(texts)
+        out = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
+        pad = self.vocab.pad_id if self.vocab.pad_id is not None else 0
+        for start in range(0, len(ids), batch_size):
+            batch = pad_batch(ids[start : start + batch_size], pad_id=pad)
+            logits = self.model(batch.ids, batch.lengths, batch.mask)  # (B, C)
+            out[start : start + batch_size] = torch.softmax(logits, dim=-1).numpy()
+        return out
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 256) -> list[tuple[str, float]]:
+        """The most probable label of each text with its probability."""
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        return [(self.labels[int(i)], float(p[i])) for p, i in zip(probs, probs.argmax(axis=1))]
+
+    # ---------------------------------------------------------------- files
+    def save(self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the pipeline to ``directory`` (created if needed; each file written atomically)."""
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
+        with atomic_path(out / "model.safetensors") as tmp:
+            save_file(state, str(tmp))
+        self.vocab.save(out / "vocab.json")
+        config = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model": self.model.config.to_dict(),
+            "tokenizer": self.tokenizer.config(),
+            "labels": list(self.labels),
+            "max_len": self.max_len,
+            **(extra or {}),
+        }
+        with atomic_write(out / "config.json") as fh:
+            json.dump(config, fh, indent=2)
+            fh.write("\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> TextClassificationPipeline:
+        """Read a folder written by `save`; ModelError when its parts disagree."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise ModelError(f"{folder}: not a model directory (expected config.json, vocab.json, model.safetensors)")
+        for name in ("config.json", "vocab.json", "model.safetensors"):
+            if not (folder / name).is_file():
+                raise ModelError(f"{folder}: {name} is missing; expected a folder written by `classify train`")
+        config = _read_config(folder / "config.json")
+        vocab = Vocab.load(folder / "vocab.json")
+        model_config = ClassifierConfig.from_dict(config["model"])
+        if vocab.num_embeddings != model_config.num_embeddings:
+            raise ModelError(
+                f"{folder}: vocab.json has {vocab.num_embeddings} rows but config.json expects "
+                f"{model_config.num_embeddings}: the vocabulary and the model do not belong together"
+            )
+        try:
+            state = load_file(str(folder / "model.safetensors"))
+        except (SafetensorError, OSError) as exc:
+            raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
+        model = build_classifier(model_config)
+        _load_state(model, state, folder)
+        model.eval()
+        return cls(tokenizer_from_config(config["tokenizer"]), vocab, config["labels"], model, max_len=config["max_len"])
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelError(f"{path}: format is {config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r}")
+    if config.get("version") != FORMAT_VERSION:
+        raise ModelError(f"{path}: format version {config.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+    missing = [k for k in ("model", "tokenizer", "labels", "max_len") if k not in config]
+    if missing:
+        raise ModelError(f"{path}: missing keys {missing}")
+    return config
+
+
+def _load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        extra, lacking = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        raise ModelError(f"{folder}: weights do not match config.json (unexpected {extra[:3]}, missing {lacking[:3]})")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise ModelError(
+                f"{folder}: weight {name} has shape {tuple(tensor.shape)} but config.json and vocab.json "
+                f"expect {tuple(expected[name].shape)}"
+            )
+    model.load_state_dict(state)
