@@ -10,6 +10,17 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _new_file_mode(target: Path) -> int:
+    """Permissions for the file we are about to create: the old file's, else 0o666 minus the umask
+    (mkstemp creates 0o600, which would make shared models unreadable to others)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success flush, fsync and rename it over ``path``.
@@ -22,6 +33,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(tmp, _new_file_mode(target))
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n") as fh:
             yield fh
@@ -42,6 +54,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, _new_file_mode(target))
     try:
         yield Path(tmp)
         os.replace(tmp, target)

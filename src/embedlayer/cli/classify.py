@@ -59,7 +59,9 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--heads", type=int, default=None, help="transformer attention heads")
     g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
     g.add_argument("--cnn-channels", type=int, default=100, help="filters per width")
-    g.add_argument("--dropout", type=float, default=0.5)
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout before the output layer")
+    g.add_argument("--embedding-dropout", type=float, default=None,
+                   help="dropout on the token vectors (default: --dropout)")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--batch-size", type=int, default=64)
@@ -114,6 +116,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = PipelineConfig(
         tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count, max_vocab=args.max_vocab,
         max_len=args.max_len, embedding_dim=args.dim, encoder=_encoder_config(args), dropout=args.dropout,
+        embedding_dropout=args.embedding_dropout,
         freeze=args.freeze, missing=args.missing, sparse=args.sparse, seed=args.seed,
     )
     train_config = TrainConfig(
@@ -138,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
     summary = {
         "out": str(out), "train_examples": len(train), "dev_examples": len(dev) if dev else 0,
         "labels": list(pipeline.labels), "vocab_size": len(pipeline.vocab), "epochs_run": len(result.history),
-        "best_epoch": result.best_epoch + 1 if result.best_epoch is not None else None,
+        "best_epoch": result.best_epoch,  # 0-based, like the "epoch" of each history entry
         "train_seconds": round(seconds, 2), "history": result.history,
     }
     if pipeline.coverage is not None:
@@ -183,10 +186,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"{args.data}: {len(examples)} examples  accuracy {result.accuracy:.4f}  macro-F1 {result.macro_f1:.4f}  "
           f"loss {result.loss:.4f}")
     width = max(len(label) for label in pipeline.labels)
+    cell = max(8, width)  # full label names: truncating could make two columns look alike
     print("confusion matrix (rows: true, columns: predicted)")
-    print(" " * (width + 2) + " ".join(f"{label[:8]:>8}" for label in pipeline.labels))
+    print(" " * (width + 2) + " ".join(f"{label:>{cell}}" for label in pipeline.labels))
     for label, row in zip(pipeline.labels, result.confusion):
-        print(f"{label:>{width}}  " + " ".join(f"{int(v):>8}" for v in row))
+        print(f"{label:>{width}}  " + " ".join(f"{int(v):>{cell}}" for v in row))
     return 0
 
 

@@ -24,7 +24,8 @@ class TextClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = embedding
-        self.embedding_dropout = nn.Dropout(config.dropout)
+        emb_p = config.dropout if config.embedding_dropout is None else config.embedding_dropout
+        self.embedding_dropout = nn.Dropout(emb_p)
         self.encoder = encoder
         self.encoder_dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(encoder.out_dim, config.num_classes)

@@ -162,8 +162,11 @@ class ClassifierConfig:
     num_classes: int
     # The encoder between the embeddings and the head.
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    # Dropout on the token vectors and on the encoder output (Kim 2014 uses 0.5).
+    # Dropout on the encoder output, before the head (Kim 2014 uses 0.5).
     dropout: float = 0.5
+    # Dropout on the token vectors; None: the same as `dropout`. Low-dimensional pretrained
+    # vectors (GloVe 50d) usually want less than the head does.
+    embedding_dropout: float | None = None
     # Renormalise looked-up rows whose norm exceeds this (None: off).
     embedding_max_norm: float | None = None
     # Sparse embedding gradients: only the rows in a batch get a gradient, and the trainer uses
@@ -186,6 +189,8 @@ class ClassifierConfig:
             raise _fail(own, "encoder", self.encoder, "an EncoderConfig")
         self.encoder.check_input_dim(self.embedding_dim)
         _check_prob(own, "dropout", self.dropout)
+        if self.embedding_dropout is not None:
+            _check_prob(own, "embedding_dropout", self.embedding_dropout)
         mn = self.embedding_max_norm
         if mn is not None and (isinstance(mn, bool) or not isinstance(mn, (int, float)) or not mn > 0):
             raise _fail(own, "embedding_max_norm", mn, "None or a number > 0")

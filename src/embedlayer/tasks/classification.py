@@ -46,6 +46,7 @@ class PipelineConfig:
     embedding_dim: int = 100  # ignored when pretrained vectors are given (their dimension wins)
     encoder: EncoderConfig = EncoderConfig()
     dropout: float = 0.5  # before the output layer
+    embedding_dropout: float | None = None  # on the token vectors (None: same as dropout)
     freeze: bool = False  # keep pretrained rows fixed
     missing: str = "random"  # vocabulary words the vectors lack: random | zero | mean
     sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
@@ -126,6 +127,7 @@ class TextClassificationPipeline:
             num_classes=len(labels),
             encoder=config.encoder,
             dropout=config.dropout,
+            embedding_dropout=config.embedding_dropout,
             sparse_embedding=config.sparse,
         )
         model = build_classifier(model_config, embedding=embedding, generator=generator)
@@ -254,7 +256,12 @@ class TextClassificationPipeline:
                 raise ModelError(f"{folder}: {name} is missing; expected a folder written by `classify train`")
         config = _read_config(folder / "config.json")
         vocab = Vocab.load(folder / "vocab.json")
-        model_config = ClassifierConfig.from_dict(config["model"])
+        try:
+            model_config = ClassifierConfig.from_dict(config["model"])
+            tokenizer = tokenizer_from_config(config["tokenizer"])
+        except ConfigError as exc:
+            raise ModelError(f"{folder / 'config.json'}: {exc}") from exc
+        _check_labels(config, model_config.num_classes, folder / "config.json")
         if vocab.num_embeddings != model_config.num_embeddings:
             raise ModelError(
                 f"{folder}: vocab.json has {vocab.num_embeddings} rows but config.json expects "
@@ -267,7 +274,7 @@ class TextClassificationPipeline:
         model = build_classifier(model_config)
         _load_state(model, state, folder)
         model.eval()
-        return cls(tokenizer_from_config(config["tokenizer"]), vocab, config["labels"], model, max_len=config["max_len"])
+        return cls(tokenizer, vocab, config["labels"], model, max_len=config["max_len"])
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -283,6 +290,18 @@ def _read_config(path: Path) -> dict[str, Any]:
     if missing:
         raise ModelError(f"{path}: missing keys {missing}")
     return config
+
+
+def _check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
+    """The label names must be distinct strings, one per output of the model; max_len a positive int."""
+    labels = config["labels"]
+    if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
+            or len(set(labels)) != len(labels) or len(labels) != num_classes):
+        raise ModelError(f"{path}: labels {labels!r}: expected {num_classes} distinct label names, one per "
+                         f"output of the model")
+    max_len = config["max_len"]
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ModelError(f"{path}: max_len {max_len!r}: expected a positive integer")
 
 
 def _load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
