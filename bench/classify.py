@@ -48,16 +48,32 @@ def run_ours(encoder: str, init: str, data, glove, args) -> dict:
 
     train, dev, test = data
     use_glove, freeze = INITS[init]
+    encoder_args = dict(ENCODER_ARGS[encoder])
+    if encoder == "rnn":
+        encoder_args["rnn_hidden"] = args.hidden
     config = PipelineConfig(tokenizer="whitespace", embedding_dim=glove.vector_size, max_len=64,
-                            encoder=EncoderConfig(**ENCODER_ARGS[encoder]), freeze=freeze, seed=args.seed)
+                            encoder=EncoderConfig(**encoder_args), freeze=freeze, seed=args.seed,
+                            dropout=args.dropout, embedding_dropout=args.embedding_dropout)
     pipeline = TextClassificationPipeline.build(train, config, vectors=glove if use_glove else None)
     t0 = time.perf_counter()
-    result = pipeline.fit(train, dev, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                                  patience=args.patience, seed=args.seed))
+    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                               embedding_lr=args.embedding_lr, seed=args.seed)
+    result = pipeline.fit(train, dev, train_config, progress=_epoch_log(f"{encoder}-{init}"))
     seconds = time.perf_counter() - t0
     scores = pipeline.evaluate(test, source="sst2_test.tsv")
     return {"encoder": encoder, "init": init, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
             "train_seconds": seconds, "epochs": len(result.history), "best_epoch": result.best_epoch}
+
+
+def _epoch_log(name: str):
+    from embedlayer.train import EpochEvent
+
+    def log(event) -> None:
+        if isinstance(event, EpochEvent) and event.dev is not None:
+            print(f"  [{name}] epoch {event.epoch + 1} loss {event.train_loss:.4f} dev {event.dev['accuracy']:.4f} "
+                  f"{event.seconds:.0f}s", file=sys.stderr, flush=True)
+
+    return log
 
 
 def run_fasttext(data, args) -> dict | None:
@@ -89,6 +105,11 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--embedding-lr", type=float, default=None)
+    parser.add_argument("--dropout", type=float, default=0.5, help="before the head")
+    parser.add_argument("--embedding-dropout", type=float, default=None, help="on token vectors (default: --dropout)")
+    parser.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
+    parser.add_argument("--no-anchor", action="store_true", help="skip fastText")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -102,7 +123,7 @@ def main() -> None:
     glove = load_glove()
     encoders = list(ENCODER_ARGS) if args.grid else args.encoders.split(",")
     inits = list(INITS) if args.grid else args.inits.split(",")
-    anchor = run_fasttext(data, args)
+    anchor = None if args.no_anchor else run_fasttext(data, args)
     rows = []
     for encoder in encoders:
         for init in inits:

@@ -76,7 +76,7 @@ def _decode(raw: bytes, path: Path, lineno: int, errors: str, report: DecodeRepo
             bad = raw[first.start]
             raise DataError(
                 f"{where(path, lineno)}: invalid UTF-8 byte 0x{bad:02x} at byte {first.start + 1} of the line "
-                f"(expected UTF-8 text; re-encode the file or read it with errors='replace')"
+                f"(expected UTF-8 text; re-encode the file, or have bad bytes replaced)"
             ) from None
     parts: list[str] = []
     nbad = 0
@@ -240,7 +240,7 @@ def _empty_file(path: Path, fmt: str) -> DataError:
 def _check_text(text: str, loc: str, desc: str, allow_empty: bool) -> None:
     if not allow_empty and not text.strip():
         raise DataError(f"{loc}: empty text in {desc} (expected non-empty text; "
-                        f"pass allow_empty_text=True to keep such rows)")
+                        f"remove the row, or allow empty texts)")
 
 
 def _read_txt(path: Path, errors: str, report: DecodeReport | None, allow_empty: bool,
