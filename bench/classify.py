@@ -51,9 +51,13 @@ def run_ours(encoder: str, init: str, data, glove, args) -> dict:
     encoder_args = dict(ENCODER_ARGS[encoder])
     if encoder == "rnn":
         encoder_args["rnn_hidden"] = args.hidden
+        encoder_args["rnn_layers"] = args.layers
+    if encoder == "cnn":
+        encoder_args["cnn_channels"] = args.channels
     config = PipelineConfig(tokenizer="whitespace", embedding_dim=glove.vector_size, max_len=64,
                             encoder=EncoderConfig(**encoder_args), freeze=freeze, seed=args.seed,
-                            dropout=args.dropout, embedding_dropout=args.embedding_dropout)
+                            dropout=args.dropout, embedding_dropout=args.embedding_dropout,
+                            vectors_vocab=args.vectors_vocab)
     pipeline = TextClassificationPipeline.build(train, config, vectors=glove if use_glove else None)
     t0 = time.perf_counter()
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
@@ -109,6 +113,9 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.5, help="before the head")
     parser.add_argument("--embedding-dropout", type=float, default=None, help="on token vectors (default: --dropout)")
     parser.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
+    parser.add_argument("--layers", type=int, default=1, help="rnn layers")
+    parser.add_argument("--channels", type=int, default=100, help="cnn filters per width")
+    parser.add_argument("--vectors-vocab", type=int, default=0, help="add the N most frequent GloVe words to the vocab")
     parser.add_argument("--no-anchor", action="store_true", help="skip fastText")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)

@@ -186,3 +186,13 @@ def test_encode_decode_round_trip_property(texts: list[list[str]]) -> None:
         known = [t for t in text if t not in ("<pad>", "<unk>")]
         assert v.decode(v.encode(known)) == known
         assert all(v.count(t) == counter[t] for t in known)
+
+
+def test_extend_appends_new_tokens_with_zero_count_and_keeps_ids() -> None:
+    base = Vocab.from_counts({"film": 3, "good": 2})
+    grown = base.extend(["good", "great", "film", "awful", "great"])
+    assert grown.itos == base.itos + ("great", "awful")
+    assert grown.counts == base.counts + (0, 0)
+    assert all(grown[t] == base[t] for t in base.itos)
+    assert grown.encode(["awful", "unseen"]) == [len(base.itos) + 1, grown.unk_id]
+    assert base.itos == ("<pad>", "<unk>", "film", "good")  # the original is unchanged

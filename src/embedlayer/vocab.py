@@ -25,7 +25,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -164,6 +164,23 @@ class Vocab:
         freq = (0,) * len(specials) + tuple(n for _, n in kept)
         return cls(itos, freq, pad_token=pad_token, unk_token=unk_token, specials=specials, oov=oov,
                    hash_buckets=hash_buckets)
+
+    def extend(self, tokens: Iterable[str]) -> Vocab:
+        """A new Vocab with ``tokens`` appended (count 0) after the existing ones, in the given
+        order, skipping tokens already present; ids of existing tokens do not change.
+
+        Used to let pretrained vectors cover words the training data never showed (see
+        ``PipelineConfig.vectors_vocab``). Raises ConfigError for a token that is not a string.
+        """
+        seen = set(self._stoi)
+        added = []
+        for tok in tokens:
+            if not isinstance(tok, str):
+                raise ConfigError(f"Vocab.extend: tokens must be strings, got {tok!r}")
+            if tok not in seen:
+                seen.add(tok)
+                added.append(tok)
+        return replace(self, itos=self.itos + tuple(added), counts=self.counts + (0,) * len(added))
 
     def __repr__(self) -> str:
         head = ", ".join(repr(t) for t in self.itos[:8])

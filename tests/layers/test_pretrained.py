@@ -173,3 +173,11 @@ def test_integration_glove_against_sst2_head(shared_data: Path) -> None:
     assert counts == sorted(counts, reverse=True) and all(w not in glove for w in report.missing_examples)
     row = vocab.stoi["the"]
     np.testing.assert_array_equal(layer.weight[row].detach().numpy(), glove["the"])
+
+
+def test_words_added_with_zero_count_are_aligned_but_not_reported() -> None:
+    vocab = Vocab.from_counts({"film": 3, "zzz": 1}).extend(["good"])
+    vectors = Vectors(["film", "good", "bad"], np.arange(6, dtype=np.float32).reshape(3, 2))
+    weight, report = align_vectors(vectors, vocab)
+    assert (report.total, report.exact, report.missing) == (2, 1, 1)
+    np.testing.assert_array_equal(weight[vocab["good"]].numpy(), vectors["good"])

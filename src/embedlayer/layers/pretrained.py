@@ -125,6 +125,10 @@ def align_vectors(
     special = _special_ids(vocab)
     key_to_index = vectors.key_to_index
 
+    # The report describes the words the data showed (count > 0); words added with count 0 (e.g.
+    # `Vocab.extend` with the vectors' own words) are aligned but not counted, unless no word has
+    # a count at all (a vocabulary made from a plain word list).
+    reported = any(counts[i] > 0 for i in range(len(itos)) if i not in special)
     found_ids: list[int] = []
     found_rows: list[int] = []
     exact = lowercase = 0
@@ -132,14 +136,17 @@ def align_vectors(
     for i, token in enumerate(itos):
         if i in special:
             continue
-        row = key_to_index.get(token)
-        if row is not None:
-            exact += 1
-        elif lowercase_fallback and (lower := token.lower()) != token and (row := key_to_index.get(lower)) is not None:
-            lowercase += 1
-        else:
-            missing_regular.append(i)
+        counted = counts[i] > 0 or not reported
+        row, by_lowercase = key_to_index.get(token), False
+        if row is None and lowercase_fallback and (lower := token.lower()) != token:
+            row, by_lowercase = key_to_index.get(lower), True
+        if row is None:
+            if counted:
+                missing_regular.append(i)
             continue
+        if counted:
+            lowercase += by_lowercase
+            exact += not by_lowercase
         found_ids.append(i)
         found_rows.append(row)
 
@@ -150,7 +157,7 @@ def align_vectors(
     fill_ids = sorted(set(range(num_rows)) - set(found_ids) - {vocab.pad_id})
     _fill_missing(weight, fill_ids, found_matrix if found_ids else vectors.matrix, missing, seed)
 
-    regular_total = len(itos) - len(special)
+    regular_total = sum(1 for i in range(len(itos)) if i not in special and (counts[i] > 0 or not reported))
     report = CoverageReport(
         total=regular_total,
         exact=exact,

@@ -49,6 +49,10 @@ class PipelineConfig:
     embedding_dropout: float | None = None  # on the token vectors (None: same as dropout)
     freeze: bool = False  # keep pretrained rows fixed
     missing: str = "random"  # vocabulary words the vectors lack: random | zero | mean
+    # Also add the N first (most frequent) words of the vectors to the vocabulary, so words the
+    # training data never showed still get their pretrained row at prediction time instead of
+    # <unk>. 0: the vocabulary is the training data's only. Costs N x D weights in the model.
+    vectors_vocab: int = 0
     sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
     seed: int = 0
 
@@ -112,6 +116,10 @@ class TextClassificationPipeline:
             min_count=config.min_count,
             max_size=config.max_vocab,
         )
+        if config.vectors_vocab < 0:
+            raise ConfigError(f"vectors_vocab {config.vectors_vocab}: expected a number of words >= 0")
+        if config.vectors_vocab and vectors is not None:
+            vocab = vocab.extend(vectors.index_to_key[: config.vectors_vocab])
         generator = torch.Generator().manual_seed(config.seed)
         embedding = None
         dim = config.embedding_dim
