@@ -236,3 +236,18 @@ def test_inconsistent_config_json(trained, tmp_path, edit, expected):
     with pytest.raises(ModelError, match=expected) as info:
         TextClassificationPipeline.load(folder)
     assert "config.json" in str(info.value)
+
+
+def test_vectors_vocab_gives_unseen_words_their_pretrained_row(data):
+    train, _ = data
+    vectors = _vectors(["excellent", "dreadful", *FILLER, "good", "bad"])  # the first two never occur in train
+    config = PipelineConfig(encoder=EncoderConfig(kind="bag", dropout=0.0), freeze=True, vectors_vocab=2)
+    pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
+    plain = TextClassificationPipeline.build(train, PipelineConfig(freeze=True), vectors=vectors)
+    assert "excellent" in pipeline.vocab and "excellent" not in plain.vocab
+    assert pipeline.encode(["excellent"])[0] != [pipeline.vocab.unk_id]
+    row = pipeline.model.embedding.weight[pipeline.vocab["excellent"]].detach().numpy()
+    np.testing.assert_array_equal(row, vectors["excellent"])
+    assert pipeline.coverage.total == plain.coverage.total  # the report counts the training words only
+    with pytest.raises(ConfigError, match="vectors_vocab -1"):
+        TextClassificationPipeline.build(train, PipelineConfig(vectors_vocab=-1), vectors=vectors)
