@@ -6,18 +6,29 @@ Both formats are one word per line, the word then its D values separated by spac
                     "the 0.1 0.2 0.3 0.4"
     GloVe:          "the 0.1 0.2 0.3 0.4"   (no header)
 
-Detection reads the first line: exactly two fields that are both non-negative integers means a
-word2vec header, anything else GloVe. (A GloVe file of dimension 1 whose first word is an integer
-looks like a header; pass ``format="glove"`` for it.)
+fastText's ``.vec`` files are word2vec text. Detection reads the first line: exactly two fields
+that are both non-negative integers means a word2vec header, anything else GloVe. (A GloVe file of
+dimension 1 whose first word is an integer looks like a header; pass ``format="glove"`` for it.)
 
 Lines are read as bytes and split on ASCII whitespace, so words may hold any other Unicode
-character (including no-break spaces); values are parsed straight from bytes into a preallocated
-float32 array, which is what makes a 20k x 50 file load in a few tenths of a second.
+character (including no-break spaces).
+
+Speed: the file is read in chunks of whole lines (a few MB). For each chunk one regex pass takes
+the first field of every line (the words) and replaces it by ``nan``, and ``np.fromstring`` parses
+the whole chunk in C into a (k, D + 1) block whose first column must then be exactly the ``nan``
+markers: that proves every line had D values without a Python loop per line. Values are parsed
+as numpy and gensim parse them (decimal -> double -> float32), so the numbers are identical.
+Anything unusual in a chunk (a bad row, NaN, bad UTF-8, a duplicate word, a header that disagrees)
+makes the fast path give up and the file is read again by the plain line-by-line reader, which
+raises the error with ``file:line``: bad files cost a second read, good files never pay for the
+checks. The matrix is allocated once (rows bounded by the file's line count), never copied.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
@@ -26,8 +37,9 @@ import numpy as np
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.word2vec_binary import first_non_finite_row
 
-__all__ = ["load_vectors", "detect_format", "save_text"]
+__all__ = ["load_text", "detect_format", "save_text"]
 
 TextFormat = Literal["glove", "word2vec"]
 _FORMATS = ("glove", "word2vec")
@@ -48,13 +60,13 @@ def detect_format(path: str | os.PathLike[str]) -> TextFormat:
     raise FormatError(f"{where(path)}: empty file; expected GloVe or word2vec text vectors")
 
 
-def load_vectors(
+def load_text(
     path: str | os.PathLike[str],
     format: TextFormat | None = None,
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
-    unicode_errors: Literal["strict", "replace", "ignore"] = "strict",
+    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
 ) -> Vectors:
     """Read a GloVe or word2vec text file into ``Vectors``.
 
@@ -76,9 +88,154 @@ def load_vectors(
     for name, value in (("limit", limit), ("expected_dim", expected_dim)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"{name} must be a positive int or None, got {value!r}")
+    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
+        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
+                          f"got {unicode_errors!r}")
     fmt = format or detect_format(path)
-    with _open(path) as fh:
+    try:
+        with _open(path) as fh:
+            return _FastReader(path, fmt, limit, expected_dim, unicode_errors).read(fh)
+    except _GiveUp:
+        pass
+    with _open(path) as fh:  # the careful reader finds and names the problem
         return _Reader(path, fmt, limit, expected_dim, unicode_errors).read(fh)
+
+
+class _GiveUp(Exception):
+    """The fast path met something it does not handle; the careful reader takes over."""
+
+
+_FIRST_FIELD = re.compile(rb"(?m)^[ \t\r\f\v]*(\S+)")
+_CHUNK = 1 << 22  # bytes
+_WS = np.zeros(256, dtype=bool)
+_WS[[9, 10, 11, 12, 13, 32]] = True
+
+
+class _FastReader:
+    """Parse whole chunks of lines with one regex pass and one ``np.fromstring`` each.
+
+    Raises ``_GiveUp`` at the first sign of trouble; it never raises ``FormatError`` itself.
+    """
+
+    def __init__(self, path, fmt: TextFormat, limit: int | None, expected_dim: int | None, unicode_errors: str):
+        self.path, self.fmt, self.limit = path, fmt, limit
+        self.expected_dim, self.unicode_errors = expected_dim, unicode_errors
+
+    def read(self, fh: BinaryIO) -> Vectors:
+        rows_bound = _count_lines(fh)
+        fh.seek(0)
+        first = fh.readline()
+        if first.startswith(_BOM):
+            first = first[len(_BOM):]
+        fields = first.split()
+        count = None
+        if self.fmt == "word2vec":
+            numbers = _header_numbers(fields)
+            if numbers is None or numbers[1] < 1 or numbers[0] == 0:
+                raise _GiveUp
+            count, dim = numbers
+            pending = b""
+        else:
+            if len(fields) < 2:
+                raise _GiveUp
+            dim = len(fields) - 1
+            pending = first
+        if self.expected_dim is not None and dim != self.expected_dim:
+            raise _GiveUp
+        capacity = min(x for x in (rows_bound, count, self.limit) if x is not None)
+        matrix = np.empty((capacity, dim), dtype=np.float32)
+        words: list[str] = []
+        for chunk in _chunks(fh, pending):
+            block_words, values, cut = self._parse(chunk, dim, capacity - len(words))
+            matrix[len(words): len(words) + len(block_words)] = values
+            words.extend(block_words)
+            if cut:  # rows beyond the capacity: fine after `limit` rows, else more than the header says
+                if self.limit is not None and len(words) >= self.limit:
+                    break
+                raise _GiveUp
+        n = len(words)
+        if n == 0 or (count is not None and n != count and (self.limit is None or n < self.limit)):
+            raise _GiveUp  # no rows, or fewer than the header's count
+        matrix = matrix[:n]  # a view: rows_bound exceeds n only by the blank lines
+        if first_non_finite_row(matrix) is not None:
+            raise _GiveUp
+        try:
+            return Vectors(words, matrix, copy=False)  # checks for duplicate words
+        except FormatError:
+            raise _GiveUp from None
+
+    def _parse(self, chunk: bytes, dim: int, room: int) -> tuple[list[str], np.ndarray, bool]:
+        """Words, (k, dim) values of the first ``room`` non-blank lines of ``chunk``, and whether
+        the chunk held more lines than ``room``."""
+        raw_words = _FIRST_FIELD.findall(chunk)
+        cut = len(raw_words) > room
+        if cut:
+            chunk = chunk[: next(m for i, m in enumerate(_FIRST_FIELD.finditer(chunk)) if i == room).start()]
+            raw_words = raw_words[:room]
+        k = len(raw_words)
+        marked = _FIRST_FIELD.sub(b"nan", chunk)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                flat = np.fromstring(marked, dtype=np.float32, sep=" ")
+            except (ValueError, DeprecationWarning):
+                raise _GiveUp from None
+        # Every line must hold exactly 1 + D fields: as many numbers as fields (none split in two)
+        # and the markers exactly at the start of each row of the block.
+        if flat.size != k * (dim + 1) or _count_fields(marked, k) != flat.size:
+            raise _GiveUp
+        block = flat.reshape(k, dim + 1)  # (k, 1 + D): the markers, then the values
+        if not np.isnan(block[:, 0]).all():
+            raise _GiveUp
+        try:
+            text = b"\n".join(raw_words).decode("utf-8", self.unicode_errors)
+        except UnicodeDecodeError:
+            raise _GiveUp from None
+        block_words = text.split("\n") if k else []
+        if len(block_words) != k:
+            raise _GiveUp
+        return block_words, block[:, 1:], cut
+
+
+def _count_lines(fh: BinaryIO) -> int:
+    """An upper bound on the rows: the number of lines (the last may lack its newline)."""
+    lines = 1
+    while block := fh.read(1 << 24):
+        lines += block.count(b"\n")
+    return lines
+
+
+def _chunks(fh: BinaryIO, pending: bytes) -> Iterator[bytes]:
+    """Successive pieces of the file that end at a newline (the last one at the end of the file)."""
+    while True:
+        block = fh.read(_CHUNK)
+        if not block:
+            if pending:
+                yield pending
+            return
+        data = pending + block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            pending = data  # one line longer than a chunk: keep reading
+            continue
+        pending = data[cut:]
+        yield data[:cut]
+
+
+def _count_fields(data: bytes, lines: int) -> int:
+    """Number of whitespace-separated fields in ``data``, which has ``lines`` non-blank lines.
+
+    When fields are separated by single spaces (the usual case) that is the number of spaces plus
+    the lines, found with a few ``bytes`` scans; otherwise numpy counts the field starts.
+    """
+    if not data:
+        return 0
+    plain = not (data.startswith(b" ") or data.endswith(b" ")
+                 or any(c in data for c in (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b" \n", b"\n ")))
+    if plain:
+        return data.count(b" ") + lines
+    ws = _WS[np.frombuffer(data, dtype=np.uint8)]
+    return int(not ws[0]) + int(np.count_nonzero(ws[:-1] & ~ws[1:]))
 
 
 class _Reader:
@@ -127,7 +284,8 @@ class _Reader:
             if row == len(matrix):
                 matrix = np.concatenate([matrix, np.empty_like(matrix)])
             try:
-                matrix[row] = values
+                with np.errstate(over="ignore"):  # 1e39 becomes inf, reported below
+                    matrix[row] = values
             except ValueError:
                 raise FormatError(self._number_message(lineno, word, values)) from None
             index[word] = row

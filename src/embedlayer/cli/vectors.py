@@ -1,0 +1,245 @@
+"""`embedlayer vectors info|convert|neighbors|analogy|evaluate`: pretrained word vectors as files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from embedlayer.cli.common import note, print_json
+
+_FORMAT_HELP = "vectors format (default: detected from the content)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("vectors", help="inspect, convert, query and evaluate word vectors",
+                           description="Inspect, convert, query and evaluate word vectors (GloVe, word2vec text and "
+                           "binary, fastText .vec/.bin, or embedlayer's native directory).")
+    cmds = group.add_subparsers(dest="vectors_command", metavar="COMMAND", required=True)
+
+    p = cmds.add_parser("info", help="format, size, dimension, a few words and norm statistics")
+    _add_source(p)
+    p.add_argument("--words", type=int, default=10, metavar="N", help="how many of the first words to show")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_info)
+
+    p = cmds.add_parser("convert", help="write vectors in another format",
+                        description="Read SRC and write it to DST in --to FORMAT (written atomically).")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument("--to", required=True, metavar="FORMAT", help="output format, e.g. native, glove, word2vec, "
+                   "word2vec-binary, fasttext-vec")
+    p.add_argument("--from", dest="format", default=None, metavar="FORMAT", help=_FORMAT_HELP)
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="convert only the first N words")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_convert)
+
+    p = cmds.add_parser("neighbors", help="nearest words by cosine",
+                        description="The nearest words by cosine similarity of each WORD (exact search).")
+    _add_source(p)
+    p.add_argument("words", nargs="+", metavar="WORD")
+    p.add_argument("--topn", type=int, default=10)
+    p.add_argument("--restrict-vocab", type=int, default=None, metavar="N", help="search only the first N words")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_neighbors)
+
+    p = cmds.add_parser("analogy", help="A is to B as C is to ?",
+                        description="Answer 'A is to B as C is to ?' with gensim's 3CosAdd convention: the words "
+                        "closest to B - A + C (most_similar(positive=[B, C], negative=[A])), the question words "
+                        "excluded. Example: man king woman -> queen.")
+    _add_source(p)
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("c", metavar="C")
+    p.add_argument("--topn", type=int, default=5)
+    p.add_argument("--restrict-vocab", type=int, default=None, metavar="N", help="search only the first N words")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_analogy)
+
+    p = cmds.add_parser("evaluate", help="analogy accuracy and word-similarity correlations",
+                        description="Evaluate in gensim's conventions: analogy accuracy (questions-words format) "
+                        "and Spearman/Pearson on word-pair files. Without --analogies and --pairs, the sets that ship "
+                        "in the gensim wheel are used when gensim is installed.")
+    _add_source(p)
+    p.add_argument("--analogies", metavar="FILE", help="analogy questions (': section' blocks of 'a b c d' lines)")
+    p.add_argument("--pairs", nargs="+", default=[], metavar="FILE", help="word-pair files 'w1<TAB>w2<TAB>score'")
+    p.add_argument("--restrict-vocab", type=int, default=300000, metavar="N", help="use only the first N words")
+    p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words before lookup")
+    p.add_argument("--dummy4unknown", action="store_true", help="count OOV questions as wrong and OOV pairs as 0")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_evaluate)
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", help="vectors file or native directory")
+    p.add_argument("--format", default=None, metavar="FORMAT", help=_FORMAT_HELP)
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N words")
+
+
+def _load(path: str, fmt: str | None, limit: int | None):
+    """Load through the format registry (embedlayer.vectors.io); native directories without it."""
+    from embedlayer.vectors.native import is_native, load_native
+
+    try:
+        from embedlayer.vectors.io import load_vectors
+    except ImportError:  # pragma: no cover - the registry is part of the package
+        if fmt == "native" or (fmt is None and is_native(path)):
+            return load_native(path, limit=limit)
+        from embedlayer.vectors.text_format import load_text
+
+        return load_text(path, fmt, limit)
+    return load_vectors(path, fmt, limit)
+
+
+def _detect(path: str, fmt: str | None) -> str:
+    if fmt is not None:
+        return fmt
+    try:
+        from embedlayer.vectors.io import detect_format
+    except ImportError:  # pragma: no cover
+        from embedlayer.vectors.native import is_native
+        from embedlayer.vectors.text_format import detect_format
+
+        if is_native(path):
+            return "native"
+    return str(detect_format(path))
+
+
+# ------------------------------------------------------------------------------------ commands
+def run_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    fmt = _detect(args.path, args.format)
+    vectors = _load(args.path, fmt, args.limit)
+    norms = _true_norms(vectors.matrix)
+    info: dict[str, Any] = {
+        "path": args.path, "format": fmt, "count": len(vectors), "dim": vectors.vector_size,
+        "dtype": str(vectors.matrix.dtype), "words": list(vectors.index_to_key[: max(0, args.words)]),
+        "norms": {"min": float(norms.min()), "mean": float(norms.mean()), "median": float(np.median(norms)),
+                  "max": float(norms.max()), "zero_rows": int((norms == 0).sum())} if len(norms) else None,
+    }
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"{info['path']}: {info['format']}, {info['count']} words x {info['dim']} ({info['dtype']})")
+    if info["norms"]:
+        n = info["norms"]
+        print(f"norms: min {n['min']:.4f}  mean {n['mean']:.4f}  median {n['median']:.4f}  max {n['max']:.4f}"
+              f"  zero rows {n['zero_rows']}")
+    print("first words: " + " ".join(info["words"]))
+    return 0
+
+
+def _true_norms(matrix):
+    import numpy as np
+
+    out = np.empty(len(matrix), dtype=np.float32)
+    step = 1 << 16
+    for start in range(0, len(matrix), step):
+        out[start:start + step] = np.linalg.norm(matrix[start:start + step], axis=1)
+    return out
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    vectors = _load(args.src, args.format, args.limit)
+    try:
+        from embedlayer.vectors.io import save_vectors
+    except ImportError:  # pragma: no cover
+        vectors.save(args.dst, format=args.to)
+    else:
+        save_vectors(vectors, args.dst, args.to)
+    summary = {"src": args.src, "dst": args.dst, "format": args.to, "count": len(vectors), "dim": vectors.vector_size}
+    if args.json:
+        print_json(summary)
+    else:
+        note(f"wrote {len(vectors)} x {vectors.vector_size} vectors to {args.dst} ({args.to})")
+    return 0
+
+
+def run_neighbors(args: argparse.Namespace) -> int:
+    vectors = _load(args.path, args.format, args.limit)
+    results = vectors.most_similar_batch(args.words, topn=args.topn, restrict_vocab=args.restrict_vocab)
+    if args.json:
+        print_json({"topn": args.topn, "neighbors": {w: [[n, s] for n, s in r] for w, r in zip(args.words, results)}})
+        return 0
+    for word, result in zip(args.words, results):
+        print(f"{word}:")
+        for neighbour, score in result:
+            print(f"  {score:.4f}  {neighbour}")
+    return 0
+
+
+def run_analogy(args: argparse.Namespace) -> int:
+    vectors = _load(args.path, args.format, args.limit)
+    result = vectors.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn,
+                                  restrict_vocab=args.restrict_vocab)
+    if args.json:
+        print_json({"question": [args.a, args.b, args.c], "answers": [[w, s] for w, s in result]})
+        return 0
+    print(f"{args.a} is to {args.b} as {args.c} is to:")
+    for word, score in result:
+        print(f"  {score:.4f}  {word}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from embedlayer.vectors.evaluation import evaluate_word_analogies, evaluate_word_pairs, gensim_test_file
+    from embedlayer.errors import ConfigError
+
+    analogies, pairs, sets = args.analogies, list(args.pairs), "given"
+    if analogies is None and not pairs:  # the sets in the gensim wheel
+        found = {name: gensim_test_file(name) for name in ("questions-words.txt", "wordsim353.tsv", "simlex999.txt")}
+        if any(p is None for p in found.values()):
+            raise ConfigError("no --analogies or --pairs given and gensim (whose wheel ships the standard sets) "
+                              "is not installed; pass --analogies FILE and/or --pairs FILE")
+        note("no --analogies/--pairs given: using the evaluation sets that ship in the gensim wheel")
+        analogies = str(found["questions-words.txt"])
+        pairs = [str(found["wordsim353.tsv"]), str(found["simlex999.txt"])]
+        sets = "gensim test data"
+    vectors = _load(args.path, args.format, args.limit)
+    common = {"restrict_vocab": args.restrict_vocab, "case_insensitive": not args.case_sensitive,
+              "dummy4unknown": args.dummy4unknown}
+    report: dict[str, Any] = {"path": args.path, "count": len(vectors), "restrict_vocab": args.restrict_vocab,
+                              "sets": sets}
+    if analogies is not None:
+        with _Bar("analogies") as bar:
+            report["analogies"] = evaluate_word_analogies(vectors, analogies, progress=bar, **common).to_dict()
+    report["pairs"] = [evaluate_word_pairs(vectors, p, **common).to_dict() for p in pairs]
+    if args.json:
+        print_json(report)
+        return 0
+    if "analogies" in report:
+        a = report["analogies"]
+        print(f"analogies {a['path']}: accuracy {a['score']:.4f}  ({a['questions']} questions, "
+              f"OOV {a['oov_ratio']:.1f}%)")
+        for s in a["sections"]:
+            print(f"  {s['section']:<32} {s['accuracy']:.4f}  ({s['correct']}/{s['correct'] + s['incorrect']})")
+    for p in report["pairs"]:
+        print(f"pairs {p['path']}: spearman {p['spearman'][0]:.4f}  pearson {p['pearson'][0]:.4f}  "
+              f"({p['pairs']} pairs, OOV {p['oov_ratio']:.1f}%)")
+    return 0
+
+
+class _Bar:
+    """A tqdm bar on stderr for a long evaluation when tqdm is installed and stderr is a terminal."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if not sys.stderr.isatty():
+                return
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, desc=self.desc, unit="q", leave=False, file=sys.stderr, mininterval=0.5)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,135 @@
+"""Character n-grams and their hash buckets, byte-compatible with fastText.
+
+fastText (``src/dictionary.cc``, ``computeSubwords`` and ``hash``) gives a word these subwords:
+
+1. wrap it as ``"<" + word + ">"`` and take its UTF-8 bytes;
+2. a *character* starts at every byte that is not a continuation byte (``b & 0xC0 != 0x80``), so
+   n-grams never split a multi-byte character (fastText walks bytes, not code points; for valid
+   UTF-8 the two agree);
+3. every run of ``n`` consecutive characters, ``minn <= n <= maxn``, is an n-gram, except the
+   single characters ``"<"`` and ``">"`` themselves (fastText skips an n-gram of length 1 that starts
+   at the first byte or ends at the last one). The whole ``"<word>"`` *is* an n-gram when its length
+   is within ``minn..maxn``;
+4. an n-gram's row is ``nwords + fasttext_hash(ngram) % bucket``: the buckets follow the word rows.
+
+``fasttext_hash`` is 32-bit FNV-1a with one twist that matters for non-ASCII text: each byte is
+XORed in as a *signed* char, i.e. sign-extended from int8 to uint32 (``0xE9`` enters as
+``0xFFFFFFE9``). Released fastText models were trained that way, so matching it is what makes
+``.bin`` files give the right vectors for unseen Cyrillic or accented words. (The vocabulary's
+``fnv1a_32`` is the standard unsigned variant; the two agree on ASCII.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from embedlayer.errors import ConfigError
+
+__all__ = ["fasttext_hash", "fasttext_hash_bytes", "char_ngrams", "ngram_bytes", "subword_ids", "hash_many"]
+
+BOW = b"<"
+EOW = b">"
+_FNV_OFFSET = 2166136261
+_FNV_PRIME = 16777619
+
+
+def fasttext_hash_bytes(data: bytes) -> int:
+    """fastText's FNV-1a of ``data`` in [0, 2**32): bytes >= 0x80 enter sign-extended (signed char)."""
+    h = _FNV_OFFSET
+    for b in data:
+        h = ((h ^ (b | 0xFFFFFF00 if b & 0x80 else b)) * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def fasttext_hash(s: str) -> int:
+    """fastText's FNV-1a hash of the UTF-8 bytes of ``s``, in [0, 2**32).
+
+    >>> fasttext_hash("<wh")
+    1048167652
+    """
+    return fasttext_hash_bytes(s.encode("utf-8"))
+
+
+def hash_many(items: Sequence[bytes]) -> np.ndarray:
+    """``fasttext_hash_bytes`` of every item, as a (len(items),) uint32 array.
+
+    Vectorised: the items are grouped by length and each group is hashed one byte column at a
+    time with numpy, so hashing the n-grams of a million-word dictionary takes seconds, not minutes.
+    """
+    out = np.empty(len(items), dtype=np.uint32)
+    if not items:
+        return out
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+    for length in np.unique(lengths).tolist():
+        where = np.flatnonzero(lengths == length)
+        h = np.full(len(where), _FNV_OFFSET, dtype=np.uint32)
+        if length:
+            block = np.frombuffer(b"".join([items[i] for i in where.tolist()]), dtype=np.int8)
+            block = block.reshape(len(where), length).astype(np.int32).view(np.uint32)  # sign-extend
+            for column in range(length):
+                h ^= block[:, column]
+                h *= np.uint32(_FNV_PRIME)  # wraps modulo 2**32, as uint32 arithmetic in C does
+        out[where] = h
+    return out
+
+
+def _check(minn: int, maxn: int) -> None:
+    for name, value in (("minn", minn), ("maxn", maxn)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a non-negative int, got {value!r}")
+
+
+def ngram_bytes(word: bytes, minn: int, maxn: int) -> list[bytes]:
+    """The n-grams of ``b"<" + word + b">"`` as UTF-8 byte strings, in fastText's order
+    (by start character, then by length). ``word`` is raw bytes, as stored in a ``.bin``."""
+    _check(minn, maxn)
+    wrapped = BOW + word + EOW
+    size = len(wrapped)
+    out: list[bytes] = []
+    for i in range(size):
+        if wrapped[i] & 0xC0 == 0x80:
+            continue  # a continuation byte: not the start of a character
+        j, n = i, 1
+        while j < size and n <= maxn:
+            j += 1
+            while j < size and wrapped[j] & 0xC0 == 0x80:
+                j += 1
+            if n >= minn and not (n == 1 and (i == 0 or j == size)):
+                out.append(wrapped[i:j])
+            n += 1
+    return out
+
+
+def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
+    """The character n-grams of ``"<" + word + ">"`` that fastText uses, ``minn <= n <= maxn``.
+
+    >>> char_ngrams("where", 3, 4)[:5]
+    ['<wh', '<whe', 'whe', 'wher', 'her']
+
+    Raises:
+        ConfigError: ``minn`` or ``maxn`` is not a non-negative int.
+    """
+    return [g.decode("utf-8") for g in ngram_bytes(word.encode("utf-8"), minn, maxn)]
+
+
+def subword_ids(word: str | bytes, minn: int, maxn: int, buckets: int, nwords: int) -> np.ndarray:
+    """Rows of the n-grams of ``word`` in a fastText input matrix: ``nwords + hash % buckets``.
+
+    Returns:
+        (K,) int64 array, one id per n-gram of ``char_ngrams(word, minn, maxn)``, in that order
+        (repeated n-grams repeat, as in fastText). Empty when ``buckets`` is 0.
+
+    Raises:
+        ConfigError: a negative or non-int ``minn``, ``maxn``, ``buckets`` or ``nwords``.
+    """
+    for name, value in (("buckets", buckets), ("nwords", nwords)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a non-negative int, got {value!r}")
+    raw = word.encode("utf-8") if isinstance(word, str) else bytes(word)
+    grams = ngram_bytes(raw, minn, maxn)
+    if buckets == 0 or not grams:
+        _check(minn, maxn)
+        return np.zeros(0, dtype=np.int64)
+    return nwords + (hash_many(grams) % np.uint32(buckets)).astype(np.int64)

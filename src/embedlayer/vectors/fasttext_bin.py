@@ -1,0 +1,357 @@
+"""fastText's native ``.bin`` model: the words, the subword bucket rows and the n-gram settings.
+
+Layout (fastText ``src/fasttext.cc`` ``saveModel``, ``args.cc``, ``dictionary.cc``, ``matrix``),
+little-endian::
+
+    int32 magic 793712314, int32 version (11 or 12; files of fastText < 0.2 start at args and
+                                        lack the prune index and the two quantization flags)
+    args:  int32 dim ws epoch minCount neg wordNgrams loss model bucket minn maxn lrUpdateRate,
+           float64 t
+    dict:  int32 size nwords nlabels, int64 ntokens, int64 pruneidx_size,
+           size x (word bytes, NUL, int64 count, int8 type 0=word 1=label),
+           pruneidx_size x (int32, int32)
+    bool   quant_input                         (quantized .ftz models: not supported)
+    input: int64 rows (= nwords + bucket), int64 dim, rows x dim float32
+    bool   qout, then the output matrix (not needed for word vectors)
+
+A word's vector is what fastText's ``getWordVector`` computes: the mean of the input rows of the
+word itself and of its character n-grams (``embedlayer.subwords``). A word the file lacks gets the
+mean of its n-gram rows only, and the zero vector if it has none. The input matrix is memory-mapped,
+so a multi-GB model opens without reading its bucket rows.
+
+``"word" in vectors`` follows gensim's ``FastTextKeyedVectors``: True for every string when the
+model has n-grams (``bucket > 0`` and ``maxn > 0``), because a vector can always be computed;
+``word in vectors.key_to_index`` tells whether the file holds the word itself.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from embedlayer.errors import ConfigError, FormatError, VocabError, where
+from embedlayer.subwords import hash_many, ngram_bytes, subword_ids
+from embedlayer.vectors.store import Vectors
+
+__all__ = ["FastTextArgs", "FastTextVectors", "load_fasttext_bin", "FASTTEXT_MAGIC", "is_fasttext_bin"]
+
+FASTTEXT_MAGIC = 793712314
+_VERSIONS = (11, 12)
+_EOS = b"</s>"
+_ARGS = struct.Struct("<12id")
+_DICT = struct.Struct("<iiiqq")
+_OLD_DICT = struct.Struct("<iiiq")  # before fastText 0.2: no prune index
+_ENTRY = struct.Struct("<qb")
+_MATRIX = struct.Struct("<qq")
+_WORDS_PER_STEP = 4096
+
+
+def is_fasttext_bin(head: bytes) -> bool:
+    """Whether ``head`` (the file's first bytes) starts with fastText's magic number."""
+    return len(head) >= 4 and struct.unpack_from("<i", head)[0] == FASTTEXT_MAGIC
+
+
+@dataclass(frozen=True, kw_only=True)
+class FastTextArgs:
+    """The training settings stored in a ``.bin`` (fastText's ``Args``); field names as fastText's."""
+
+    dim: int
+    ws: int
+    epoch: int
+    min_count: int
+    neg: int
+    word_ngrams: int
+    loss: int  # 1 hs, 2 ns, 3 softmax, 4 ova
+    model: int  # 1 cbow, 2 skipgram, 3 supervised
+    bucket: int  # number of n-gram hash rows after the word rows
+    minn: int  # shortest character n-gram
+    maxn: int  # longest character n-gram (0: no subwords)
+    lr_update_rate: int
+    t: float  # sampling threshold
+    version: int  # 0 for the pre-0.2 layout without magic number
+
+
+class FastTextVectors(Vectors):
+    """``Vectors`` of a fastText model's words, which also computes vectors for unseen words.
+
+    ``matrix`` holds the known words' vectors (as fastText's ``get_word_vector``). ``input_matrix``
+    is the (nwords + bucket, D) input matrix (memory-mapped, read-only); ``minn``, ``maxn`` and
+    ``bucket`` are the n-gram settings, ``args`` all stored settings, ``counts`` the word counts.
+    """
+
+    def __init__(self, words, matrix, *, input_matrix: np.ndarray, args: FastTextArgs, counts: np.ndarray,
+                 nwords: int, subwords: bool, labels: tuple[str, ...] = ()) -> None:
+        super().__init__(words, matrix, copy=False)
+        self.input_matrix = input_matrix
+        self.args = args
+        self.counts = counts
+        self.labels = labels
+        self._nwords = nwords  # rows before the buckets (all the file's words, even beyond a limit)
+        self._subwords = subwords
+
+    @property
+    def minn(self) -> int:
+        return self.args.minn
+
+    @property
+    def maxn(self) -> int:
+        return self.args.maxn
+
+    @property
+    def bucket(self) -> int:
+        return self.args.bucket
+
+    def __contains__(self, word: object) -> bool:
+        if self._subwords:
+            return isinstance(word, str)
+        return super().__contains__(word)
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.get_vector(word)
+
+    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The (D,) vector of ``word``: its stored vector if known, else the mean of its n-gram
+        rows exactly as fastText computes it (the zero vector when it has no n-gram). Unit length
+        when ``norm``.
+
+        Raises:
+            VocabError: ``word`` is unknown and the model has no subwords (or is not a str).
+        """
+        if word in self.key_to_index or not self._subwords or not isinstance(word, str):
+            return super().get_vector(word, norm=norm)
+        vector = self.oov_vector(word)
+        if norm:
+            length = np.linalg.norm(vector)
+            vector = vector / length if length > 0 else vector
+        vector.flags.writeable = False
+        return vector
+
+    def subword_ids(self, word: str) -> np.ndarray:
+        """Input-matrix rows of the n-grams of ``word`` (without the word's own row)."""
+        if not self._subwords or word == "</s>":
+            return np.zeros(0, dtype=np.int64)
+        return subword_ids(word, self.minn, self.maxn, self.bucket, self._nwords)
+
+    def oov_vector(self, word: str) -> np.ndarray:
+        """Mean of the n-gram rows of ``word``, as fastText for a word not in its dictionary."""
+        if not isinstance(word, str):
+            raise VocabError(f"word {word!r} is not a str")
+        ids = self.subword_ids(word)
+        return _mean_rows(self.input_matrix, ids)
+
+
+def _mean_rows(matrix: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """fastText's average: float32 sum in order, then times float32(1 / count)."""
+    vector = np.zeros(matrix.shape[1], dtype=np.float32)
+    for i in ids.tolist():
+        vector += matrix[i]
+    if len(ids):
+        vector *= np.float32(1.0 / len(ids))
+    return vector
+
+
+def load_fasttext_bin(
+    path: str | os.PathLike[str],
+    limit: int | None = None,
+    expected_dim: int | None = None,
+    *,
+    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
+) -> FastTextVectors:
+    """Read a fastText ``.bin`` model (unsupervised or supervised, not quantized).
+
+    Args:
+        path: the file.
+        limit: keep only the first ``limit`` words (unseen words still use every bucket row).
+        expected_dim: if given, the model's dimension must equal it.
+        unicode_errors: how to decode words that are not valid UTF-8 (``"strict"`` raises).
+
+    Raises:
+        ConfigError: bad ``limit``, ``expected_dim`` or ``unicode_errors``.
+        FormatError (naming the file and a byte offset): missing file, unknown magic number or
+            version, a quantized model, inconsistent counts, a truncated file, invalid UTF-8,
+            duplicate words, a matrix whose shape disagrees with the dictionary and settings.
+    """
+    for name, value in (("limit", limit), ("expected_dim", expected_dim)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be a positive int or None, got {value!r}")
+    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
+        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
+                          f"got {unicode_errors!r}")
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    except FileNotFoundError:
+        raise FormatError(f"{where(path)}: no such file; expected a fastText .bin model") from None
+    except IsADirectoryError:
+        raise FormatError(f"{where(path)}: is a directory; expected a fastText .bin model") from None
+    return _BinReader(path, data, limit, expected_dim, unicode_errors).read()
+
+
+class _BinReader:
+    def __init__(self, path, data, limit, expected_dim, unicode_errors) -> None:
+        self.path, self.data, self.limit = path, data, limit
+        self.expected_dim, self.unicode_errors = expected_dim, unicode_errors
+
+    def fail(self, offset: int, message: str) -> FormatError:
+        return FormatError(f"{where(self.path, offset=offset)}: {message}")
+
+    def unpack(self, layout: struct.Struct, offset: int, what: str) -> tuple:
+        if offset + layout.size > len(self.data):
+            raise self.fail(len(self.data), f"file ends inside the {what} ({layout.size} bytes from byte "
+                                            f"{offset}); expected a complete fastText .bin (truncated?)")
+        return layout.unpack_from(self.data, offset)
+
+    def read(self) -> FastTextVectors:
+        magic, version = self.unpack(struct.Struct("<ii"), 0, "magic number and version")
+        if magic != FASTTEXT_MAGIC:
+            try:  # fastText before 0.2 wrote no magic number: the file starts with the settings
+                return self.read_body(0, 0)
+            except FormatError as exc:
+                raise self.fail(0, f"magic number is {magic}; expected fastText's {FASTTEXT_MAGIC} (and the "
+                                   f"file does not read as a pre-0.2 model either: {exc})") from None
+        if version not in _VERSIONS:
+            raise self.fail(4, f"fastText file version is {version}; expected one of {_VERSIONS}")
+        return self.read_body(8, version)
+
+    def read_body(self, pos: int, version: int) -> FastTextVectors:
+        """Everything after the magic number and version; ``version`` 0 is the pre-0.2 layout
+        (no prune index, no quantization flags)."""
+        args, pos = self.read_args(pos, version)
+        entries, nwords, pos = self.read_dict(args, pos, version)
+        if version:
+            (quant,) = self.unpack(struct.Struct("<?"), pos, "quantization flag")
+            if quant:
+                raise self.fail(pos, "quantized .ftz not supported (quant_input is set); expected a plain "
+                                     "fastText .bin (save it without quantize, or use its .vec)")
+            pos += 1
+        matrix = self.read_matrix(args, nwords, pos, version)
+        return self.build(args, entries, nwords, matrix)
+
+    def read_args(self, pos: int, version: int) -> tuple[FastTextArgs, int]:
+        values = self.unpack(_ARGS, pos, "settings (args)")
+        names = ("dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket",
+                 "minn", "maxn", "lr_update_rate")
+        args = FastTextArgs(**dict(zip(names, values[:12])), t=values[12], version=version)
+        if version == 11 and args.model == 3:  # fastText: old supervised models had no char n-grams
+            args = FastTextArgs(**{**args.__dict__, "maxn": 0})
+        for name in ("dim", "bucket", "minn", "maxn"):
+            value = getattr(args, name)
+            if value < (1 if name == "dim" else 0):
+                raise self.fail(pos, f"the settings give {name} = {value}; expected {'>= 1' if name == 'dim' else '>= 0'}")
+        if self.expected_dim is not None and args.dim != self.expected_dim:
+            raise self.fail(pos, f"the vectors have dimension {args.dim}, expected_dim is {self.expected_dim}")
+        return args, pos + _ARGS.size
+
+    def read_dict(self, args: FastTextArgs, pos: int, version: int) -> tuple[list[tuple[bytes, int, int, int]], int, int]:
+        layout = _DICT if version else _OLD_DICT
+        size, nwords, nlabels, _ntokens, *rest = self.unpack(layout, pos, "dictionary header")
+        prune = rest[0] if rest else -1
+        if not (0 <= nwords <= size and nlabels == size - nwords):
+            raise self.fail(pos, f"dictionary sizes disagree: size {size}, nwords {nwords}, nlabels {nlabels}; "
+                                 f"expected size = nwords + nlabels >= 0")
+        pos += layout.size
+        if size * (1 + _ENTRY.size) > len(self.data) - pos:
+            raise self.fail(len(self.data), f"file too short for {size} dictionary entries; truncated?")
+        data, entries = self.data, []
+        for i in range(size):
+            end = data.find(b"\0", pos)
+            if end < 0:
+                raise self.fail(pos, f"dictionary entry {i} of {size} has no NUL after its word; truncated?")
+            count, kind = self.unpack(_ENTRY, end + 1, f"dictionary entry {i}")
+            if kind != (0 if i < nwords else 1):
+                raise self.fail(end + 9, f"dictionary entry {i} has type {kind}; expected "
+                                         f"{'0 (word)' if i < nwords else '1 (label)'} with nwords {nwords}")
+            entries.append((data[pos:end], count, kind, pos))
+            pos = end + 1 + _ENTRY.size
+        if prune > 0:
+            raise self.fail(pos, f"pruned dictionary ({prune} n-gram ids): quantized .ftz not supported; "
+                                 f"expected a plain fastText .bin")
+        if prune < -1:
+            raise self.fail(pos - 8, f"pruneidx size is {prune}; expected -1 or 0")
+        self.no_ngrams = prune == 0
+        self.version = version  # fastText: an empty prune index keeps no n-gram at all
+        return entries, nwords, pos
+
+    def read_matrix(self, args: FastTextArgs, nwords: int, pos: int, version: int) -> np.ndarray:
+        rows, dim = self.unpack(_MATRIX, pos, "input matrix shape")
+        if rows != nwords + args.bucket or dim != args.dim:
+            raise self.fail(pos, f"input matrix is {rows} x {dim}; expected (nwords + bucket) x dim = "
+                                 f"{nwords + args.bucket} x {args.dim}")
+        start = pos + _MATRIX.size
+        if start + rows * dim * 4 > len(self.data):
+            raise self.fail(len(self.data), f"file ends inside the input matrix ({rows} x {dim} float32 from "
+                                            f"byte {start}); truncated?")
+        matrix = np.frombuffer(self.data, dtype="<f4", count=rows * dim, offset=start).reshape(rows, dim)
+        end = start + rows * dim * 4
+        qout = False
+        if version:
+            (qout,) = self.unpack(struct.Struct("<?"), end, "output quantization flag")
+            end += 1
+        if not qout:
+            out_rows, out_dim = self.unpack(_MATRIX, end, "output matrix shape")
+            if out_rows < 0 or out_dim < 0 or end + _MATRIX.size + out_rows * out_dim * 4 > len(self.data):
+                raise self.fail(len(self.data), f"file ends inside the output matrix ({out_rows} x {out_dim} "
+                                                f"from byte {end + _MATRIX.size}); truncated?")
+        return matrix
+
+    def build(self, args: FastTextArgs, entries, nwords: int, matrix: np.ndarray) -> FastTextVectors:
+        keep = nwords if self.limit is None else min(self.limit, nwords)
+        words = []
+        for raw, _, _, offset in entries[:keep]:
+            try:
+                words.append(raw.decode("utf-8", self.unicode_errors))
+            except UnicodeDecodeError as exc:
+                raise self.fail(offset + exc.start, f"the word {raw!r} is not valid UTF-8 ({exc.reason}); "
+                                                    f"expected UTF-8 (or pass unicode_errors='replace')") from None
+        if len(set(words)) != len(words):
+            seen: dict[str, int] = {}
+            for i, word in enumerate(words):
+                if word in seen:
+                    raise self.fail(entries[i][3], f"duplicate word {word!r} (entries {seen[word]} and {i}); "
+                                                   f"expected each word once")
+                seen[word] = i
+        subwords = args.bucket > 0 and args.maxn > 0 and not self.no_ngrams
+        vectors = _word_vectors(matrix, [e[0] for e in entries[:keep]], args, nwords, subwords,
+                                eos_subwords=self.version == 0)
+        if not np.isfinite(vectors).all():
+            row = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
+            raise self.fail(entries[row][3], f"the vector of word {words[row]!r} has a NaN or infinite "
+                                             f"value; expected finite numbers")
+        labels = tuple(e[0].decode("utf-8", "replace") for e in entries[nwords:])
+        counts = np.array([e[1] for e in entries[:keep]], dtype=np.int64)
+        return FastTextVectors(words, vectors, input_matrix=matrix, args=args, counts=counts, nwords=nwords,
+                               subwords=subwords, labels=labels)
+
+
+def _word_vectors(matrix: np.ndarray, raw_words: list[bytes], args: FastTextArgs, nwords: int,
+                  subwords: bool, *, eos_subwords: bool) -> np.ndarray:
+    """(len(raw_words), D): row i = mean of input rows [i] + n-gram rows of word i, as fastText
+    (which gives ``</s>`` no n-grams since 0.2, and did before)."""
+    n = len(raw_words)
+    out = np.empty((n, args.dim), dtype=np.float32)
+    for lo in range(0, n, _WORDS_PER_STEP):
+        hi = min(n, lo + _WORDS_PER_STEP)
+        groups = []
+        for i in range(lo, hi):
+            wanted = subwords and (eos_subwords or raw_words[i] != _EOS)
+            grams = ngram_bytes(raw_words[i], args.minn, args.maxn) if wanted else []
+            groups.append(grams)
+        sizes = np.array([1 + len(g) for g in groups], dtype=np.int64)
+        flat = [g for grams in groups for g in grams]
+        bucket_rows = nwords + (hash_many(flat) % np.uint32(max(args.bucket, 1))).astype(np.int64)
+        ids = np.empty(int(sizes.sum()), dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        is_word = np.zeros(len(ids), dtype=bool)
+        is_word[starts] = True
+        ids[is_word] = np.arange(lo, hi)
+        ids[~is_word] = bucket_rows
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are reported by the caller
+            sums = np.add.reduceat(matrix[ids], starts, axis=0)  # float32 sums in row order, as fastText
+            out[lo:hi] = sums * (1.0 / sizes).astype(np.float32)[:, None]
+    return out
