@@ -115,3 +115,23 @@ def test_bad_files(tmp_path: Path, data: bytes, message: str) -> None:
     with pytest.raises(FormatError, match=message) as info:
         load_fasttext_bin(path)
     assert "m.bin at byte" in str(info.value)
+
+
+def test_most_similar_unseen_word_equal_to_gensim(shared_data: Path) -> None:
+    gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
+    path = shared_data / FORMATS / "crime-and-punishment.bin"
+    vectors = load_vectors(path)
+    reference = gensim_fasttext.load_facebook_model(str(path)).wv
+    words = ["раскольниковщина", "steamtrain", "петербургский", vectors.index_to_key[10]]
+    assert all(w not in vectors.key_to_index for w in words[:3])
+    batch = vectors.most_similar_batch(words, topn=10)
+    for word, batched in zip(words, batch):
+        expected = reference.most_similar(word, topn=10)
+        ours = vectors.most_similar(word, topn=10)
+        for got in (ours, batched):
+            assert [w for w, _ in got] == [w for w, _ in expected]
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], atol=1e-5)
+    # a table without n-grams still refuses an unseen word
+    plain = load_vectors(shared_data / FORMATS / "crime-and-punishment.vec")
+    with pytest.raises(VocabError, match="раскольниковщина"):
+        plain.most_similar_batch(["раскольниковщина"])

@@ -152,17 +152,23 @@ class SimilarityMixin:
         """``[most_similar(w, topn=topn, restrict_vocab=restrict_vocab) for w in words]``, computed as
         one BLAS product per block of rows for all queries at once, with a partial sort per block.
 
+        A word without a row of its own is answered too when the table computes its vector (a
+        fastText table's unseen word, from its n-grams), as ``most_similar`` does.
+
         Raises:
             ConfigError: bad ``topn`` or ``restrict_vocab``.
             VocabError: a word is not in these vectors (checked before any work).
         """
         _check_topn(topn)
         limit = self._limit(restrict_vocab)
-        rows = np.array([self._row(w) for w in words], dtype=np.int64)
+        rows, computed = self._query_rows(words)
         if rows.size == 0:
             return []
         norms = self.norms()
-        queries = self.matrix[rows] / norms[rows][:, None]  # (B, D) unit rows, float32
+        known = np.maximum(rows, 0)
+        queries = self.matrix[known] / norms[known][:, None]  # (B, D) unit rows, float32
+        for i in computed:  # words without a row whose vector the table computes (fastText n-grams)
+            queries[i] = self.get_vector(words[i], norm=True)
         k = min(topn, limit)
         out: list[list[tuple[str, float]]] = []
         qblock = 512
@@ -171,6 +177,26 @@ class SimilarityMixin:
             for s, i in zip(best_s, best_i):
                 out.append([(self.index_to_key[r], float(v)) for r, v in zip(i.tolist(), s.tolist()) if v != -np.inf])
         return out
+
+    def _query_rows(self, words: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """(B,) rows of the query words, -1 for a word that has no row but whose vector the table
+        can compute (``word in self``: a fastText table with n-grams), and the positions of those.
+
+        Raises:
+            VocabError: a word that is neither in the table nor computable.
+        """
+        index = self.key_to_index
+        rows = np.empty(len(words), dtype=np.int64)
+        computed: list[int] = []
+        for i, word in enumerate(words):
+            try:
+                rows[i] = index[word]
+            except (KeyError, TypeError):
+                if not (isinstance(word, str) and word in self):
+                    self._row(word)  # raises VocabError naming the word
+                rows[i] = -1  # never inside a block of rows, so nothing is excluded for it
+                computed.append(i)
+        return rows, computed
 
     def _batch_topk(self, queries: np.ndarray, exclude: np.ndarray, limit: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, rows) of each unit query (B, D) over rows [0, limit), best first, ties by

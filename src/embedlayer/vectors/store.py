@@ -21,7 +21,7 @@ import numpy as np
 from embedlayer.errors import ConfigError, FormatError, VocabError
 from embedlayer.vectors.similarity import SimilarityMixin
 
-__all__ = ["Vectors"]
+__all__ = ["Vectors", "first_non_finite_row"]
 
 
 class Vectors(SimilarityMixin):
@@ -50,9 +50,8 @@ class Vectors(SimilarityMixin):
                 f"vectors matrix has {array.shape[0]} rows but {len(words)} words were given; expected one row per word"
             )
         index = _build_index(words, source=None)
-        finite = np.isfinite(array).all(axis=1) if array.size else np.ones(len(words), dtype=bool)
-        if not finite.all():
-            row = int(np.flatnonzero(~finite)[0])
+        row = first_non_finite_row(array)
+        if row is not None:
             raise FormatError(f"vector of word {words[row]!r} (row {row}) has a NaN or infinite value; "
                               f"expected finite numbers")
         if array.flags.writeable:
@@ -232,6 +231,16 @@ class Vectors(SimilarityMixin):
         except ValueError as exc:
             raise FormatError(f"vectors of different lengths or non-numeric values: {exc}") from None
         return cls(words, matrix, copy=False)
+
+
+def first_non_finite_row(matrix: np.ndarray, step: int = 1 << 16) -> int | None:
+    """The first row holding a NaN or infinity, or None; checked in blocks of ``step`` rows so the
+    check needs no (N, D) boolean temporary (which would raise a loader's peak memory)."""
+    for lo in range(0, len(matrix), step):
+        finite = np.isfinite(matrix[lo: lo + step]).all(axis=1)
+        if not finite.all():
+            return lo + int(np.flatnonzero(~finite)[0])
+    return None
 
 
 def _check_shape(array: np.ndarray) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.store import Vectors, first_non_finite_row
 
 __all__ = ["load_word2vec_binary", "save_word2vec_binary", "looks_like_word2vec_binary", "first_non_finite_row"]
 
@@ -232,19 +232,25 @@ class _BinaryReader:
 
     def _finish(self, raw_words: list[bytes], matrix: np.ndarray, offsets: np.ndarray, dim: int) -> Vectors:
         n = len(raw_words)
-        try:
-            words = b" ".join(raw_words).decode("utf-8", self.unicode_errors).split(" ") if n else []
-        except UnicodeDecodeError:
-            for i, raw in enumerate(raw_words):
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise self.fail(int(offsets[i]) - len(raw) - 1 + exc.start, f"the word {raw!r} is not valid UTF-8 "
-                                    f"({exc.reason}); expected UTF-8 (or pass unicode_errors='replace')") from None
-            raise AssertionError("unreachable")  # pragma: no cover
-        assert len(words) == n, "words hold no space, so splitting the joined text gives them back"
         word_offsets = offsets - np.fromiter(map(len, raw_words), dtype=np.int64, count=n) - 1
-        raw_words.clear()  # free the bytes before the index is built: peak memory as gensim's
+        words: list[str] = []
+        step = 1 << 16  # decode a block of words at a time and free its bytes: peak memory as gensim's
+        while raw_words:
+            piece = raw_words[:step]
+            try:
+                text = b" ".join(piece).decode("utf-8", self.unicode_errors)
+            except UnicodeDecodeError:
+                for j, raw in enumerate(piece):
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        i = len(words) + j
+                        raise self.fail(int(word_offsets[i]) + exc.start, f"the word {raw!r} is not valid UTF-8 "
+                                        f"({exc.reason}); expected UTF-8 (or pass unicode_errors='replace')") from None
+                raise AssertionError("unreachable")  # pragma: no cover
+            words.extend(text.split(" "))
+            del raw_words[:step], piece, text
+        assert len(words) == n, "words hold no space, so splitting the joined text gives them back"
         matrix = matrix[:n]
         row = first_non_finite_row(matrix)
         if row is not None:
@@ -262,16 +268,6 @@ class _BinaryReader:
                                                           f"{int(word_offsets[seen[word]])}); expected each word once") from None
                 seen[word] = i
             raise
-
-
-def first_non_finite_row(matrix: np.ndarray, step: int = 1 << 16) -> int | None:
-    """The first row holding a NaN or infinity, or None; checked in blocks of rows so the check
-    needs no (N, D) temporary (which would raise the loader's peak memory above gensim's)."""
-    for lo in range(0, len(matrix), step):
-        finite = np.isfinite(matrix[lo: lo + step]).all(axis=1)
-        if not finite.all():
-            return lo + int(np.flatnonzero(~finite)[0])
-    return None
 
 
 def save_word2vec_binary(vectors: Vectors, path: str | os.PathLike[str]) -> None:
