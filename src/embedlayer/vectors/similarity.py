@@ -318,7 +318,13 @@ class SimilarityMixin:
         return min(int(restrict_vocab), len(self))
 
     def _scores(self, queries: np.ndarray, limit: int) -> np.ndarray:
-        """(T, R) float32 ``(queries @ matrix[:R].T) / norms[:R]``, block by block of rows."""
+        """(T, R) float32 cosines of unit ``queries`` with the first R rows.
+
+        In memory: one BLAS product with the cached unit rows (as gensim does). Memory-mapped
+        tables are never copied: their rows are read and divided by their norms block by block.
+        """
+        if not isinstance(self._matrix, np.memmap):
+            return queries @ self.normed_matrix()[:limit].T
         out = np.empty((len(queries), limit), dtype=np.float32)
         norms = self.norms()
         step = max(1, _CHUNK_ELEMENTS // max(self.vector_size, 1))
