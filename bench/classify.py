@@ -150,7 +150,8 @@ def main() -> None:
         else:
             line += f" quality=accuracy:{row['accuracy']:.4f}"
         print(line)
-    out = ROOT / "bench" / "results" / ("classify-quick.json" if args.quick else "classify.json")
+    name = "classify-" + "-".join(encoders) + "-" + "-".join(inits) + ("-quick" if args.quick else "")
+    out = ROOT / "bench" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"nproc": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
             "torch": torch.__version__, "args": vars(args)}

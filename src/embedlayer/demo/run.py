@@ -42,6 +42,9 @@ class DemoConfig:
     patience: int = 2
     batch_size: int = 64
     lr: float = 1e-3
+    embedding_lr: float = 3e-3  # SparseAdam on the embedding rows: pretrained rows need a push to adapt
+    embedding_dropout: float = 0.2  # on the 50-d token vectors (0.5 before the head)
+    vectors_vocab: int = 100_000  # GloVe runs also know the 100k most frequent GloVe words
     seed: int = 0
     dev_fraction: float = 0.1  # stratified by label
     test_fraction: float = 0.1
@@ -144,12 +147,13 @@ def _train_variant(
 ) -> tuple[TextClassificationPipeline, VariantResult]:
     pipeline_config = PipelineConfig(
         embedding_dim=glove.vector_size, encoder=EncoderConfig(kind=config.encoder), freeze=freeze, seed=config.seed,
+        embedding_dropout=config.embedding_dropout, vectors_vocab=config.vectors_vocab,
     )
     pipeline = TextClassificationPipeline.build(train, pipeline_config, vectors=glove if use_glove else None)
     if pipeline.coverage is not None:
         log(f"[{name}] GloVe coverage of the vocabulary: {pipeline.coverage.summary()}")
     train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               patience=config.patience, seed=config.seed)
+                               embedding_lr=config.embedding_lr, patience=config.patience, seed=config.seed)
     t0 = time.perf_counter()
     fitted = pipeline.fit(train, dev, train_config, progress=None if progress is None else progress(name))
     seconds = time.perf_counter() - t0
