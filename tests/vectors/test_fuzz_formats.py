@@ -31,7 +31,7 @@ def tables(draw) -> Vectors:
 
 
 @settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@given(table=tables(), fmt=st.sampled_from(["glove", "word2vec", "word2vec-binary"]))
+@given(table=tables(), fmt=st.sampled_from(["glove", "word2vec", "fasttext-vec", "word2vec-binary", "native"]))
 def test_round_trip(table: Vectors, fmt: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "v"
