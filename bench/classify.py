@@ -57,7 +57,7 @@ def run_ours(encoder: str, init: str, data, glove, args) -> dict:
     config = PipelineConfig(tokenizer="whitespace", embedding_dim=glove.vector_size, max_len=64,
                             encoder=EncoderConfig(**encoder_args), freeze=freeze, seed=args.seed,
                             dropout=args.dropout, embedding_dropout=args.embedding_dropout,
-                            vectors_vocab=args.vectors_vocab)
+                            vectors_vocab=args.vectors_vocab, static_channel=args.static_channel and use_glove)
     pipeline = TextClassificationPipeline.build(train, config, vectors=glove if use_glove else None)
     t0 = time.perf_counter()
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1, help="rnn layers")
     parser.add_argument("--channels", type=int, default=100, help="cnn filters per width")
     parser.add_argument("--vectors-vocab", type=int, default=0, help="add the N most frequent GloVe words to the vocab")
+    parser.add_argument("--static-channel", action="store_true", help="GloVe runs: add a frozen GloVe channel")
     parser.add_argument("--no-anchor", action="store_true", help="skip fastText")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)

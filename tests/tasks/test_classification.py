@@ -251,3 +251,25 @@ def test_vectors_vocab_gives_unseen_words_their_pretrained_row(data):
     assert pipeline.coverage.total == plain.coverage.total  # the report counts the training words only
     with pytest.raises(ConfigError, match="vectors_vocab -1"):
         TextClassificationPipeline.build(train, PipelineConfig(vectors_vocab=-1), vectors=vectors)
+
+
+def test_static_channel_stays_pretrained_while_the_tuned_channel_moves(data, tmp_path):
+    train, dev = data
+    vectors = _vectors([*FILLER, "good", "bad"])
+    config = PipelineConfig(encoder=EncoderConfig(kind="bag", dropout=0.0), static_channel=True, seed=0)
+    pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
+    model = pipeline.model
+    static_before = model.static_embedding.weight.detach().clone()
+    assert torch.equal(static_before, model.embedding.weight.detach())  # both channels start as the vectors
+    assert model.encoder.out_dim == 12  # a bag of 2 x 6-d channels
+    state = torch.get_rng_state()
+    pipeline.fit(train, dev, TrainConfig(epochs=2, batch_size=32, lr=0.05, seed=0))
+    assert torch.equal(model.static_embedding.weight, static_before)
+    assert not torch.equal(model.embedding.weight.detach(), static_before)
+    pipeline.save(tmp_path / "m")
+    loaded = TextClassificationPipeline.load(tmp_path / "m")
+    texts = [ex.text for ex in dev[:20]]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), pipeline.predict_proba(texts))
+    assert torch.equal(torch.get_rng_state(), state)  # building and training left the global RNG alone
+    with pytest.raises(ConfigError, match="static_channel=True needs pretrained vectors"):
+        TextClassificationPipeline.build(train, PipelineConfig(static_channel=True))

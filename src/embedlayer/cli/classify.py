@@ -46,6 +46,9 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--vectors", metavar="FILE", help="pretrained vectors (GloVe or word2vec text)")
     g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
+    g.add_argument("--static-channel", action="store_true",
+                   help="with --vectors: add a frozen copy of the pretrained table beside the trained one "
+                   "(two channels concatenated, Kim 2014)")
     g.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
                    help="also add the N most frequent words of --vectors to the vocabulary, so words unseen in "
                    "training keep their pretrained vector at prediction time (0: training words only)")
@@ -120,7 +123,8 @@ def run_train(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count, max_vocab=args.max_vocab,
         max_len=args.max_len, embedding_dim=args.dim, encoder=_encoder_config(args), dropout=args.dropout,
         embedding_dropout=args.embedding_dropout,
-        freeze=args.freeze, missing=args.missing, vectors_vocab=args.vectors_vocab, sparse=args.sparse, seed=args.seed,
+        freeze=args.freeze, missing=args.missing, vectors_vocab=args.vectors_vocab,
+        static_channel=args.static_channel, sparse=args.sparse, seed=args.seed,
     )
     train_config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, embedding_lr=args.embedding_lr,

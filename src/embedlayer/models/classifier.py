@@ -20,10 +20,13 @@ class TextClassifier(nn.Module):
     ``encoder`` (see :mod:`embedlayer.models.encoders`), ``head`` (``nn.Linear(out_dim, C)``).
     """
 
-    def __init__(self, config: ClassifierConfig, embedding: Embedding, encoder: nn.Module) -> None:
+    def __init__(
+        self, config: ClassifierConfig, embedding: Embedding, encoder: nn.Module, static: Embedding | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.embedding = embedding
+        self.static_embedding = static  # frozen second channel (config.static_channel), else None
         emb_p = config.dropout if config.embedding_dropout is None else config.embedding_dropout
         self.embedding_dropout = nn.Dropout(emb_p)
         self.encoder = encoder
@@ -35,8 +38,10 @@ class TextClassifier(nn.Module):
         from ``lengths``) -> logits (B, C). Raises IdOutOfRangeError for ids outside the table."""
         if mask is None:
             mask = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
-        x = self.embedding_dropout(self.embedding(ids))  # (B, T, D)
-        h = self.encoder(x, mask, lengths)  # (B, out_dim)
+        x = self.embedding(ids)  # (B, T, D)
+        if self.static_embedding is not None:
+            x = torch.cat([x, self.static_embedding(ids)], dim=-1)  # (B, T, 2D)
+        h = self.encoder(self.embedding_dropout(x), mask, lengths)  # (B, out_dim)
         return self.head(self.encoder_dropout(h))  # (B, C)
 
 
@@ -62,7 +67,8 @@ def build_classifier(
     uses the global RNG at the same moment.
 
     ``embedding``: use this table (e.g. ``Embedding.from_vectors``) instead of a random one; its
-    shape must be (cfg.num_embeddings, cfg.embedding_dim), else ConfigError.
+    shape must be (cfg.num_embeddings, cfg.embedding_dim), else ConfigError. With
+    ``cfg.static_channel`` the frozen second channel starts as a copy of it.
     """
     if not isinstance(cfg, ClassifierConfig):
         raise TypeError(f"build_classifier: expected a ClassifierConfig, got {type(cfg).__name__}")
@@ -83,7 +89,12 @@ def build_classifier(
                 f"build_classifier: embedding has shape {shape}, expected "
                 f"(num_embeddings, embedding_dim) = ({cfg.num_embeddings}, {cfg.embedding_dim}) from the config"
             )
+    static = None
+    if cfg.static_channel:
+        static = Embedding(cfg.num_embeddings, cfg.embedding_dim, padding_idx=cfg.padding_idx, freeze=True,
+                           generator=torch.Generator())  # its values are replaced just below
+        static.weight.data.copy_(embedding.weight.detach())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)  # a stream distinct from the embedding's
-        encoder = build_encoder(cfg.encoder, cfg.embedding_dim)
-        return TextClassifier(cfg, embedding, encoder)
+        encoder = build_encoder(cfg.encoder, cfg.token_dim)
+        return TextClassifier(cfg, embedding, encoder, static)

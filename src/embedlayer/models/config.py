@@ -164,6 +164,10 @@ class ClassifierConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     # Dropout on the encoder output, before the head (Kim 2014 uses 0.5).
     dropout: float = 0.5
+    # A second, frozen copy of the (pretrained) table beside the trained one, concatenated into
+    # 2·D-wide token vectors (Kim 2014, "multichannel"): rows the training never reaches keep
+    # features consistent with the rows it tuned. Only meaningful with pretrained vectors.
+    static_channel: bool = False
     # Dropout on the token vectors; None: the same as `dropout`. Low-dimensional pretrained
     # vectors (GloVe 50d) usually want less than the head does.
     embedding_dropout: float | None = None
@@ -187,7 +191,8 @@ class ClassifierConfig:
             object.__setattr__(self, "encoder", EncoderConfig.from_dict(self.encoder))
         if not isinstance(self.encoder, EncoderConfig):
             raise _fail(own, "encoder", self.encoder, "an EncoderConfig")
-        self.encoder.check_input_dim(self.embedding_dim)
+        _check_bool(own, "static_channel", self.static_channel)
+        self.encoder.check_input_dim(self.token_dim)
         _check_prob(own, "dropout", self.dropout)
         if self.embedding_dropout is not None:
             _check_prob(own, "embedding_dropout", self.embedding_dropout)
@@ -195,6 +200,11 @@ class ClassifierConfig:
         if mn is not None and (isinstance(mn, bool) or not isinstance(mn, (int, float)) or not mn > 0):
             raise _fail(own, "embedding_max_norm", mn, "None or a number > 0")
         _check_bool(own, "sparse_embedding", self.sparse_embedding)
+
+    @property
+    def token_dim(self) -> int:
+        """Width of the token vectors the encoder reads: D, or 2·D with the static channel."""
+        return self.embedding_dim * (2 if self.static_channel else 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict with the encoder nested; ``from_dict`` inverts it."""

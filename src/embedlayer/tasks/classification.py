@@ -48,6 +48,7 @@ class PipelineConfig:
     dropout: float = 0.5  # before the output layer
     embedding_dropout: float | None = None  # on the token vectors (None: same as dropout)
     freeze: bool = False  # keep pretrained rows fixed
+    static_channel: bool = False  # with vectors: also a frozen copy of them, concatenated (Kim 2014)
     missing: str = "random"  # vocabulary words the vectors lack: random | zero | mean
     # Also add the N first (most frequent) words of the vectors to the vocabulary, so words the
     # training data never showed still get their pretrained row at prediction time instead of
@@ -108,8 +109,9 @@ class TextClassificationPipeline:
         labels = sorted({ex.label for ex in train if ex.label is not None})
         if len(labels) < 2:
             raise DataError(f"training data has {len(labels)} distinct label(s) {labels}: expected at least 2")
-        if config.freeze and vectors is None:
-            raise ConfigError("freeze=True needs pretrained vectors: a frozen random table never learns")
+        if (config.freeze or config.static_channel) and vectors is None:
+            what = "freeze=True" if config.freeze else "static_channel=True"
+            raise ConfigError(f"{what} needs pretrained vectors: a frozen random table never learns")
         tokenizer = config.make_tokenizer()
         vocab = Vocab.build(
             (tokenizer.tokenize(ex.text) for ex in train),
@@ -137,6 +139,7 @@ class TextClassificationPipeline:
             dropout=config.dropout,
             embedding_dropout=config.embedding_dropout,
             sparse_embedding=config.sparse,
+            static_channel=config.static_channel,
         )
         model = build_classifier(model_config, embedding=embedding, generator=generator)
         return cls(tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None))
