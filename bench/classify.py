@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=100, help="cnn filters per width")
     parser.add_argument("--vectors-vocab", type=int, default=0, help="add the N most frequent GloVe words to the vocab")
     parser.add_argument("--static-channel", action="store_true", help="GloVe runs: add a frozen GloVe channel")
+    parser.add_argument("--out", help="JSON results file (default: bench/results/classify-<encoders>-<inits>-seed<S>.json)")
     parser.add_argument("--no-anchor", action="store_true", help="skip fastText")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -151,8 +152,8 @@ def main() -> None:
         else:
             line += f" quality=accuracy:{row['accuracy']:.4f}"
         print(line)
-    name = "classify-" + "-".join(encoders) + "-" + "-".join(inits) + ("-quick" if args.quick else "")
-    out = ROOT / "bench" / "results" / f"{name}.json"
+    name = "classify-" + "-".join(encoders) + "-" + "-".join(inits) + f"-seed{args.seed}" + ("-quick" if args.quick else "")
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"nproc": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
             "torch": torch.__version__, "args": vars(args)}

@@ -58,7 +58,8 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
                    help="dense embedding gradients (default: sparse, only rows in the batch move)")
     g = p.add_argument_group("encoder")
     g.add_argument("--encoder", choices=ENCODERS, default="cnn")
-    g.add_argument("--pooling", choices=["mean", "max"], default="mean", help="bag and rnn pooling")
+    g.add_argument("--pooling", choices=["mean", "max"], default=None,
+                   help="pooling over time: bag (default mean) and rnn (default max)")
     g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
     g.add_argument("--rnn-cell", choices=["lstm", "gru"], default="lstm")
     g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
@@ -93,11 +94,12 @@ def _encoder_config(args: argparse.Namespace):
         widths = tuple(int(w) for w in args.cnn_widths.split(","))
     except ValueError:
         raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
-    kw: dict = {"kind": args.encoder, "dropout": args.dropout, "pooling": args.pooling,
+    kw: dict = {"kind": args.encoder, "dropout": args.dropout,
                 "cnn_widths": widths, "cnn_channels": args.cnn_channels,
                 "rnn_cell": args.rnn_cell, "rnn_hidden": args.hidden}
+    if args.pooling is not None:
+        kw["rnn_pooling" if args.encoder == "rnn" else "pooling"] = args.pooling
     if args.encoder == "rnn":
-        kw["rnn_pooling"] = args.pooling
         if args.layers is not None:
             kw["rnn_layers"] = args.layers
     if args.encoder == "transformer":
