@@ -1,7 +1,8 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   create .venv if missing, install, run `embedlayer demo`
 #   make test   create .venv if missing, install, run the test suite
-# TORCH chooses the PyTorch build, e.g. `make demo TORCH=torch==2.13.0+cu126`.
+# TORCH chooses the PyTorch build and may carry pip options, e.g.
+#   make demo TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
@@ -14,12 +15,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[cli,demo]"
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[cli,dev,demo]"
 	touch $@
 
