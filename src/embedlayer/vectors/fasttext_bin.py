@@ -30,13 +30,12 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError, VocabError, where
 from embedlayer.subwords import hash_many, ngram_bytes, subword_ids
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.store import UnicodeErrors, Vectors
 
 __all__ = ["FastTextArgs", "FastTextVectors", "load_fasttext_bin", "FASTTEXT_MAGIC", "is_fasttext_bin"]
 
@@ -160,7 +159,7 @@ def load_fasttext_bin(
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
-    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
+    unicode_errors: UnicodeErrors = "strict",
 ) -> FastTextVectors:
     """Read a fastText ``.bin`` model (unsupervised or supervised, not quantized).
 

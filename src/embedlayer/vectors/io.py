@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.fasttext_bin import is_fasttext_bin, load_fasttext_bin
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.store import UnicodeErrors, Vectors
 from embedlayer.vectors.text_format import load_text, save_text
 from embedlayer.vectors.word2vec_binary import load_word2vec_binary, looks_like_word2vec_binary, save_word2vec_binary
 
@@ -67,7 +66,7 @@ def load_vectors(
     limit: int | None = None,
     *,
     expected_dim: int | None = None,
-    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
+    unicode_errors: UnicodeErrors = "strict",
 ) -> Vectors:
     """Read vectors in any of ``FORMATS`` (detected from the content when ``format`` is None).
 

@@ -21,7 +21,10 @@ import numpy as np
 from embedlayer.errors import ConfigError, FormatError, VocabError
 from embedlayer.vectors.similarity import SimilarityMixin
 
-__all__ = ["Vectors", "first_non_finite_row"]
+__all__ = ["Vectors", "UnicodeErrors", "first_non_finite_row"]
+
+#: How readers decode words that are not valid UTF-8, as in gensim: "strict" raises FormatError.
+UnicodeErrors = Literal["strict", "replace", "ignore", "backslashreplace"]
 
 
 class Vectors(SimilarityMixin):

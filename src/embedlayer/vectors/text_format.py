@@ -36,7 +36,7 @@ import numpy as np
 
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.store import UnicodeErrors, Vectors
 from embedlayer.vectors.word2vec_binary import first_non_finite_row
 
 __all__ = ["load_text", "detect_format", "save_text"]
@@ -66,7 +66,7 @@ def load_text(
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
-    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
+    unicode_errors: UnicodeErrors = "strict",
 ) -> Vectors:
     """Read a GloVe or word2vec text file into ``Vectors``.
 

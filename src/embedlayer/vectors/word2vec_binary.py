@@ -22,13 +22,13 @@ cannot ask for gigabytes.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import numpy as np
 
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.store import Vectors, first_non_finite_row
+from embedlayer.vectors.store import UnicodeErrors, Vectors, first_non_finite_row
 
 __all__ = ["load_word2vec_binary", "save_word2vec_binary", "looks_like_word2vec_binary", "first_non_finite_row"]
 
@@ -68,7 +68,7 @@ def load_word2vec_binary(
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
-    unicode_errors: Literal["strict", "replace", "ignore", "backslashreplace"] = "strict",
+    unicode_errors: UnicodeErrors = "strict",
 ) -> Vectors:
     """Read a word2vec C binary file into ``Vectors``.
 
