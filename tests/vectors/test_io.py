@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import embedlayer.vectors.text_fast as text_fast
 import embedlayer.vectors.text_format as text_format
 from embedlayer.errors import ConfigError, FormatError
 from embedlayer.vectors import FORMATS, Vectors, detect_format, load_vectors, save_vectors
@@ -75,7 +76,7 @@ def test_fast_path_is_used_and_equals_careful_reader(tmp_path: Path, monkeypatch
     path.write_bytes(data)
     expected = careful(path, fmt)
     monkeypatch.setattr(text_format, "_Reader", None)  # the careful reader must not be needed
-    monkeypatch.setattr(text_format, "_CHUNK", 5)  # chunks end inside lines
+    monkeypatch.setattr(text_fast, "_CHUNK", 5)  # chunks end inside lines
     for limit in (None, 1, 2):
         loaded = load_vectors(path, limit=limit)
         assert loaded.index_to_key == expected.index_to_key[:limit]
