@@ -1,0 +1,26 @@
+"""Word-vector pretraining: skip-gram and CBOW with negative sampling, optional fastText subwords.
+
+>>> from embedlayer.pretrain import PretrainConfig, train_word_vectors
+>>> model = train_word_vectors("corpus.txt", PretrainConfig(model="skipgram", dim=100))  # doctest: +SKIP
+>>> model.wv.most_similar("king")  # doctest: +SKIP
+>>> model.save("vectors.dir")  # doctest: +SKIP
+"""
+
+from embedlayer.pretrain.config import PretrainConfig, parse_subwords
+from embedlayer.pretrain.model import WordVectorModel
+from embedlayer.pretrain.trainer import (
+           PretrainEpoch,
+           PretrainPrepare,
+           PretrainProgress,
+           train_word_vectors,
+)
+
+__all__ = [
+           "PretrainConfig",
+           "PretrainEpoch",
+           "PretrainPrepare",
+           "PretrainProgress",
+           "WordVectorModel",
+           "parse_subwords",
+           "train_word_vectors",
+]

@@ -1,0 +1,291 @@
+"""Compiled (numba) kernels of skip-gram and CBOW training with negative sampling.
+
+Two tables are trained: ``syn0`` (V or V + buckets rows: the *input* vectors, the ones users keep)
+and ``syn1`` (V rows: the *output* vectors the noise-contrastive loss scores against). Threads run
+whole work chunks (groups of sentences) at once and update the shared tables without locks
+(Hogwild, as word2vec, gensim and fastText do); each chunk draws from its own generator, so one
+thread and one seed always give the same vectors.
+
+The loss of one positive example (a word and one of its contexts) with noise words ``n_k`` is::
+
+    -log σ(u·v) - Σ_k log σ(-u·v_{n_k})
+
+and every update below is exactly ``-lr`` times its gradient (σ interpolated in a fine table, see
+``_prob``), which ``tests/pretrain/test_kernels.py`` checks by finite differences.
+
+- **skip-gram, words only** (``sg_window``): for each position, the contexts in its window are
+  the inputs and the word itself plus ``negative`` noise words, drawn once and shared by the whole
+  window, are the outputs. The (contexts × outputs) scores form one small matrix product, so each
+  output row is read once per window instead of once per context (Ji et al. 2016, "Parallelizing
+  Word2Vec in Shared and Distributed Memory"); the loss is the same sum as word2vec's, with the
+  noise words shared.
+- **skip-gram with subwords** (``output_step`` per context): fastText's direction: the word's
+  input vector is the mean of its own row and its character n-gram rows; it predicts each context
+  word against ``negative`` noise words of its own. The n-gram rows are read and written once per
+  position (fastText does it once per context, the main reason it is slow).
+- **CBOW** (``output_step`` once): the mean of the context words' input vectors (with subwords:
+  of all their rows) predicts the word; the error is added in full to every input row (word2vec's
+  ``cbow_mean`` and fastText's convention).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
+
+__all__ = ["CBOW", "SKIPGRAM", "output_step", "sg_window", "subsample", "train_block"]
+
+SKIPGRAM = 0
+CBOW = 1
+_TINY = 1e-250  # flush the running product of probabilities into the log sum below this
+_CLIP = 60.0  # exp(60) is far from float64's limits; |score| > 60 never happens in practice
+_REDRAWS = 8  # a noise word equal to the target is drawn again, at most this many times
+
+
+_SIG_RANGE = 8.0  # the table covers scores in [-8, 8]; outside, σ is computed from exp
+_SIG_STEPS = 4096
+_SIGMOID = 1.0 / (1.0 + np.exp(-np.linspace(-_SIG_RANGE, _SIG_RANGE, _SIG_STEPS + 1)))
+_SIG_SCALE = _SIG_STEPS / (2 * _SIG_RANGE)
+
+
+@njit(inline="always")
+def _prob(score: float, positive: bool) -> tuple[float, float]:
+    """(σ(score) - label, probability the model gives the right answer).
+
+    σ is interpolated linearly in a 4097-point table (error below 3e-7, far under float32's
+    resolution of the updates); beyond ±8 it is computed from ``exp``."""
+    s = float(score)
+    if -_SIG_RANGE < s < _SIG_RANGE:
+        t = (s + _SIG_RANGE) * _SIG_SCALE
+        i = int(t)
+        frac = t - i
+        p = _SIGMOID[i] + frac * (_SIGMOID[i + 1] - _SIGMOID[i])
+        q = _SIGMOID[_SIG_STEPS - i] + frac * (_SIGMOID[_SIG_STEPS - i - 1] - _SIGMOID[_SIG_STEPS - i])  # σ(-s)
+    else:
+        e = math.exp(-min(max(s, -_CLIP), _CLIP))
+        p = 1.0 / (1.0 + e)
+        q = e / (1.0 + e)
+    if positive:
+        return -q, p
+    return p, q
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def sg_window(syn0, syn1, ctx, nc, outs, nout, lr, win, wout, coef, want_loss) -> float:
+    """One skip-gram window: inputs ``syn0[ctx[:nc]]``, outputs ``syn1[outs[:nout]]`` with
+    ``outs[0]`` the positive word and the rest noise words. Updates both tables in place.
+
+    ``win`` (>= nc, D), ``wout`` (>= nout, D) and ``coef`` (>= nc, >= nout) are scratch arrays.
+    Returns the summed loss of the ``nc`` positive examples (0.0 unless ``want_loss``).
+    """
+    dim = syn0.shape[1]
+    for c in range(nc):
+        row = ctx[c]
+        for d in range(dim):
+            win[c, d] = syn0[row, d]
+    for o in range(nout):
+        row = outs[o]
+        for d in range(dim):
+            wout[o, d] = syn1[row, d]
+    loss = 0.0
+    product = 1.0
+    for c in range(nc):
+        for o in range(nout):
+            score = np.float32(0.0)
+            for d in range(dim):
+                score += win[c, d] * wout[o, d]
+            g, p = _prob(score, o == 0)
+            coef[c, o] = -lr * g
+            if want_loss:
+                product *= p
+                if product < _TINY:
+                    loss -= math.log(product)
+                    product = 1.0
+    for c in range(nc):
+        row = ctx[c]
+        for o in range(nout):
+            g = np.float32(coef[c, o])
+            for d in range(dim):
+                syn0[row, d] += g * wout[o, d]
+    for o in range(nout):
+        row = outs[o]
+        for c in range(nc):
+            g = np.float32(coef[c, o])
+            for d in range(dim):
+                syn1[row, d] += g * win[c, d]
+    if want_loss:
+        loss -= math.log(product)
+    return loss
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def output_step(hidden, syn1, outs, nout, lr, grad, want_loss) -> float:
+    """Score ``hidden`` (D,) against ``syn1[outs[:nout]]`` (``outs[0]`` positive, the rest noise):
+    update those output rows in place, one after another as word2vec does, and add the gradient
+    for the input side into ``grad`` (D,). Returns the loss of this one example."""
+    dim = hidden.shape[0]
+    product = 1.0
+    for o in range(nout):
+        row = outs[o]
+        score = np.float32(0.0)
+        for d in range(dim):
+            score += hidden[d] * syn1[row, d]
+        g, p = _prob(score, o == 0)
+        g = np.float32(-lr * g)
+        for d in range(dim):
+            grad[d] += g * syn1[row, d]
+        for d in range(dim):
+            syn1[row, d] += g * hidden[d]
+        if want_loss:
+            product *= p
+    return -math.log(product) if want_loss else 0.0
+
+
+@njit(inline="always")
+def _noise(outs, start, count, target, state, threshold, alias):
+    """Fill ``outs[start:start+count]`` with noise words different from ``target`` (drawn again
+    up to _REDRAWS times). Returns the new generator state."""
+    for k in range(count):
+        word = target
+        for _ in range(_REDRAWS):
+            state = next_state(state)
+            word = draw_noise(output(state), threshold, alias)
+            if word != target:
+                break
+        outs[start + k] = word
+    return state
+
+
+@njit(inline="always")
+def _mean_rows(syn0, rows, nrows, hidden):
+    dim = syn0.shape[1]
+    for d in range(dim):
+        hidden[d] = 0.0
+    for r in range(nrows):
+        row = rows[r]
+        for d in range(dim):
+            hidden[d] += syn0[row, d]
+    scale = np.float32(1.0 / nrows)
+    for d in range(dim):
+        hidden[d] *= scale
+
+
+@njit(inline="always")
+def _add_rows(syn0, rows, nrows, grad):
+    dim = syn0.shape[1]
+    for r in range(nrows):
+        row = rows[r]
+        for d in range(dim):
+            syn0[row, d] += grad[d]
+
+
+@njit(inline="always")
+def _input_rows(word, sub_off, sub_ids, use_sub, rows, n):
+    """Append the input rows of ``word`` (itself, or its row and n-gram rows) to ``rows[n:]``."""
+    if not use_sub:
+        rows[n] = word
+        return n + 1
+    for j in range(sub_off[word], sub_off[word + 1]):
+        rows[n] = sub_ids[j]
+        n += 1
+    return n
+
+
+@njit(inline="always")
+def subsample(ids, a, b, keep, buf, state):
+    """Copy the words ``ids[a:b]`` that survive down-sampling into ``buf``; an occurrence of word
+    ``w`` survives when a uniform 32-bit draw is below ``keep[w]``. Returns (count, state)."""
+    n = 0
+    for p in range(a, b):
+        word = ids[p]
+        if keep[word] < np.uint64(1 << 32):
+            state = next_state(state)
+            if low32(output(state)) >= keep[word]:
+                continue
+        buf[n] = word
+        n += 1
+    return n, state
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, threshold, alias,
+           window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
+    """Train on sentences ``s_lo .. s_hi - 1``. Returns (loss sum, positive examples, state)."""
+    dim = syn0.shape[1]
+    buf = np.empty(max_len, dtype=np.int64)
+    ctx = np.empty(2 * window, dtype=np.int64)
+    outs = np.empty(negative + 1, dtype=np.int64)
+    win = np.empty((2 * window, dim), dtype=np.float32)
+    wout = np.empty((negative + 1, dim), dtype=np.float32)
+    coef = np.empty((2 * window, negative + 1), dtype=np.float64)
+    rows = np.empty(max(2 * window, 1) * max_rows, dtype=np.int64)
+    hidden = np.empty(dim, dtype=np.float32)
+    grad = np.empty(dim, dtype=np.float32)
+    loss = 0.0
+    examples = 0
+    for s in range(s_lo, s_hi):
+        a, b = starts[s], starts[s + 1]
+        lr = max(lr1, lr0 - (lr0 - lr1) * (done_before + a) / total)
+        n, state = subsample(ids, a, b, keep, buf, state)
+        for i in range(n):
+            state = next_state(state)
+            reach = window - below(output(state), window)
+            nc = 0
+            for j in range(max(0, i - reach), min(n, i + reach + 1)):
+                if j != i:
+                    ctx[nc] = buf[j]
+                    nc += 1
+            if nc == 0:
+                continue
+            word = buf[i]
+            if model == CBOW:
+                nrows = 0
+                for c in range(nc):
+                    nrows = _input_rows(ctx[c], sub_off, sub_ids, use_sub, rows, nrows)
+                _mean_rows(syn0, rows, nrows, hidden)
+                outs[0] = word
+                state = _noise(outs, 1, negative, word, state, threshold, alias)
+                grad[:] = 0.0
+                loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, want_loss)
+                _add_rows(syn0, rows, nrows, grad)
+                examples += 1
+            elif not use_sub:
+                outs[0] = word
+                state = _noise(outs, 1, negative, word, state, threshold, alias)
+                loss += sg_window(syn0, syn1, ctx, nc, outs, negative + 1, lr, win, wout, coef, want_loss)
+                examples += nc
+            else:
+                nrows = _input_rows(word, sub_off, sub_ids, use_sub, rows, 0)
+                _mean_rows(syn0, rows, nrows, hidden)
+                grad[:] = 0.0
+                for c in range(nc):
+                    outs[0] = ctx[c]
+                    state = _noise(outs, 1, negative, ctx[c], state, threshold, alias)
+                    loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, want_loss)
+                _add_rows(syn0, rows, nrows, grad)
+                examples += nc
+    return loss, examples, state
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def train_block(ids, starts, bounds, seeds, done_before, total, lr0, lr1, syn0, syn1, keep, threshold,
+                alias, window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss,
+                losses, examples):
+    """Train the work chunks ``c`` = 0 .. len(seeds) - 1 in parallel; chunk ``c`` is sentences
+    ``bounds[c] .. bounds[c + 1] - 1`` and draws from ``seeds[c]``. Writes each chunk's loss sum
+    and positive-example count into ``losses[c]`` and ``examples[c]``.
+
+    ``done_before`` and ``total`` place the words in the run for the linear learning-rate decay
+    from ``lr0`` to ``lr1``: a sentence starting at word ``a`` of this epoch trains with
+    ``lr0 - (lr0 - lr1) * (done_before + a) / total``.
+    """
+    for c in prange(len(seeds)):
+        loss, count, _ = _chunk(ids, starts, bounds[c], bounds[c + 1], done_before, total, lr0, lr1,
+                                syn0, syn1, keep, threshold, alias, window, negative, model, sub_off,
+                                sub_ids, use_sub, max_rows, max_len, want_loss, seeds[c])
+        losses[c] = loss
+        examples[c] = count

@@ -1,0 +1,252 @@
+"""``train_word_vectors``: the training run around the kernels (corpus, tables, schedule, progress).
+
+A run is: one streamed pass over the corpus (``corpus.encode_corpus``), the tables initialised from
+the seed (input rows uniform in ±0.5/D as word2vec, ±1/D with subwords as fastText; output rows 0),
+then ``epochs`` passes. Each pass is cut into *chunks* of about ``_CHUNK_WORDS`` words (whole
+sentences); the kernels train ``threads × _CHUNKS_PER_THREAD`` chunks at a time in parallel and come
+back here between those *blocks* to report progress and, when due, write a checkpoint. A chunk's
+random draws come from ``(seed, epoch, chunk)`` alone, so a run resumed at a block boundary with
+one thread continues exactly as if it had never stopped.
+
+The reported loss is the mean, over the positive examples trained so far in the epoch, of
+``-log σ(u·v) - Σ_k log σ(-u·v_k)`` computed in float64 from the scores the update used, i.e. the
+noise-contrastive objective itself (gensim's ``get_latest_training_loss`` is a float32 running sum
+over the whole run, which neither resets per epoch nor divides by the examples).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from embedlayer.errors import ConfigError
+from embedlayer.pretrain import kernels
+from embedlayer.pretrain.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from embedlayer.pretrain.config import PretrainConfig
+from embedlayer.pretrain.corpus import EncodedCorpus, encode_corpus
+from embedlayer.pretrain.model import WordVectorModel
+from embedlayer.pretrain.sampling import (
+    alias_table,
+    chunk_seed,
+    keep_thresholds,
+    noise_distribution,
+)
+from embedlayer.subwords import subword_rows
+
+__all__ = ["PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
+
+_CHUNK_WORDS = 10_000
+_CHUNKS_PER_THREAD = 8
+
+
+@dataclass(frozen=True)
+class PretrainPrepare:
+    """Reading the corpus: ``bytes_read`` of ``bytes_total``."""
+
+    bytes_read: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class PretrainProgress:
+    """After each block: words of the whole run done (vocabulary words, before down-sampling),
+    words per second since the run started, the learning rate now, and the mean loss per positive
+    example over the epoch so far."""
+
+    epoch: int
+    epochs: int
+    words_done: int
+    words_total: int
+    words_per_s: float
+    lr: float
+    loss: float
+
+
+@dataclass(frozen=True)
+class PretrainEpoch:
+    """At the end of each epoch: its mean loss, positive examples and seconds."""
+
+    epoch: int
+    loss: float
+    examples: int
+    seconds: float
+
+
+Event = PretrainPrepare | PretrainProgress | PretrainEpoch
+
+
+def _chunk_bounds(starts: np.ndarray) -> np.ndarray:
+    """Sentence indices cutting the corpus into chunks of about _CHUNK_WORDS words."""
+    targets = np.arange(0, int(starts[-1]), _CHUNK_WORDS)
+    cuts = np.unique(np.searchsorted(starts, targets, side="left"))
+    return np.unique(np.concatenate([cuts, [len(starts) - 1]])).astype(np.int64)
+
+
+def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = nwords + (config.buckets if config.subwords else 0)
+    bound = (1.0 if config.subwords else 0.5) / config.dim
+    rng = np.random.default_rng(config.seed)
+    syn0 = rng.random((rows, config.dim), dtype=np.float32)
+    syn0 *= np.float32(2 * bound)
+    syn0 -= np.float32(bound)
+    return syn0, np.zeros((nwords, config.dim), dtype=np.float32)
+
+
+def _subword_tables(config: PretrainConfig, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    if not config.subwords:
+        return np.zeros(1, np.int64), np.zeros(1, np.int64), 1
+    offsets, rows = subword_rows(words, *config.subwords, config.buckets)
+    return offsets, rows, int(np.diff(offsets).max())
+
+
+def train_word_vectors(
+    corpus: str | os.PathLike[str],
+    config: PretrainConfig | None = None,
+    *,
+    progress: Callable[[Event], None] | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    checkpoint_every: float = 600.0,
+    resume: bool = False,
+    tokenizer: str | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    compute_loss: bool = True,
+) -> WordVectorModel:
+    """Train word vectors on the text file ``corpus`` (see ``PretrainConfig`` for the settings).
+
+    Args:
+        progress: called with a ``PretrainPrepare`` while reading, a ``PretrainProgress`` after
+            every block of chunks and a ``PretrainEpoch`` after every epoch.
+        checkpoint_dir: where to keep a checkpoint (written every ``checkpoint_every`` seconds
+            and after each epoch but the last); None: no checkpoints.
+        resume: continue from the checkpoint in ``checkpoint_dir`` (the corpus and settings must
+            be the ones it was written with).
+        tokenizer: split lines with one of ``embedlayer.text``'s tokenizers instead of whitespace.
+        workdir: where the corpus's temporary id file goes (4 bytes a token; default: the system's
+            temporary directory).
+        compute_loss: track the loss (a few per cent of the time).
+
+    Raises:
+        ConfigError: bad settings, ``resume`` without a usable checkpoint.
+        DataError: a missing, empty, binary or too small corpus (naming the file).
+    """
+    config = config or PretrainConfig()
+    if resume and checkpoint_dir is None:
+        raise ConfigError("resume=True needs checkpoint_dir (the directory of the checkpoint to continue)")
+    threads = min(config.threads, numba.config.NUMBA_NUM_THREADS)
+    total_bytes = os.path.getsize(corpus) if os.path.isfile(corpus) else 0
+    read = [0]
+
+    def on_bytes(n: int) -> None:
+        read[0] += n
+        if progress is not None:
+            progress(PretrainPrepare(read[0], total_bytes))
+
+    with tempfile.TemporaryDirectory(prefix="embedlayer-pretrain-", dir=workdir) as tmp:
+        started = time.perf_counter()
+        data = encode_corpus(corpus, tmp, min_count=config.min_count, max_vocab=config.max_vocab,
+                             max_sentence_length=config.max_sentence_length, lowercase=config.lowercase,
+                             tokenizer=tokenizer, on_bytes=on_bytes)
+        prepared = time.perf_counter() - started
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            run = _Run(config, data, threads, compute_loss, progress)
+            if resume:
+                run.restore(load_checkpoint(checkpoint_dir, config, data))
+            run.train(checkpoint_dir, checkpoint_every)
+        finally:
+            numba.set_num_threads(previous)
+        seconds = time.perf_counter() - started
+        stats = {"corpus": str(corpus), "raw_tokens": data.raw_tokens, "lines": data.lines,
+                 "invalid_utf8_replaced": data.replaced, "vocabulary": len(data.words),
+                 "words_per_epoch": data.words_per_epoch, "threads": threads, "tokenizer": tokenizer,
+                 "seconds": round(seconds, 3), "prepare_seconds": round(prepared, 3),
+                 "raw_words_per_s": round(data.raw_tokens * config.epochs / seconds, 1),
+                 "epoch_loss": run.epoch_losses}
+        model = WordVectorModel(config, data.words, data.counts, run.syn0, run.syn1, stats=stats,
+                                subword_offsets=run.sub_off if config.subwords else None,
+                                subword_rows=run.sub_ids if config.subwords else None)
+        del data  # the memory map of the id file must close before the directory goes
+    return model
+
+
+class _Run:
+    """The mutable state of one training run."""
+
+    def __init__(self, config: PretrainConfig, data: EncodedCorpus, threads: int, compute_loss: bool,
+                 progress: Callable[[Event], None] | None) -> None:
+        self.config, self.data, self.threads = config, data, threads
+        self.compute_loss, self.progress = compute_loss, progress
+        self.syn0, self.syn1 = _init_tables(config, len(data.words))
+        self.sub_off, self.sub_ids, self.max_rows = _subword_tables(config, data.words)
+        self.threshold, self.alias = alias_table(noise_distribution(data.counts))
+        self.keep = keep_thresholds(data.counts, config.sample)
+        self.bounds = _chunk_bounds(data.starts)
+        self.epoch, self.chunk = 0, 0  # where training continues
+        self.epoch_losses: list[float] = []
+        self.loss_sum, self.examples = 0.0, 0
+
+    def restore(self, ckpt: Checkpoint) -> None:
+        self.syn0[...] = ckpt.input_matrix
+        self.syn1[...] = ckpt.output_matrix
+        self.epoch, self.chunk = ckpt.epoch, ckpt.chunk
+        self.epoch_losses = list(ckpt.epoch_losses)
+        self.loss_sum, self.examples = ckpt.loss_sum, ckpt.examples
+
+    def state(self) -> Checkpoint:
+        return Checkpoint(epoch=self.epoch, chunk=self.chunk, epoch_losses=tuple(self.epoch_losses),
+                          loss_sum=self.loss_sum, examples=self.examples, input_matrix=self.syn0,
+                          output_matrix=self.syn1)
+
+    def train(self, checkpoint_dir, checkpoint_every: float) -> None:
+        cfg, data = self.config, self.data
+        per_epoch = data.words_per_epoch
+        total = float(per_epoch) * cfg.epochs
+        nchunks = len(self.bounds) - 1
+        block = self.threads * _CHUNKS_PER_THREAD
+        start, first_done = time.perf_counter(), self.epoch * per_epoch + int(data.starts[self.bounds[self.chunk]])
+        last_save = start
+        model = kernels.CBOW if cfg.model == "cbow" else kernels.SKIPGRAM
+        max_len = int(np.diff(data.starts).max(initial=1))
+        while self.epoch < cfg.epochs:
+            epoch_start = time.perf_counter()
+            while self.chunk < nchunks:
+                lo, hi = self.chunk, min(nchunks, self.chunk + block)
+                seeds = np.array([chunk_seed(cfg.seed, self.epoch, c) for c in range(lo, hi)], dtype=np.uint64)
+                losses, counts = np.zeros(hi - lo), np.zeros(hi - lo, dtype=np.int64)
+                kernels.train_block(data.ids, data.starts, self.bounds[lo:hi + 1], seeds, self.epoch * per_epoch,
+                                    total, cfg.start_lr, cfg.min_lr, self.syn0, self.syn1, self.keep, self.threshold,
+                                    self.alias, cfg.window, cfg.negative, model, self.sub_off, self.sub_ids,
+                                    bool(cfg.subwords), self.max_rows, max_len, self.compute_loss, losses, counts)
+                self.loss_sum += float(losses.sum())
+                self.examples += int(counts.sum())
+                self.chunk = hi
+                done = self.epoch * per_epoch + int(data.starts[self.bounds[hi]])
+                self._report(done, total, start, first_done)
+                if checkpoint_dir is not None and time.perf_counter() - last_save >= checkpoint_every and hi < nchunks:
+                    save_checkpoint(checkpoint_dir, self.state(), cfg, data)
+                    last_save = time.perf_counter()
+            mean = self.loss_sum / max(self.examples, 1) if self.compute_loss else float("nan")
+            self.epoch_losses.append(mean)
+            if self.progress is not None:
+                self.progress(PretrainEpoch(self.epoch, mean, self.examples, time.perf_counter() - epoch_start))
+            self.epoch, self.chunk = self.epoch + 1, 0
+            self.loss_sum, self.examples = 0.0, 0
+            if checkpoint_dir is not None and self.epoch < cfg.epochs:
+                save_checkpoint(checkpoint_dir, self.state(), cfg, data)
+                last_save = time.perf_counter()
+
+    def _report(self, done: int, total: float, start: float, first_done: int) -> None:
+        if self.progress is None:
+            return
+        cfg = self.config
+        lr = max(cfg.min_lr, cfg.start_lr - (cfg.start_lr - cfg.min_lr) * done / total)
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        loss = self.loss_sum / max(self.examples, 1) if self.compute_loss else float("nan")
+        self.progress(PretrainProgress(self.epoch, cfg.epochs, done, int(total), (done - first_done) / elapsed, lr, loss))
