@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from embedlayer.errors import ConfigError
-from embedlayer.pretrain import PretrainConfig, PretrainEpoch, PretrainProgress, train_word_vectors
+from embedlayer.pretrain import (
+    PretrainConfig,
+    PretrainEpoch,
+    PretrainProgress,
+    train_word_vectors,
+)
 
 TOPICS = 4
 PER_TOPIC = 6
@@ -73,7 +78,7 @@ def test_resume_continues_exactly(planted, tmp_path):
 
 
 def test_mid_epoch_checkpoints_resume_exactly(planted, tmp_path, monkeypatch):
-    import embedlayer.pretrain.trainer as trainer
+    from embedlayer.pretrain import trainer
 
     monkeypatch.setattr(trainer, "_CHUNK_WORDS", 500)  # several blocks per epoch
     full = train_word_vectors(planted, _config(epochs=2))
@@ -122,7 +127,7 @@ def test_loss_with_zero_output_vectors_is_k_plus_1_log_2(planted, model):
     events = []
     train_word_vectors(planted, _config(model=model, epochs=1, lr=1e-9, min_lr=0.0, negative=4),
                        progress=events.append)
-    epoch = [e for e in events if isinstance(e, PretrainEpoch)][0]
+    epoch = next(e for e in events if isinstance(e, PretrainEpoch))
     assert epoch.loss == pytest.approx(5 * np.log(2), rel=1e-6)
     running = [e.loss for e in events if isinstance(e, PretrainProgress)]
     assert running[-1] == pytest.approx(epoch.loss)
