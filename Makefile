@@ -8,7 +8,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install-demo install-dev clean
+.PHONY: demo test browser install-demo install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,26 @@ demo: install-demo
 	$(BIN)/embedlayer demo $(ARGS)
 
 # pytest exits 5 when it collected no tests: that is a failure of the suite, not a pass.
+# Under CI=true, Debian's chromium and chromium-driver are installed first for the explorer's
+# browser tests (tests/viz/test_viz_browser.py); where that is impossible they skip with the reason.
 test: install-dev
+	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory browser; fi
 	$(BIN)/python -m pytest -q $(ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
+
+# Headless Chromium for the browser tests: Debian's packages, as root, never a downloaded browser.
+# Never fails the build: without root or apt-get the browser tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "browser tests: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser tests: installing Debian's chromium and chromium-driver"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null \
+		|| echo "browser tests: chromium could not be installed; they will skip" >&2; \
+	else \
+		echo "browser tests: no root or no apt-get, chromium not installed; they will skip" >&2; \
+	fi
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
