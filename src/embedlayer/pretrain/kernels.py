@@ -35,6 +35,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from embedlayer.pretrain.prefetch import prefetch_row
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
 
 __all__ = ["CBOW", "SKIPGRAM", "output_step", "sg_window", "subsample", "train_block"]
@@ -124,10 +125,12 @@ def sg_window(syn0, syn1, ctx, nc, outs, nout, lr, win, wout, coef, want_loss) -
 
 @njit(fastmath=True, nogil=True, cache=True)
 def output_step(hidden, syn1, outs, nout, lr, grad, want_loss) -> float:
-    """Score ``hidden`` (D,) against ``syn1[outs[:nout]]`` (``outs[0]`` positive, the rest noise):
-    update those output rows in place, one after another as word2vec does, and add the gradient
-    for the input side into ``grad`` (D,). Returns the loss of this one example."""
+    """Score ``hidden`` (D,) against ``syn1[outs[:nout]]`` (``outs[0]`` positive, the rest noise,
+    at most 64 outputs), then update those output rows in place and add the gradient for the input
+    side into ``grad`` (D,): all scores first, so the step is exactly ``-lr`` times the gradient.
+    Returns the loss of this one example (0.0 unless ``want_loss``)."""
     dim = hidden.shape[0]
+    coef = np.empty(64, dtype=np.float32)
     product = 1.0
     for o in range(nout):
         row = outs[o]
@@ -135,13 +138,17 @@ def output_step(hidden, syn1, outs, nout, lr, grad, want_loss) -> float:
         for d in range(dim):
             score += hidden[d] * syn1[row, d]
         g, p = _prob(score, o == 0)
-        g = np.float32(-lr * g)
-        for d in range(dim):
-            grad[d] += g * syn1[row, d]
-        for d in range(dim):
-            syn1[row, d] += g * hidden[d]
+        coef[o] = np.float32(-lr * g)
         if want_loss:
             product *= p
+    for o in range(nout):
+        row, g = outs[o], coef[o]
+        for d in range(dim):
+            grad[d] += g * syn1[row, d]
+    for o in range(nout):
+        row, g = outs[o], coef[o]
+        for d in range(dim):
+            syn1[row, d] += g * hidden[d]
     return -math.log(product) if want_loss else 0.0
 
 
@@ -196,6 +203,17 @@ def _input_rows(word, sub_off, sub_ids, use_sub, rows, n):
 
 
 @njit(inline="always")
+def _prefetch_next(syn0, syn1, buf, i, n, window, nxt, use_sub):
+    """Start loading the rows position ``i + 1`` will need: its output row, its noise words'
+    rows, and (words only) the input row of the word entering the window."""
+    prefetch_row(syn1, buf[i + 1])
+    for k in range(len(nxt)):
+        prefetch_row(syn1, nxt[k])
+    if not use_sub and i + 1 + window < n:
+        prefetch_row(syn0, buf[i + 1 + window])
+
+
+@njit(inline="always")
 def subsample(ids, a, b, keep, buf, state):
     """Copy the words ``ids[a:b]`` that survive down-sampling into ``buf``; an occurrence of word
     ``w`` survives when a uniform 32-bit draw is below ``keep[w]``. Returns (count, state)."""
@@ -219,6 +237,7 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
     buf = np.empty(max_len, dtype=np.int64)
     ctx = np.empty(2 * window, dtype=np.int64)
     outs = np.empty(negative + 1, dtype=np.int64)
+    nxt = np.empty(negative, dtype=np.int64)
     win = np.empty((2 * window, dim), dtype=np.float32)
     wout = np.empty((negative + 1, dim), dtype=np.float32)
     coef = np.empty((2 * window, negative + 1), dtype=np.float64)
@@ -227,13 +246,23 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
     grad = np.empty(dim, dtype=np.float32)
     loss = 0.0
     examples = 0
+    ahead = not (use_sub and model == SKIPGRAM)  # one set of noise words per position: draw it early
     for s in range(s_lo, s_hi):
         a, b = starts[s], starts[s + 1]
         lr = max(lr1, lr0 - (lr0 - lr1) * (done_before + a) / total)
         n, state = subsample(ids, a, b, keep, buf, state)
+        if ahead and n > 0:
+            state = _noise(nxt, 0, negative, buf[0], state, threshold, alias)
         for i in range(n):
             state = next_state(state)
             reach = window - below(output(state), window)
+            word = buf[i]
+            if ahead:  # this position's noise words were drawn one step ago; draw the next ones
+                outs[0] = word
+                outs[1:] = nxt
+                if i + 1 < n:
+                    state = _noise(nxt, 0, negative, buf[i + 1], state, threshold, alias)
+                    _prefetch_next(syn0, syn1, buf, i, n, window, nxt, use_sub)
             nc = 0
             for j in range(max(0, i - reach), min(n, i + reach + 1)):
                 if j != i:
@@ -241,21 +270,16 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
                     nc += 1
             if nc == 0:
                 continue
-            word = buf[i]
             if model == CBOW:
                 nrows = 0
                 for c in range(nc):
                     nrows = _input_rows(ctx[c], sub_off, sub_ids, use_sub, rows, nrows)
                 _mean_rows(syn0, rows, nrows, hidden)
-                outs[0] = word
-                state = _noise(outs, 1, negative, word, state, threshold, alias)
                 grad[:] = 0.0
                 loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, want_loss)
                 _add_rows(syn0, rows, nrows, grad)
                 examples += 1
             elif not use_sub:
-                outs[0] = word
-                state = _noise(outs, 1, negative, word, state, threshold, alias)
                 loss += sg_window(syn0, syn1, ctx, nc, outs, negative + 1, lr, win, wout, coef, want_loss)
                 examples += nc
             else:
