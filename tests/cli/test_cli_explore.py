@@ -91,7 +91,7 @@ def test_bad_input(glove_small: Path, tmp_path: Path, capsys) -> None:
 
 
 def test_html_size_limit(glove_small: Path, tmp_path: Path, capsys, monkeypatch) -> None:
-    import embedlayer.viz.offline as offline
+    from embedlayer.viz import offline
 
     monkeypatch.setattr(offline, "MAX_FLOATS", 10_000)
     line = fails(capsys, "explore", str(glove_small), "--html", str(tmp_path / "big.html"))

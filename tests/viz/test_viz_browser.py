@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM  # tests/viz/conftest.py
 
 from embedlayer.vectors import Vectors
 from embedlayer.viz.explorer import build_explorer
@@ -21,11 +22,9 @@ from embedlayer.viz.labels import LabelSet
 from embedlayer.viz.offline import write_offline_html
 from embedlayer.viz.server import ExplorerServer
 
-from conftest import CHROMIUM  # tests/viz/conftest.py
-
 NUMBERS = [str(i) for i in range(1, 200)]
-COUNTRIES = "france germany italy spain china japan russia india britain canada brazil mexico egypt iran iraq".split()
-ROYAL = "king queen prince princess royal throne emperor".split()
+COUNTRIES = ["france", "germany", "italy", "spain", "china", "japan", "russia", "india", "britain", "canada", "brazil", "mexico", "egypt", "iran", "iraq"]
+ROYAL = ["king", "queen", "prince", "princess", "royal", "throne", "emperor"]
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,16 @@ from embedlayer.errors import ConfigError
 from embedlayer.vectors import Vectors
 from embedlayer.viz.assets import read_asset
 from embedlayer.viz.explorer import build_explorer
-from embedlayer.viz.offline import MAX_FLOATS, check_offline_size, offline_html, write_offline_html
+from embedlayer.viz.offline import (
+    MAX_FLOATS,
+    check_offline_size,
+    offline_html,
+    write_offline_html,
+)
 
 
 def _embedded(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="embedded-data">(.*?)</script>', html, re.S)
+    match = re.search(r'<script type="application/json" id="embedded-data">(.*?)</script>', html, re.DOTALL)
     assert match is not None
     return json.loads(match.group(1))
 

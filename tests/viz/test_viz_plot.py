@@ -13,9 +13,7 @@ from embedlayer.viz.clusters import kmeans_cosine
 from embedlayer.viz.plot import check_image_path, plot_scatter
 from embedlayer.viz.projection import project
 
-WORDS = ("king queen man woman prince lady boy girl father mother son daughter paris france london england "
-         "berlin germany rome italy madrid spain tokyo japan good bad great wife happy brother love sister dog red "
-         "horse blue car truck bus train").split()
+WORDS = ["king", "queen", "man", "woman", "prince", "lady", "boy", "girl", "father", "mother", "son", "daughter", "paris", "france", "london", "england", "berlin", "germany", "rome", "italy", "madrid", "spain", "tokyo", "japan", "good", "bad", "great", "wife", "happy", "brother", "love", "sister", "dog", "red", "horse", "blue", "car", "truck", "bus", "train"]
 
 
 def _overlaps(boxes: np.ndarray) -> int:

@@ -10,7 +10,12 @@ import pytest
 
 from embedlayer.errors import DataError, VocabError
 from embedlayer.vectors import Vectors
-from embedlayer.viz.runplots import classifier_neighbours, is_run_folder, plot_run, read_run
+from embedlayer.viz.runplots import (
+    classifier_neighbours,
+    is_run_folder,
+    plot_run,
+    read_run,
+)
 
 
 def _png_ok(path: Path) -> None:

@@ -91,6 +91,10 @@ def plot_learning_curves(results: list[dict[str, Any]], path: Path) -> None:
             ax_acc.plot(epochs, [h["dev_accuracy"] for h in r["history"]], marker="o", label=r["name"])
     ax_loss.set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
     ax_acc.set(title="dev accuracy", xlabel="epoch", ylabel="accuracy")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()

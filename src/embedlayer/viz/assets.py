@@ -10,7 +10,7 @@ from importlib import resources
 
 from embedlayer.errors import DataError
 
-__all__ = ["ASSETS", "ASSET_TYPES", "read_asset", "load_assets"]
+__all__ = ["ASSETS", "ASSET_TYPES", "load_assets", "read_asset"]
 
 ASSETS = ("index.html", "explorer.css", "render.js", "query.js", "app.js")
 ASSET_TYPES = {

@@ -10,7 +10,7 @@ import numpy as np
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["kmeans_cosine", "auto_clusters"]
+__all__ = ["auto_clusters", "kmeans_cosine"]
 
 
 def auto_clusters(n: int) -> int:

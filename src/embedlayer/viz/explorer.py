@@ -27,7 +27,7 @@ from embedlayer.viz.labels import LabelSet
 from embedlayer.viz.palette import NONE_COLOUR, PALETTE, colour
 from embedlayer.viz.projection import Projection, project
 
-__all__ = ["ExplorerData", "build_explorer", "K_MAX", "K_DEFAULT", "b64_array"]
+__all__ = ["K_DEFAULT", "K_MAX", "ExplorerData", "b64_array", "build_explorer"]
 
 FORMAT, VERSION = "embedlayer.explorer", 1
 K_MAX = 100  # neighbours a query may ask for

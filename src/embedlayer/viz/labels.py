@@ -17,7 +17,7 @@ import numpy as np
 
 from embedlayer.errors import DataError, VocabError, where
 
-__all__ = ["LabelSet", "read_labels", "read_word_list", "check_words"]
+__all__ = ["LabelSet", "check_words", "read_labels", "read_word_list"]
 
 
 @dataclass(frozen=True)

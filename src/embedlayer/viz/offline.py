@@ -25,7 +25,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.viz.assets import read_asset
 from embedlayer.viz.explorer import ExplorerData
 
-__all__ = ["offline_html", "write_offline_html", "check_offline_size", "MAX_FLOATS"]
+__all__ = ["MAX_FLOATS", "check_offline_size", "offline_html", "write_offline_html"]
 
 MAX_FLOATS = 8_000_000
 _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "

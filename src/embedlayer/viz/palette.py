@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PALETTE", "NONE_COLOUR", "OTHER_COLOUR", "colour"]
+__all__ = ["NONE_COLOUR", "OTHER_COLOUR", "PALETTE", "colour"]
 
 # Tableau 10, then the lighter Tableau 20 partners: distinct on white and on a dark background.
 PALETTE = (

@@ -21,7 +21,7 @@ from embedlayer.viz.palette import NONE_COLOUR, OTHER_COLOUR, PALETTE, colour
 from embedlayer.viz.projection import Projection
 from embedlayer.viz.repel import place_labels
 
-__all__ = ["ScatterResult", "plot_scatter", "IMAGE_FORMATS", "check_image_path"]
+__all__ = ["IMAGE_FORMATS", "ScatterResult", "check_image_path", "plot_scatter"]
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from embedlayer.errors import ConfigError, DataError
 
-__all__ = ["Projection", "METHODS", "project", "pca", "min_rows"]
+__all__ = ["METHODS", "Projection", "min_rows", "pca", "project"]
 
 METHODS = ("pca", "umap", "tsne")
 _NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}

@@ -26,7 +26,7 @@ from embedlayer.demo.report import neighbours_table, plot_learning_curves
 from embedlayer.errors import DataError, VocabError, where
 from embedlayer.vectors import Vectors
 
-__all__ = ["RunFolder", "is_run_folder", "read_run", "classifier_neighbours", "plot_neighbours", "plot_run"]
+__all__ = ["RunFolder", "classifier_neighbours", "is_run_folder", "plot_neighbours", "plot_run", "read_run"]
 
 CLASSIFIER_FORMAT = "embedlayer.text-classifier"
 _CHECKPOINT = Path("checkpoint") / "last" / "checkpoint.json"

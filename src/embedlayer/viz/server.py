@@ -29,7 +29,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.viz.assets import ASSET_TYPES, load_assets
 from embedlayer.viz.explorer import K_DEFAULT, K_MAX, ExplorerData
 
-__all__ = ["ExplorerServer", "HOST"]
+__all__ = ["HOST", "ExplorerServer"]
 
 HOST = "127.0.0.1"
 MAX_WORD = 200  # characters in a query word
