@@ -76,6 +76,13 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
     g.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
     g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
+    g.add_argument("--sparse-optimizer", choices=["torch", "sgd", "adagrad", "rowwise-adagrad", "adam"],
+                   default="torch",
+                   help="optimizer of the (sparse) embedding rows: torch's SparseAdam, or a row-wise optimizer of "
+                   "embedlayer.sparse applied inside backward to the rows each batch uses (adam: lazy Adam with a "
+                   "step count per row; rowwise-adagrad: one accumulator per row)")
+    g.add_argument("--embedding-weight-decay", type=float, default=0.0,
+                   help="L2 decay of the embedding rows a batch uses (needs a row-wise --sparse-optimizer)")
     g.add_argument("--schedule", choices=["constant", "linear", "cosine"], default="linear")
     g.add_argument("--clip-norm", type=float, default=5.0, help="gradient norm clipping (0 disables)")
     g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
@@ -132,6 +139,8 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, embedding_lr=args.embedding_lr,
         optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
         clip_norm=args.clip_norm or None, patience=args.patience, seed=args.seed,
+        sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
+        embedding_weight_decay=args.embedding_weight_decay,
     )
     pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:

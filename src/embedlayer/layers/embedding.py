@@ -15,7 +15,14 @@ Guarantees beyond ``torch.nn.Embedding``:
   by a forward pass and autograd differentiates the renormalisation (torch's in-place renorm
   edits the weight, breaks autograd when the weight is used twice: pytorch issue #26596);
 * ids out of range raise ``IdOutOfRangeError`` naming the id and the table size, and
-  non-integer ids raise ``ConfigError`` instead of a C++ message.
+  non-integer ids raise ``ConfigError`` instead of a C++ message;
+* ``dtype=torch.float16`` or ``torch.bfloat16`` stores the table in 2 bytes a value while the
+  rows it returns are float32 (float32 compute);
+* a row-wise optimizer of :mod:`embedlayer.sparse` built over the layer (``LazyAdam(layer)``)
+  binds to it (``layer.row_optimizer``): lookups then update the rows they used inside
+  ``backward()``, without a (V, D) gradient (see :mod:`embedlayer.sparse.optim`);
+* ``Embedding.from_weight`` wraps an existing tensor without copying it (e.g. a memory-mapped
+  table, :mod:`embedlayer.sparse.mmap`).
 """
 
 from __future__ import annotations
@@ -36,10 +43,12 @@ if TYPE_CHECKING:
     from embedlayer.vectors import Vectors
     from embedlayer.vocab import Vocab
 
-__all__ = ["Embedding", "INIT_SCHEMES"]
+__all__ = ["INIT_SCHEMES", "STORAGE_DTYPES", "Embedding"]
 
 InitScheme = Literal["normal", "uniform", "xavier"]
 INIT_SCHEMES: tuple[str, ...] = ("normal", "uniform", "xavier")
+#: Storage dtypes of a table; rows are returned as float32 whatever the storage.
+STORAGE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _INTEGER_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
@@ -64,12 +73,15 @@ class Embedding(nn.Module):
         generator: the random source of the initial table; ``None`` uses torch's default
             generator (so ``torch.manual_seed`` governs it), as every torch module does. The same
             seeded generator always gives the same table.
+        dtype: storage of the table: float32, float16 or bfloat16 (values drawn in float32, then
+            rounded). Lookups return float32 rows either way.
 
     Raises:
-        ConfigError: a size, index, scheme or norm setting out of range.
+        ConfigError: a size, index, scheme, norm or dtype setting out of range.
     """
 
     weight: nn.Parameter  # (V, D)
+    row_optimizer: Any  # the embedlayer.sparse TableBinding that trains the table, or None
 
     def __init__(
         self,
@@ -84,10 +96,14 @@ class Embedding(nn.Module):
         sparse: bool = False,
         freeze: bool = False,
         generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        _weight: Tensor | None = None,
     ) -> None:
         super().__init__()
         _check_positive_int("num_embeddings", num_embeddings)
         _check_positive_int("embedding_dim", embedding_dim)
+        if dtype not in STORAGE_DTYPES:
+            raise ConfigError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = _normalise_padding(padding_idx, num_embeddings)
@@ -104,19 +120,50 @@ class Embedding(nn.Module):
         self.norm_type = float(norm_type)
         self.sparse = bool(sparse)
         self.coverage: CoverageReport | None = None  # set by from_vectors
-        self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim), requires_grad=not freeze)
+        self.row_optimizer = None
+        if _weight is not None:  # from_weight: the tensor is used as is, not initialised
+            self.weight = nn.Parameter(_weight, requires_grad=not freeze)
+            return
+        self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim, dtype=dtype), requires_grad=not freeze)
         self.reset_parameters(generator)
+
+    @classmethod
+    def from_weight(
+        cls,
+        weight: Tensor,
+        *,
+        padding_idx: int | None = None,
+        freeze: bool = False,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        sparse: bool = False,
+    ) -> Embedding:
+        """A layer whose table *is* ``weight`` (V, D): no copy, no initialisation, the padding row
+        left as it is (a memory-mapped table stays on disk; the optimizers never move that row).
+
+        Raises:
+            ConfigError: ``weight`` is not a 2-D float32/float16/bfloat16 tensor, or a bad setting.
+        """
+        if not isinstance(weight, Tensor) or weight.dim() != 2 or weight.dtype not in STORAGE_DTYPES:
+            got = f"{weight.dtype} {tuple(weight.shape)}" if isinstance(weight, Tensor) else type(weight).__name__
+            raise ConfigError(f"from_weight: expected a 2-D float32, float16 or bfloat16 tensor, got {got}")
+        return cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, freeze=freeze, max_norm=max_norm,
+                   norm_type=norm_type, sparse=sparse, dtype=weight.dtype, _weight=weight.detach())
 
     # --- initialisation ---------------------------------------------------------------------------
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Redraw the table with the layer's ``init`` scheme and zero the padding row."""
         V, D = self.num_embeddings, self.embedding_dim
         with torch.no_grad():
+            # drawn in float32 whatever the storage, so a seed gives the same values rounded
+            values = self.weight if self.weight.dtype == torch.float32 else torch.empty(V, D)
             if self.init == "normal":
-                self.weight.normal_(0.0, self.std, generator=generator)
+                values.normal_(0.0, self.std, generator=generator)
             else:
                 bound = math.sqrt(3.0) * self.std if self.init == "uniform" else math.sqrt(6.0 / (V + D))
-                self.weight.uniform_(-bound, bound, generator=generator)
+                values.uniform_(-bound, bound, generator=generator)
+            if values is not self.weight:
+                self.weight.copy_(values)
         self.zero_padding_row()
 
     def zero_padding_row(self) -> None:
@@ -156,7 +203,7 @@ class Embedding(nn.Module):
 
     # --- lookup -----------------------------------------------------------------------------------
     def forward(self, ids: Tensor) -> Tensor:
-        """Look up rows: ids (...,) integer -> (..., D) float.
+        """Look up rows: ids (...,) integer -> (..., D) float32.
 
         Raises:
             ConfigError: ``ids`` is not an integer tensor (floats or bools are refused rather than
@@ -164,7 +211,16 @@ class Embedding(nn.Module):
             IdOutOfRangeError: an id is negative or not below V (naming the id, where it is, and V).
         """
         ids = self._check_ids(ids)
-        rows = F.embedding(ids, self.weight, self.padding_idx, None, 2.0, False, self.sparse)  # (..., D)
+        binding = self.row_optimizer
+        if binding is not None and self.weight.requires_grad and torch.is_grad_enabled():
+            from embedlayer.sparse.autograd import fused_lookup
+
+            # (..., D); the backward updates the rows in place
+            rows = fused_lookup(self.weight, ids, binding, ids_checked=True)
+        else:
+            rows = F.embedding(ids, self.weight, self.padding_idx, None, 2.0, False, self.sparse)  # (..., D)
+            if rows.dtype != torch.float32:
+                rows = rows.float()
         if self.max_norm is None:
             return rows
         # Out of place, autograd-safe max_norm (pytorch#26596): scale only the rows above it.
@@ -197,6 +253,8 @@ class Embedding(nn.Module):
             parts.append(f"max_norm={self.max_norm}, norm_type={self.norm_type}")
         if self.sparse:
             parts.append("sparse=True")
+        if self.weight.dtype != torch.float32:
+            parts.append(f"dtype={self.weight.dtype}")
         if self.frozen:
             parts.append("frozen=True")
         return ", ".join(parts)

@@ -10,7 +10,10 @@ from typing import Any, Literal
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "SPARSE_OPTIMIZER_NAMES"]
+
+#: Row-wise sparse optimizers of embedlayer.sparse, by config name.
+SPARSE_OPTIMIZER_NAMES = ("sgd", "adagrad", "rowwise-adagrad", "adam")
 
 
 def _bad(name: str, value: Any, expected: str) -> ConfigError:
@@ -57,6 +60,14 @@ class TrainConfig:
     seed: int = 0
     # Per-class weights of the cross-entropy loss (None: unweighted); one per class.
     class_weights: tuple[float, ...] | None = None
+    # Optimizer of the sparse embedding tables (sparse=True). None: torch.optim.SparseAdam.
+    # "sgd", "adagrad", "rowwise-adagrad" or "adam": embedlayer.sparse's row-wise optimizers, applied
+    # inside backward to the rows the batch used, without a table gradient ("adam" is lazy Adam with a
+    # step count per row). They take embedding_lr (or lr) and embedding_weight_decay.
+    sparse_optimizer: Literal["sgd", "adagrad", "rowwise-adagrad", "adam"] | None = None
+    # L2 weight decay of the embedding rows a batch uses (the rows it does not use are left alone);
+    # only with a row-wise sparse_optimizer (SparseAdam has no weight decay).
+    embedding_weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if not _is_int(self.epochs) or self.epochs < 1:
@@ -86,6 +97,14 @@ class TrainConfig:
             if not isinstance(weights, tuple) or not weights or not all(_is_num(w) and w >= 0 for w in weights):
                 raise _bad("class_weights", self.class_weights, "None or a non-empty tuple of numbers >= 0")
             object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
+        if self.sparse_optimizer not in (None, *SPARSE_OPTIMIZER_NAMES):
+            raise _bad("sparse_optimizer", self.sparse_optimizer,
+                       "None (torch's SparseAdam) or one of " + ", ".join(map(repr, SPARSE_OPTIMIZER_NAMES)))
+        if not _is_num(self.embedding_weight_decay) or self.embedding_weight_decay < 0:
+            raise _bad("embedding_weight_decay", self.embedding_weight_decay, "a number >= 0")
+        if self.embedding_weight_decay and self.sparse_optimizer is None:
+            raise _bad("embedding_weight_decay", self.embedding_weight_decay,
+                       "0 with sparse_optimizer=None (SparseAdam has no weight decay); choose a sparse_optimizer")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict; ``from_dict`` inverts it."""

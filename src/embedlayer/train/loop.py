@@ -187,7 +187,8 @@ def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState) -> None:
 
 def _restore(path: Path, model, opts, cfg: TrainConfig) -> _RunState:
     ckpt = load_checkpoint(path, model, optimizers=opts)
-    saved_cfg = dict(ckpt.extra.get("train_config", {}))
+    # fields added after the checkpoint was written count as their defaults
+    saved_cfg = {**TrainConfig().to_dict(), **dict(ckpt.extra.get("train_config", {}))}
     current = cfg.to_dict()
     saved_cfg.pop("epochs", None), current.pop("epochs")  # more epochs may be asked for on resume
     diff = sorted(k for k in current if saved_cfg.get(k) != current[k])

@@ -2,8 +2,10 @@
 
 Embedding tables with sparse gradients go to ``torch.optim.SparseAdam``: it updates only the rows
 present in a batch (weights and both Adam moments of every other row stay bit-identical), which is
-what makes large vocabularies cheap. Everything else trainable goes to one Adam/AdamW. Frozen
-parameters (``requires_grad=False``) are left out entirely.
+what makes large vocabularies cheap. With ``TrainConfig.sparse_optimizer`` they go instead to one
+of embedlayer.sparse's row-wise optimizers, which binds to the tables and updates the rows inside
+``backward()`` (no gradient tensor at all; ``step()`` is then a no-op for them). Everything else
+trainable goes to one Adam/AdamW. Frozen parameters (``requires_grad=False``) are left out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
 from embedlayer.train.config import TrainConfig
 
-__all__ = ["build_optimizers", "lr_factor", "set_lr", "clip_dense_grads", "embedding_parameters"]
+__all__ = ["build_optimizers", "lr_factor", "set_lr", "clip_dense_grads", "embedding_parameters", "sparse_tables"]
 
 _EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
 
@@ -42,15 +44,41 @@ def embedding_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.
     return sparse, dense
 
 
+def sparse_tables(model: nn.Module) -> list[nn.Module]:
+    """The trainable embedding modules of ``model`` with ``sparse=True``, each table once."""
+    tables: list[nn.Module] = []
+    seen: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, _EMBEDDING_TYPES) and getattr(module, "sparse", False):
+            weight = module.weight
+            if weight.requires_grad and id(weight) not in seen:
+                seen.add(id(weight))
+                tables.append(module)
+    return tables
+
+
+def _row_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    from embedlayer.sparse.optimizers import make_sparse_optimizer
+
+    tables = sparse_tables(model)
+    foreign = [type(t).__name__ for t in tables if not isinstance(t, Embedding)]
+    if foreign:
+        raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains embedlayer.layers.Embedding/EmbeddingBag "
+                          f"tables; the model has {', '.join(foreign)} (use SparseAdam: sparse_optimizer=None)")
+    return make_sparse_optimizer(cfg.sparse_optimizer, tables, lr=lr, weight_decay=cfg.embedding_weight_decay)
+
+
 def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
     """Optimizers for the trainable parameters of ``model``.
 
     Returns ``[dense]`` or ``[dense, sparse]`` (an entry is left out when it would be empty):
     - dense: Adam/AdamW (``cfg.optimizer``) with ``cfg.lr`` and ``cfg.weight_decay``; dense
       embedding tables form their own group with ``cfg.embedding_lr`` (default ``cfg.lr``);
-    - sparse: SparseAdam with ``cfg.embedding_lr`` (default ``cfg.lr``) for sparse tables.
+    - sparse: SparseAdam with ``cfg.embedding_lr`` (default ``cfg.lr``) for sparse tables, or
+      the row-wise optimizer ``cfg.sparse_optimizer`` (bound to the tables, see above).
     Each param group records its peak rate as ``initial_lr`` for :func:`set_lr`.
-    Raises ConfigError when nothing is trainable.
+    Raises ConfigError when nothing is trainable, or when ``cfg.sparse_optimizer`` is set and the
+    trainable tables all have dense gradients (``sparse=False``).
     """
     sparse, dense_emb = embedding_parameters(model)
     emb_ids = {id(p) for p in sparse + dense_emb}
@@ -61,8 +89,14 @@ def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Opt
     if groups:
         cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         optimizers.append(cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay))
-    if sparse:
+    if sparse and cfg.sparse_optimizer is not None:
+        optimizers.append(_row_optimizer(model, cfg, emb_lr))
+    elif sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=emb_lr))
+    elif cfg.sparse_optimizer is not None and dense_emb:
+        raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains tables with sparse=True, but the trainable "
+                          f"embedding tables of {type(model).__name__} have dense gradients; build them with sparse=True "
+                          f"(the CLI's default, without --dense-grad)")
     if not optimizers:
         raise ConfigError(f"build_optimizers: {type(model).__name__} has no trainable parameters (all frozen?)")
     for opt in optimizers:
