@@ -37,7 +37,7 @@ from embedlayer.vectors.store import Vectors
 if TYPE_CHECKING:
     from embedlayer.vocab import Vocab
 
-__all__ = ["CoverageReport", "align_vectors", "MISSING_POLICIES"]
+__all__ = ["MISSING_POLICIES", "CoverageReport", "align_vectors"]
 
 MissingPolicy = Literal["random", "zero", "mean"]
 MISSING_POLICIES: tuple[str, ...] = ("random", "zero", "mean")

@@ -35,8 +35,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from embedlayer.pretrain.prefetch import prefetch_row
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
+from embedlayer.sparse.prefetch import prefetch_row
 
 __all__ = ["CBOW", "SKIPGRAM", "output_step", "sg_window", "subsample", "train_block"]
 

@@ -1,6 +1,11 @@
 """Training: metrics, optimizers and schedules, the fit/evaluate loop, checkpoints."""
 
-from embedlayer.train.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, save_checkpoint
+from embedlayer.train.checkpoint import (
+    Checkpoint,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from embedlayer.train.config import TrainConfig
 from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
 from embedlayer.train.loop import evaluate, fit

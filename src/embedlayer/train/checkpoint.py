@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from embedlayer.errors import FormatError, ModelError
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "has_checkpoint", "flatten_state", "unflatten_state"]
+__all__ = ["Checkpoint", "flatten_state", "has_checkpoint", "load_checkpoint", "save_checkpoint", "unflatten_state"]
 
 FORMAT, VERSION = "embedlayer.checkpoint", 1
 _JSON, _MODEL, _OPTIM, _TENSORS = "checkpoint.json", "model.safetensors", "optimizers.safetensors", "tensors.safetensors"

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["TrainConfig", "SPARSE_OPTIMIZER_NAMES"]
+__all__ = ["SPARSE_OPTIMIZER_NAMES", "TrainConfig"]
 
 #: Row-wise sparse optimizers of embedlayer.sparse, by config name.
 SPARSE_OPTIMIZER_NAMES = ("sgd", "adagrad", "rowwise-adagrad", "adam")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ProgressEvent", "EpochEvent", "EvalResult", "TrainResult"]
+__all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "TrainResult"]
 
 
 @dataclass(frozen=True)

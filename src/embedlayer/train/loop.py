@@ -30,7 +30,7 @@ from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, Train
 from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
 from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr
 
-__all__ = ["fit", "evaluate", "ProgressEvent", "EpochEvent", "EvalResult", "TrainResult"]
+__all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "TrainResult", "evaluate", "fit"]
 
 Progress = Callable[[ProgressEvent | EpochEvent], None]
 LAST = "last"  # checkpoint_dir / LAST holds the checkpoint of the latest finished epoch

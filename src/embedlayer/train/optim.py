@@ -20,7 +20,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
 from embedlayer.train.config import TrainConfig
 
-__all__ = ["build_optimizers", "lr_factor", "set_lr", "clip_dense_grads", "embedding_parameters", "sparse_tables"]
+__all__ = ["build_optimizers", "clip_dense_grads", "embedding_parameters", "lr_factor", "set_lr", "sparse_tables"]
 
 _EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
 
