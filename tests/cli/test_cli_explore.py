@@ -8,26 +8,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cli_helpers import fails
 
 from embedlayer.cli.main import main
 from embedlayer.viz.server import ExplorerServer
 
 
 @pytest.fixture
-def glove_small(shared_data: Path, tmp_path: Path) -> Path:
+def glove_small(glove_head) -> Path:
     """The first 2,000 words of GloVe 6B 50d."""
-    path = tmp_path / "glove2k.txt"
-    with open(shared_data / "vectors" / "glove.6B.50d.top20k.txt", "rb") as fh:
-        path.write_bytes(b"".join(next(fh) for _ in range(2000)))
-    return path
+    return glove_head(2000)
 
 
-def fails(capsys, *argv: str) -> str:
-    assert main(list(argv)) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("embedlayer: error: "), err
-    return lines[0]
 
 
 def test_html_file(glove_small: Path, tmp_path: Path, capsys) -> None:

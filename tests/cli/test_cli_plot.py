@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import fails, run_json
 
 from embedlayer.cli.main import main
 
@@ -13,26 +14,13 @@ WORDS = "king,queen,man,woman,paris,france,rome,italy,berlin,germany,good,bad,do
 
 
 @pytest.fixture
-def glove_small(shared_data: Path, tmp_path: Path) -> Path:
+def glove_small(glove_head) -> Path:
     """The first 3,000 words of GloVe 6B 50d."""
-    path = tmp_path / "glove3k.txt"
-    with open(shared_data / "vectors" / "glove.6B.50d.top20k.txt", "rb") as fh:
-        path.write_bytes(b"".join(next(fh) for _ in range(3000)))
-    return path
+    return glove_head(3000)
 
 
-def run_json(capsys, *argv: str) -> dict:
-    assert main([*argv, "--json"]) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
-def fails(capsys, *argv: str) -> str:
-    """Run, expect exit 2 and exactly one line on stderr; return it."""
-    assert main(list(argv)) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("embedlayer: error: "), err
-    return lines[0]
 
 
 def _png(path: Path) -> None:

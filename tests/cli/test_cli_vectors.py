@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_json
 
 from embedlayer.cli.main import main
 from embedlayer.vectors import load_vectors
@@ -13,18 +14,11 @@ from embedlayer.vectors.evaluation import evaluate_word_analogies, evaluate_word
 
 
 @pytest.fixture
-def glove_small(shared_data: Path, tmp_path: Path) -> Path:
-    """The first 3,000 words of GloVe 6B 50d (a few lines, fast)."""
-    src = shared_data / "vectors" / "glove.6B.50d.top20k.txt"
-    path = tmp_path / "glove3k.txt"
-    with open(src, "rb") as fh:
-        path.write_bytes(b"".join(next(fh) for _ in range(3000)))
-    return path
+def glove_small(glove_head) -> Path:
+    """The first 3,000 words of GloVe 6B 50d."""
+    return glove_head(3000)
 
 
-def run_json(capsys, *argv: str) -> dict:
-    assert main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def test_info_convert_round_trip(glove_small: Path, tmp_path: Path, capsys) -> None:
