@@ -113,3 +113,24 @@ def test_real_corpus_head_matches_a_plain_count(tmp_path, shared_data):
     assert data.counts.tolist() == [counts[w] for w in kept]
     assert data.raw_tokens == sum(counts.values())
     assert data.words_per_epoch == sum(counts[w] for w in kept)
+
+
+def test_byte_tokens_that_decode_alike_are_one_word(tmp_path):
+    path = _write(tmp_path, b"caf\xe9 caf\xe8 ok\ncaf\xe9 ok " + b"ok word " * 30 + b"\n")
+    data = encode_corpus(path, tmp_path, min_count=1)
+    assert data.words.count("caf\ufffd") == 1
+    assert dict(zip(data.words, data.counts.tolist()))["caf\ufffd"] == 3
+    assert data.replaced == 3
+    assert _sentences(data)[0] == ["caf\ufffd", "caf\ufffd", "ok"]
+
+
+def test_many_distinct_words_grow_the_table_and_match_the_python_path(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}é" for i in rng.integers(0, 150_000, size=400_000)]  # > the first table's 65,536 keys
+    lines = [" ".join(words[i:i + 37]) for i in range(0, len(words), 37)]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    fast = encode_corpus(path, tmp_path, min_count=2)
+    slow = encode_corpus(path, tmp_path, min_count=2, tokenizer="whitespace")  # the Python path
+    assert fast.words == slow.words and fast.counts.tolist() == slow.counts.tolist()
+    assert np.array_equal(fast.ids, slow.ids) and np.array_equal(fast.starts, slow.starts)
+    assert fast.lines == slow.lines == len(lines) and fast.raw_tokens == 400_000

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from embedlayer.errors import ConfigError, DataError, where
+from embedlayer.pretrain.tokenize_fast import Interner
 
 __all__ = ["EncodedCorpus", "encode_corpus"]
 
@@ -65,8 +66,8 @@ class _Ids(dict):
         return value
 
 
-def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[tuple[str, int, int]]:
-    """(text, replaced, offset) blocks of the file, each ending at whitespace (or the end).
+def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The file in blocks of bytes, each ending at whitespace (or the end of the file).
 
     Raises DataError for a NUL byte, a run of more than 1 MiB without whitespace, or a first block
     that is mostly not UTF-8 (all three mean a binary file)."""
@@ -90,12 +91,12 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[tupl
                 carry = data
                 continue
             piece, carry = data[:cut], data[cut:]
-            text = piece.decode("utf-8", "replace")
-            replaced = text.count("\ufffd") - piece.count("\ufffd".encode())
-            if offset == 0 and replaced > max(16, len(text) // 10):
-                raise DataError(f"{where(path, offset=0)}: {replaced} invalid UTF-8 sequences in the first "
-                                f"{len(piece)} bytes; expected UTF-8 text (is this a binary file?)")
-            yield text, replaced, offset
+            if offset == 0:
+                replaced = _replaced(piece)[1]
+                if replaced > max(16, len(piece) // 10):
+                    raise DataError(f"{where(path, offset=0)}: {replaced} invalid UTF-8 sequences in the first "
+                                    f"{len(piece)} bytes; expected UTF-8 text (is this a binary file?)")
+            yield piece
             offset += cut
             if on_bytes is not None:
                 on_bytes(cut)
@@ -103,9 +104,16 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[tupl
                 return
 
 
-def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], list[str]]:
+def _replaced(piece: bytes) -> tuple[str, int]:
+    """(the text, how many invalid UTF-8 sequences became U+FFFD)."""
+    text = piece.decode("utf-8", "replace")
+    return text, text.count("\ufffd") - piece.count("\ufffd".encode())
+
+
+def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], list[str]] | None:
+    """How a line becomes tokens; None for plain whitespace tokens (the compiled path)."""
     if tokenizer is None:
-        return (lambda line: line.lower().split()) if lowercase else str.split
+        return (lambda line: line.lower().split()) if lowercase else None
     from embedlayer.text import get_tokenizer
 
     tok = get_tokenizer(tokenizer)
@@ -116,46 +124,67 @@ def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], li
     return tok.tokenize
 
 
-def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]],
-                on_bytes: Callable[[int], None] | None) -> tuple[_Ids, np.ndarray, np.ndarray, int, int]:
-    """Provisional ids to ``scratch`` (int32); returns (index, counts, line ends, lines, replaced).
+def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | None,
+                on_bytes: Callable[[int], None] | None) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
+    """Provisional ids to ``scratch`` (int32); returns (tokens, counts, line ends, lines, replaced).
 
-    ``line ends`` are positions in the provisional id stream where a line ended."""
-    index = _Ids()
+    ``tokens[i]`` is provisional id i; ``line ends`` are positions in the provisional id stream
+    where a line ended. ``split`` None: whitespace tokens, by the compiled ``Interner``."""
+    index = _Ids() if split is not None else Interner()
     counts = np.zeros(0, dtype=np.int64)
     ends: list[np.ndarray] = []
-    written = replaced = lines = 0
-    open_line = False  # the last block ended inside a line
+    written = replaced = 0
+    last = b""
     with open(scratch, "wb") as out:
-        for text, bad, _ in _blocks(path, on_bytes):
-            replaced += bad
-            pieces = text.split("\n")
-            lengths = np.empty(len(pieces), dtype=np.int64)
-            ids: list[int] = []
-            for k, line in enumerate(pieces):
-                tokens = split(line)
-                ids.extend(map(index.__getitem__, tokens))
-                lengths[k] = len(tokens)
-            block = np.array(ids, dtype=np.int32)
+        for piece in _blocks(path, on_bytes):
+            if split is None:
+                block, block_ends = index.block(piece)
+            else:
+                text, bad = _replaced(piece)
+                replaced += bad
+                block, block_ends = _split_lines(text, split, index)
             block.tofile(out)
             if len(index) > len(counts):
                 counts = np.concatenate([counts, np.zeros(len(index) - len(counts), dtype=np.int64)])
             counts += np.bincount(block, minlength=len(counts))
-            block_ends = written + np.cumsum(lengths)[:-1]  # every "\n" ends a line
-            ends.append(block_ends)
-            lines += len(block_ends)
-            open_line = bool(len(text)) and not text.endswith("\n")
+            ends.append(written + block_ends)
             written += len(block)
-    if open_line:
-        lines += 1
+            last = piece[-1:]
+    lines = sum(map(len, ends)) + (1 if last not in (b"", b"\n") else 0)
     ends.append(np.array([written], dtype=np.int64))
-    return index, counts, np.concatenate(ends), lines, replaced
+    line_ends = np.concatenate(ends)
+    if split is not None:
+        return list(index), counts, line_ends, lines, replaced
+    tokens, canon, bad = index.tokens()
+    replaced = int((bad * counts).sum())  # each occurrence of a token with invalid bytes counts
+    if len(tokens) < len(canon):  # byte strings that decode to the same text: one provisional id
+        _merge(scratch, canon)
+        counts = np.bincount(canon, weights=counts, minlength=len(tokens)).astype(np.int64)
+    return tokens, counts, line_ends, lines, replaced
 
 
-def _vocabulary(index: _Ids, counts: np.ndarray, min_count: int, max_vocab: int | None
+def _split_lines(text: str, split: Callable[[str], list[str]], index: _Ids) -> tuple[np.ndarray, np.ndarray]:
+    pieces = text.split("\n")
+    lengths = np.empty(len(pieces), dtype=np.int64)
+    ids: list[int] = []
+    for k, line in enumerate(pieces):
+        tokens = split(line)
+        ids.extend(map(index.__getitem__, tokens))
+        lengths[k] = len(tokens)
+    return np.array(ids, dtype=np.int32), np.cumsum(lengths)[:-1]  # every "\n" ends a line
+
+
+def _merge(scratch: Path, canon: np.ndarray) -> None:
+    ids = np.memmap(scratch, dtype=np.int32, mode="r+")
+    for lo in range(0, len(ids), _REMAP_STEP):
+        ids[lo:lo + _REMAP_STEP] = canon[ids[lo:lo + _REMAP_STEP]]
+    ids.flush()
+    del ids
+
+
+def _vocabulary(tokens: list[str], counts: np.ndarray, min_count: int, max_vocab: int | None
                 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """(words, their counts, provisional id -> final id or -1)."""
-    tokens = list(index)
     kept = [i for i in range(len(tokens)) if counts[i] >= min_count]
     kept.sort(key=lambda i: (-int(counts[i]), tokens[i]))
     if max_vocab is not None:
@@ -225,15 +254,15 @@ def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
     split = _line_splitter(lowercase, tokenizer)
     scratch = Path(tempfile.mkstemp(prefix="provisional-", suffix=".i32", dir=workdir)[1])
     try:
-        index, counts, line_ends, lines, replaced = _first_pass(source, scratch, split, on_bytes)
+        tokens, counts, line_ends, lines, replaced = _first_pass(source, scratch, split, on_bytes)
         raw_tokens = int(counts.sum())
         if raw_tokens == 0:
             raise DataError(f"{where(source)}: the corpus has no words; expected text with words separated by "
                             f"spaces or newlines")
-        words, kept_counts, remap = _vocabulary(index, counts, min_count, max_vocab)
+        words, kept_counts, remap = _vocabulary(tokens, counts, min_count, max_vocab)
         if len(words) < min_words:
             raise DataError(f"{where(source)}: {len(words)} distinct word(s) occur at least min_count = {min_count} "
-                            f"times ({len(index)} distinct in all); expected at least {min_words} (lower min_count "
+                            f"times ({len(tokens)} distinct in all); expected at least {min_words} (lower min_count "
                             f"or give a larger corpus)")
         target = Path(tempfile.mkstemp(prefix="ids-", suffix=".i32", dir=workdir)[1])
         new_ends = _renumber(scratch, target, remap, line_ends)
