@@ -67,7 +67,7 @@ def test_output_step_is_minus_lr_times_gradient(seed):
     g_out = _numeric_grad(lambda: _cbow_loss(hidden, syn1, outs), syn1)
     s1 = syn1.astype(np.float32)
     grad = np.zeros(dim, np.float32)
-    loss = output_step(hidden.astype(np.float32), s1, outs, len(outs), lr, grad, True)
+    loss = output_step(hidden.astype(np.float32), s1, outs, len(outs), lr, grad, np.empty(len(outs), np.float32), True)
     assert loss == pytest.approx(loss64, rel=1e-5)
     np.testing.assert_allclose(grad, -lr * g_hidden, atol=2e-6)
     np.testing.assert_allclose(s1 - syn1.astype(np.float32), -lr * g_out, atol=2e-6)

@@ -124,13 +124,12 @@ def sg_window(syn0, syn1, ctx, nc, outs, nout, lr, win, wout, coef, want_loss) -
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def output_step(hidden, syn1, outs, nout, lr, grad, want_loss) -> float:
-    """Score ``hidden`` (D,) against ``syn1[outs[:nout]]`` (``outs[0]`` positive, the rest noise,
-    at most 64 outputs), then update those output rows in place and add the gradient for the input
+def output_step(hidden, syn1, outs, nout, lr, grad, coef, want_loss) -> float:
+    """Score ``hidden`` (D,) against ``syn1[outs[:nout]]`` (``outs[0]`` positive, the rest noise;
+    ``coef`` (>= nout,) float32 scratch), then update those output rows in place and add the gradient for the input
     side into ``grad`` (D,): all scores first, so the step is exactly ``-lr`` times the gradient.
     Returns the loss of this one example (0.0 unless ``want_loss``)."""
     dim = hidden.shape[0]
-    coef = np.empty(64, dtype=np.float32)
     product = 1.0
     for o in range(nout):
         row = outs[o]
@@ -241,6 +240,7 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
     win = np.empty((2 * window, dim), dtype=np.float32)
     wout = np.empty((negative + 1, dim), dtype=np.float32)
     coef = np.empty((2 * window, negative + 1), dtype=np.float64)
+    ocoef = np.empty(negative + 1, dtype=np.float32)
     rows = np.empty(max(2 * window, 1) * max_rows, dtype=np.int64)
     hidden = np.empty(dim, dtype=np.float32)
     grad = np.empty(dim, dtype=np.float32)
@@ -276,7 +276,7 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
                     nrows = _input_rows(ctx[c], sub_off, sub_ids, use_sub, rows, nrows)
                 _mean_rows(syn0, rows, nrows, hidden)
                 grad[:] = 0.0
-                loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, want_loss)
+                loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss)
                 _add_rows(syn0, rows, nrows, grad)
                 examples += 1
             elif not use_sub:
@@ -289,7 +289,7 @@ def _chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, ke
                 for c in range(nc):
                     outs[0] = ctx[c]
                     state = _noise(outs, 1, negative, ctx[c], state, threshold, alias)
-                    loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, want_loss)
+                    loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss)
                 _add_rows(syn0, rows, nrows, grad)
                 examples += nc
     return loss, examples, state
