@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from embedlayer.sparse.coalesce import ROW_COST, balanced_chunks, coalesce
-from embedlayer.sparse.kernels import adam_row, sgd_apply, sgd_row
+from embedlayer.sparse.kernels import adam_row, sgd_row
 from embedlayer.sparse.lookup import gather_rows
 from embedlayer.sparse.threads import run_parallel
 
@@ -77,19 +77,6 @@ def test_adam_row_first_step_moves_by_lr():
     _one_adam(weight, m, v, np.array([[2.0, -5.0]], np.float32), 1)
     assert np.allclose(weight, [[-0.1, 0.1]], atol=1e-6)
     assert np.allclose(m, [[0.2, -0.5]]) and np.allclose(v, [[0.004, 0.025]])
-
-
-def test_sgd_driver_sums_duplicates_without_races():
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, 50, 5000)
-    grads = rng.standard_normal((5000, 8)).astype(np.float32)
-    weight = np.zeros((50, 8), np.float32)
-    heads, nxt, counts = coalesce(ids, -1)
-    bounds = balanced_chunks(counts, 4)
-    run_parallel(lambda c: sgd_apply(weight, ids, heads, nxt, grads, bounds[c], bounds[c + 1], False, 1.0, 0.0), 4)
-    expected = np.zeros((50, 8))
-    np.add.at(expected, ids, -grads.astype(np.float64))
-    assert np.allclose(weight, expected, atol=1e-4)
 
 
 def test_gather_rows_reports_first_bad_id():

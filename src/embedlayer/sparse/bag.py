@@ -20,7 +20,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.sparse import bag_kernels as K
 from embedlayer.sparse.checks import check_ids, check_offsets, check_table, raise_bad_id
 from embedlayer.sparse.lookup import first_bad, split
-from embedlayer.sparse.threads import run_parallel
+from embedlayer.sparse.threads import run_chunks
 
 if TYPE_CHECKING:
     from embedlayer.sparse.optim import TableBinding
@@ -47,7 +47,7 @@ class _Bag(torch.autograd.Function):
         args = (table.numpy(), ids.numpy(), gathered, weight.shape[0], bounds.numpy(), w.numpy(), has_weights, mode,
                 padding_idx, out.numpy(), argmax.numpy(), wsum.numpy())
         parts = split(n_bags, minimum=_MIN_BAGS_PER_THREAD)
-        bad = first_bad(run_parallel(lambda c: K.bag_forward(*args, parts[c], parts[c + 1]), len(parts) - 1))
+        bad = first_bad(run_chunks(K.bag_forward, args, parts))
         if bad >= 0:
             raise_bad_id(ids.reshape(ids_shape), int(bad), weight.shape[0])
         ctx.mode, ctx.padding_idx, ctx.binding, ctx.sparse, ctx.gathered = mode, padding_idx, binding, sparse, gathered
@@ -66,7 +66,7 @@ class _Bag(torch.autograd.Function):
                 ctx.padding_idx, grad_out.float().contiguous().numpy(), out.numpy(), argmax.numpy(), wsum.numpy(),
                 grad_rows.numpy(), grad_w.numpy(), need_w)
         parts = split(out.shape[0], minimum=_MIN_BAGS_PER_THREAD)
-        run_parallel(lambda c: K.bag_backward(*args, parts[c], parts[c + 1]), len(parts) - 1)
+        run_chunks(K.bag_backward, args, parts)
         grad_weight = None
         if ctx.binding is not None:
             ctx.binding.accept(ids, grad_rows)

@@ -15,7 +15,7 @@ Two levels, both ``numba.njit`` (nopython, ``cache=True``) so other compiled cod
   gradient rows of each distinct row (duplicate ids add up) and update it, for the distinct rows
   ``lo..hi-1``: callers cut the rows into chunks with
   :func:`~embedlayer.sparse.coalesce.balanced_chunks` and run the chunks on parallel threads
-  (:func:`embedlayer.sparse.threads.run_parallel`); each row belongs to one chunk, so there are no
+  (:func:`embedlayer.sparse.threads.run_chunks`); each row belongs to one chunk, so there are no
   races. With ``compact=True`` the weight passed is a
   float32 copy of the touched rows only, row k for distinct row k (how float16/bfloat16 tables
   are trained: widen the touched rows, update in float32, narrow them back).
@@ -166,7 +166,7 @@ def sum_chain(grads, nxt, i, acc):
 # state, and row s of ``weight`` (or row k when ``compact``: a float32 copy of the touched rows of
 # a float16/bfloat16 table). A row that occurred once reads its gradient in place; a duplicated
 # row sums its chain into a scratch row. Rows PREFETCH ahead are requested early.
-PREFETCH = 2
+PREFETCH = 8
 
 
 @njit(**_JIT)
@@ -234,6 +234,7 @@ def adam_apply(weight, m, v, steps, ids, heads, nxt, grads, lo, hi, compact,
     ``global_step > 0``: bias correction uses it for every row (``steps`` is left alone);
     otherwise each row's count is incremented and used."""
     acc = np.empty((1, grads.shape[1]), np.float32)
+    counts = steps.reshape((steps.shape[0], 1))  # a view, so its rows can be prefetched too
     for k in range(lo, hi):
         if k + PREFETCH < hi:
             q = k + PREFETCH
@@ -241,6 +242,8 @@ def adam_apply(weight, m, v, steps, ids, heads, nxt, grads, lo, hi, compact,
             prefetch_row(weight, q if compact else sq)
             prefetch_row(m, sq)
             prefetch_row(v, sq)
+            if global_step <= 0:
+                prefetch_row(counts, sq)
         i = heads[k]
         s = ids[i]
         if nxt[i] < 0:

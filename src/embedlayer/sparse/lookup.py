@@ -16,7 +16,7 @@ from torch import Tensor
 
 from embedlayer.sparse.checks import check_ids, check_table, raise_bad_id
 from embedlayer.sparse.prefetch import prefetch_row_read
-from embedlayer.sparse.threads import num_threads, run_parallel
+from embedlayer.sparse.threads import num_threads, run_chunks
 
 __all__ = ["first_bad", "gather", "gather_bf16_rows", "gather_rows", "split"]
 
@@ -105,7 +105,7 @@ def gather(weight: Tensor, ids: Tensor, *, out: Tensor | None = None) -> Tensor:
     else:
         table, target, kernel = weight.detach().numpy(), out.numpy(), gather_rows
     bounds = split(index.shape[0])
-    bad = first_bad(run_parallel(lambda c: kernel(table, index, target, bounds[c], bounds[c + 1]), len(bounds) - 1))
+    bad = first_bad(run_chunks(kernel, (table, index, target), bounds))
     if bad >= 0:
         raise_bad_id(ids, bad, weight.shape[0])
     return out.reshape(*ids.shape, weight.shape[1])

@@ -40,7 +40,7 @@ from embedlayer.errors import ConfigError
 from embedlayer.sparse.checks import check_table, raise_bad_id
 from embedlayer.sparse.coalesce import balanced_chunks, coalesce
 from embedlayer.sparse.memory import zeros
-from embedlayer.sparse.threads import num_threads, run_parallel
+from embedlayer.sparse.threads import num_threads, run_chunks
 
 __all__ = ["Rows", "SparseOptimizer", "TableBinding"]
 
@@ -63,10 +63,11 @@ class Rows:
         """(U,) the distinct row ids, first-occurrence order."""
         return self.ids[self.heads]
 
-    def run(self, kernel: Callable[[int, int], object]) -> None:
-        """``kernel(lo, hi)`` for every chunk of distinct rows, chunks on parallel threads."""
-        bounds = self.bounds
-        run_parallel(lambda c: kernel(int(bounds[c]), int(bounds[c + 1])), len(bounds) - 1)
+    def run(self, kernel: Any, state: tuple[np.ndarray, ...], grads: np.ndarray, *settings: Any) -> None:
+        """``kernel(*state, ids, heads, nxt, grads, lo, hi, *settings)`` (a driver of
+        :mod:`embedlayer.sparse.kernels`) for every chunk of distinct rows, chunks on parallel threads."""
+        args = (*state, self.ids, self.heads, self.nxt, grads)
+        run_chunks(kernel, (*args, *settings), self.bounds, at=len(args))
 
 
 class TableBinding:

@@ -57,7 +57,7 @@ class SparseSGD(SparseOptimizer):
     def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
              group: dict[str, Any]) -> None:
         lr, wd = group["lr"], group["weight_decay"]
-        rows.run(lambda lo, hi: kernels.sgd_apply(weight, rows.ids, rows.heads, rows.nxt, grads, lo, hi, compact, lr, wd))
+        rows.run(kernels.sgd_apply, (weight,), grads, compact, lr, wd)
 
 
 class _AdagradBase(SparseOptimizer):
@@ -89,8 +89,7 @@ class SparseAdagrad(_AdagradBase):
     def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
              group: dict[str, Any]) -> None:
         acc, lr, eps, wd = state["sum"].numpy(), group["lr"], group["eps"], group["weight_decay"]
-        rows.run(lambda lo, hi: kernels.adagrad_apply(weight, acc, rows.ids, rows.heads, rows.nxt, grads, lo, hi,
-                                                      compact, lr, eps, wd))
+        rows.run(kernels.adagrad_apply, (weight, acc), grads, compact, lr, eps, wd)
 
 
 class RowwiseAdagrad(_AdagradBase):
@@ -105,8 +104,7 @@ class RowwiseAdagrad(_AdagradBase):
     def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
              group: dict[str, Any]) -> None:
         acc, lr, eps, wd = state["sum"].numpy(), group["lr"], group["eps"], group["weight_decay"]
-        rows.run(lambda lo, hi: kernels.rowwise_adagrad_apply(weight, acc, rows.ids, rows.heads, rows.nxt, grads, lo,
-                                                              hi, compact, lr, eps, wd))
+        rows.run(kernels.rowwise_adagrad_apply, (weight, acc), grads, compact, lr, eps, wd)
 
 
 class LazyAdam(SparseOptimizer):
@@ -151,8 +149,7 @@ class LazyAdam(SparseOptimizer):
         global_step = state["step"] if group["bias_correction"] == "global" else 0
         m, v, steps = state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), state["row_step"].numpy()
         lr, eps, wd, decoupled = group["lr"], group["eps"], group["weight_decay"], group["decoupled_weight_decay"]
-        rows.run(lambda lo, hi: kernels.adam_apply(weight, m, v, steps, rows.ids, rows.heads, rows.nxt, grads, lo, hi,
-                                                   compact, lr, b1, b2, eps, wd, decoupled, global_step))
+        rows.run(kernels.adam_apply, (weight, m, v, steps), grads, compact, lr, b1, b2, eps, wd, decoupled, global_step)
 
 
 #: CLI and config names of the optimizers.

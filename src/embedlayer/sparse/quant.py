@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from embedlayer.errors import ConfigError
 from embedlayer.sparse.checks import check_ids, raise_bad_id
 from embedlayer.sparse.lookup import first_bad, split
-from embedlayer.sparse.threads import run_parallel
+from embedlayer.sparse.threads import run_chunks
 
 __all__ = ["QuantizedEmbedding", "dequantize_rows", "neighbour_recall", "quantize_rows"]
 
@@ -78,7 +78,7 @@ def quantize_rows(weight: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     if values.numel():
         args = (values.numpy(), codes.numpy(), scale.numpy(), offset.numpy())
         parts = split(values.shape[0], minimum=1024)
-        run_parallel(lambda c: _quantize(*args, parts[c], parts[c + 1]), len(parts) - 1)
+        run_chunks(_quantize, args, parts)
     return codes, scale, offset
 
 
@@ -95,7 +95,7 @@ def dequantize_rows(codes: Tensor, scale: Tensor, offset: Tensor, ids: Tensor | 
     out = torch.empty(flat.shape[0], codes.shape[1])
     args = (codes.numpy(), scale.numpy(), offset.numpy(), flat.numpy(), out.numpy())
     parts = split(flat.shape[0])
-    bad = first_bad(run_parallel(lambda c: _dequantize_gather(*args, parts[c], parts[c + 1]), len(parts) - 1))
+    bad = first_bad(run_chunks(_dequantize_gather, args, parts))
     if bad >= 0:
         raise_bad_id(ids, int(bad), codes.shape[0])
     return out.reshape(*ids.shape, codes.shape[1])

@@ -1,0 +1,110 @@
+"""run_chunks: kernels on torch's OpenMP team, with the same results as on our own threads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from numba import njit
+
+from embedlayer.sparse import gather
+from embedlayer.sparse.coalesce import balanced_chunks, coalesce
+from embedlayer.sparse.kernels import sgd_apply
+from embedlayer.sparse.lookup import gather_rows
+from embedlayer.sparse.threads import omp_runtime, run_chunks, run_parallel
+
+ON_OPENMP = "parallel backend: OpenMP" in torch.__config__.parallel_info()
+
+
+@njit(nogil=True)
+def _fill(out, lo, hi, value, scale, flag):
+    """out[i] = value * scale + flag + i for lo <= i < hi; returns lo (a per-chunk result)."""
+    for i in range(lo, hi):
+        out[i] = value * scale + flag + i
+    return lo
+
+
+@njit(nogil=True)
+def _thread_of(out, lo, hi):
+    """Marks rows lo..hi-1 with the chunk's lo; no result."""
+    for i in range(lo, hi):
+        out[i] = lo
+
+
+@pytest.mark.skipif(not ON_OPENMP, reason="torch here does not run on OpenMP")
+def test_runs_on_torchs_own_openmp_library():
+    path = omp_runtime()
+    assert path is not None and os.path.realpath(path).startswith(os.path.realpath(os.path.dirname(torch.__file__)))
+
+
+def test_scalars_of_every_kind_and_bounds_in_the_middle_reach_the_kernel():
+    out = np.zeros(10, np.float64)
+    bounds = np.array([0, 3, 7, 10])
+    results = run_chunks(_fill, (out, np.float32(1.5), 2, True), bounds, at=1)
+    assert results == [0, 3, 7]
+    assert np.array_equal(out, 1.5 * 2 + 1 + np.arange(10))
+    out[:] = 0
+    run_chunks(_fill, (out, 0.25, np.int32(-4), False), bounds, at=1)
+    assert np.array_equal(out, -1.0 + np.arange(10))
+
+
+def test_every_chunk_runs_once_even_with_more_chunks_than_threads():
+    out = np.full(100, -1, np.int64)
+    bounds = np.arange(0, 101, 10)
+    assert run_chunks(_thread_of, (out,), bounds) == [None] * 10
+    assert np.array_equal(out, np.repeat(np.arange(0, 100, 10), 10))
+
+
+def test_non_contiguous_arrays_take_the_thread_pool_path_with_the_same_result():
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    wide = np.zeros((6, 8), np.float32)
+    out = wide[:, ::2]  # not contiguous: cannot be passed by address
+    ids = np.array([9, 0, 3, 3, 7, 1])
+    assert run_chunks(gather_rows, (table, ids, out), np.array([0, 3, 6])) == [-1, -1]
+    assert np.array_equal(out, table[ids])
+
+
+def test_sgd_driver_gives_the_same_table_on_both_paths():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 50, 5000)
+    grads = rng.standard_normal((5000, 8)).astype(np.float32)
+    heads, nxt, counts = coalesce(ids, -1)
+    bounds = balanced_chunks(counts, 4)
+    omp, pool = np.zeros((50, 8), np.float32), np.zeros((50, 8), np.float32)
+    run_chunks(sgd_apply, (omp, ids, heads, nxt, grads, False, 1.0, 0.0), bounds, at=5)
+    run_parallel(lambda c: sgd_apply(pool, ids, heads, nxt, grads, bounds[c], bounds[c + 1], False, 1.0, 0.0), 4)
+    assert np.array_equal(omp, pool)
+    expected = np.zeros((50, 8))
+    np.add.at(expected, ids, -grads.astype(np.float64))
+    assert np.allclose(omp, expected, atol=1e-4)
+
+
+def test_a_forked_child_gathers_on_its_own_threads():
+    """An OpenMP team does not survive fork() (torch's own parallel ops hang in such a child): the
+    child's kernels must run on fresh threads of ours, not wait on the parent's team."""
+    code = (
+        "import os, torch, numpy as np\n"
+        "from embedlayer.sparse import gather\n"
+        "from embedlayer.sparse.threads import omp_runtime\n"
+        "w = torch.arange(400000.0).reshape(100000, 4); ids = torch.arange(99999, -1, -1)\n"
+        "expected = w.numpy()[::-1]\n"
+        "assert np.array_equal(gather(w, ids).numpy(), expected)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = omp_runtime() is None and np.array_equal(gather(w, ids).numpy(), expected)\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_gather_matches_index_select_on_a_large_table():
+    weight = torch.randn(200_000, 16, generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(0, 200_000, (50_000,), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(gather(weight, ids), weight.index_select(0, ids))
