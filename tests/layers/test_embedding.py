@@ -229,7 +229,7 @@ def test_out_of_range_ids_name_the_id_and_size() -> None:
     layer = Embedding(10, 3)
     with pytest.raises(IdOutOfRangeError, match=r"id 10 at position \(1, 0\) is out of range .* 10 rows"):
         layer(torch.tensor([[1, 2], [10, 3]]))
-    with pytest.raises(IdOutOfRangeError, match=r"id -1 at position \(2,\)"):
+    with pytest.raises(IdOutOfRangeError, match=r"id -1 at position 2 "):
         layer(torch.tensor([0, 4, -1]))
     with pytest.raises(IndexError):  # IdOutOfRangeError is an IndexError too
         layer(torch.tensor([99]))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from numba import njit
+from numba.core.errors import TypingError
 
 from embedlayer.sparse import gather
 from embedlayer.sparse.coalesce import balanced_chunks, coalesce
@@ -38,7 +39,8 @@ def _thread_of(out, lo, hi):
 @pytest.mark.skipif(not ON_OPENMP, reason="torch here does not run on OpenMP")
 def test_runs_on_torchs_own_openmp_library():
     path = omp_runtime()
-    assert path is not None and os.path.realpath(path).startswith(os.path.realpath(os.path.dirname(torch.__file__)))
+    assert path is not None
+    assert os.path.realpath(path).startswith(os.path.realpath(os.path.dirname(torch.__file__)) + os.sep)
 
 
 def test_scalars_of_every_kind_and_bounds_in_the_middle_reach_the_kernel():
@@ -50,6 +52,44 @@ def test_scalars_of_every_kind_and_bounds_in_the_middle_reach_the_kernel():
     out[:] = 0
     run_chunks(_fill, (out, 0.25, np.int32(-4), False), bounds, at=1)
     assert np.array_equal(out, -1.0 + np.arange(10))
+
+
+@njit(nogil=True)
+def _divide(out, lo, hi, by):
+    for i in range(lo, hi):
+        out[i] = 10 // by  # integer division by zero raises ZeroDivisionError
+    return lo
+
+
+@njit(nogil=True)
+def _half(out, lo, hi):
+    return lo / 2
+
+
+def test_a_kernel_that_raises_raises_here_after_every_chunk_ran():
+    out = np.zeros(8, np.int64)
+    with pytest.raises(ZeroDivisionError):
+        run_chunks(_divide, (out, 0), np.array([0, 2, 4, 6, 8]), at=1)
+    assert run_chunks(_divide, (out, 5), np.array([0, 2, 4, 6, 8]), at=1) == [0, 2, 4, 6]
+    assert np.array_equal(out, np.full(8, 2))
+
+
+def test_non_integer_results_come_back_whole():
+    assert run_chunks(_half, (np.zeros(4),), np.array([0, 1, 3])) == [0.0, 0.5]
+
+
+def test_a_read_only_table_is_read_and_never_written():
+    table = np.arange(40, dtype=np.float32).reshape(10, 4)
+    table.flags.writeable = False
+    out = np.zeros((6, 4), np.float32)
+    ids = np.array([9, 0, 3, 3, 7, 1])
+    assert run_chunks(gather_rows, (table, ids, out), np.array([0, 3, 6])) == [-1, -1]
+    assert np.array_equal(out, table[ids])
+    frozen = np.zeros(10)
+    frozen.flags.writeable = False
+    with pytest.raises(TypingError, match="readonly"):  # as the same call from Python would
+        run_chunks(_fill, (frozen, 1.0, 1, True), np.array([0, 5, 10]), at=1)
+    assert not frozen.any()
 
 
 def test_every_chunk_runs_once_even_with_more_chunks_than_threads():

@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from embedlayer.errors import ConfigError, FormatError, IdOutOfRangeError
+from embedlayer.errors import ConfigError, FormatError
+from embedlayer.sparse.checks import TABLE_DTYPES, check_ids
 
 if TYPE_CHECKING:
     from typing import Self
@@ -48,8 +49,7 @@ __all__ = ["INIT_SCHEMES", "STORAGE_DTYPES", "Embedding"]
 InitScheme = Literal["normal", "uniform", "xavier"]
 INIT_SCHEMES: tuple[str, ...] = ("normal", "uniform", "xavier")
 #: Storage dtypes of a table; rows are returned as float32 whatever the storage.
-STORAGE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-_INTEGER_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+STORAGE_DTYPES = TABLE_DTYPES
 
 
 class Embedding(nn.Module):
@@ -210,7 +210,7 @@ class Embedding(nn.Module):
                 silently truncated).
             IdOutOfRangeError: an id is negative or not below V (naming the id, where it is, and V).
         """
-        ids = self._check_ids(ids)
+        ids = check_ids(ids, self.num_embeddings)
         binding = self.row_optimizer
         if binding is not None and self.weight.requires_grad and torch.is_grad_enabled():
             from embedlayer.sparse.autograd import fused_lookup
@@ -227,24 +227,6 @@ class Embedding(nn.Module):
         norms = torch.linalg.vector_norm(rows, ord=self.norm_type, dim=-1, keepdim=True)  # (..., 1)
         scale = torch.where(norms > self.max_norm, self.max_norm / (norms + 1e-7), torch.ones_like(norms))
         return rows * scale
-
-    def _check_ids(self, ids: Tensor) -> Tensor:
-        if not isinstance(ids, Tensor):
-            raise ConfigError(f"ids must be a torch integer tensor, got {type(ids).__name__}; "
-                              f"use torch.tensor(ids, dtype=torch.long)")
-        if ids.dtype not in _INTEGER_DTYPES:
-            raise ConfigError(f"ids must be integers (torch.long or torch.int), got dtype {ids.dtype}")
-        if ids.dtype not in (torch.int32, torch.int64):
-            ids = ids.long()
-        if ids.numel():
-            bad = (ids < 0) | (ids >= self.num_embeddings)
-            if bool(bad.any()):
-                position = tuple(torch.nonzero(bad)[0].tolist())
-                value = int(ids[position])
-                raise IdOutOfRangeError(f"id {value} at position {position} is out of range for an embedding "
-                                        f"table of {self.num_embeddings} rows; expected 0 <= id < "
-                                        f"{self.num_embeddings}")
-        return ids
 
     def extra_repr(self) -> str:
         parts = [f"{self.num_embeddings}, {self.embedding_dim}", f"padding_idx={self.padding_idx}",

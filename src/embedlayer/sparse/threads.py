@@ -1,8 +1,8 @@
 """Parallel chunks for the compiled kernels, run on torch's own OpenMP threads.
 
 The kernels are serial ``numba.njit(nogil=True)`` functions over a range ``lo..hi`` of rows;
-:func:`run_chunks` runs one range per thread. Where torch runs on OpenMP (its Linux and macOS
-builds), the ranges run on **torch's OpenMP team**: a small compiled wrapper (a numba ``cfunc``,
+:func:`run_chunks` runs one range per thread. Where torch runs on OpenMP (its Linux builds), the
+ranges run on **torch's OpenMP team**: a small compiled wrapper (a numba ``cfunc``,
 one per kernel and argument types) is handed to the runtime's ``GOMP_parallel``, from the
 library torch itself loaded, so the threads that just ran a torch op pick up our chunks.
 
@@ -12,8 +12,9 @@ a few milliseconds waiting for more work. A training step alternates torch ops a
 so a second team of threads (numba's, or ours) finds the cores busy with torch's spinning
 workers: measured on 2 cores, a 32k-row gather took 2.5 ms on our own threads right after a
 torch op and 1.2 ms on torch's team, where ``index_select`` takes 1.4 ms. The thread pool below
-is kept as the fallback: where torch's runtime is not OpenMP or has no ``GOMP_parallel``, for
-arguments the wrapper cannot pass (non-contiguous arrays), and in tests that compare both paths.
+is kept as the fallback: where torch's runtime is not OpenMP or has no ``GOMP_parallel``, in a
+forked child (an OpenMP team does not survive ``fork``), for arguments the wrapper cannot pass
+(e.g. non-contiguous arrays), with ``EMBEDLAYER_OWN_THREADS=1``, and in tests comparing both paths.
 
 The thread count follows ``torch.get_num_threads()`` (what ``--threads`` and
 ``torch.set_num_threads`` set).
@@ -22,8 +23,8 @@ The thread count follows ``torch.get_num_threads()`` (what ``--threads`` and
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,25 +102,31 @@ class _OpenMP:
             fn.argtypes, fn.restype = [], ctypes.c_int
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p), ("sname", ctypes.c_char_p),
+                ("saddr", ctypes.c_void_p)]
+
+
 def _find_openmp() -> _OpenMP | None:
-    """The OpenMP library torch loaded (from the process's memory map), if torch uses OpenMP."""
-    if os.environ.get("EMBEDLAYER_OWN_THREADS") or "parallel backend: OpenMP" not in torch.__config__.parallel_info():
+    """The OpenMP library torch itself calls, if torch runs on OpenMP: the file holding the
+    ``GOMP_parallel`` that libtorch_cpu's own symbol lookup finds (other copies may be loaded by
+    numba, faiss or scikit-learn; a second team is what this module avoids)."""
+    if os.environ.get("EMBEDLAYER_OWN_THREADS", "0") not in ("", "0"):
         return None
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split(None, 5)[-1].strip() for line in maps if re.search(r"/lib(i?omp|gomp)[^/]*$", line)}
-    except OSError:
+    if "parallel backend: OpenMP" not in torch.__config__.parallel_info():
         return None
-    torch_dir = os.path.dirname(torch.__file__)
-    for path in sorted(paths, key=lambda p: not p.startswith(torch_dir)):  # torch's own copy first
-        try:
-            return _OpenMP(path)
-        except (OSError, AttributeError):
-            continue
-    return None
+    libs = sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*")))
+    try:  # dlsym on libtorch_cpu's handle searches its dependencies: the runtime torch calls
+        address = ctypes.cast(ctypes.CDLL(libs[0]).GOMP_parallel, ctypes.c_void_p)
+        info = _DlInfo()
+        if not ctypes.CDLL(None).dladdr(address, ctypes.byref(info)) or not info.fname:
+            return None
+        return _OpenMP(os.fsdecode(info.fname))
+    except (IndexError, OSError, AttributeError):
+        return None
 
 
-_wrappers: dict[tuple[Any, ...], tuple[Any, bool, int]] = {}
+_wrappers: dict[tuple[Any, ...], tuple[Any, bool, int] | None] = {}
 
 
 def omp_runtime() -> str | None:
@@ -132,27 +139,36 @@ def omp_runtime() -> str | None:
     return runtime.path if runtime is not None else None
 
 
+_INT64 = (-(2**63), 2**63)
+
+
 def _encode(args: Sequence[Any]) -> tuple[tuple[Any, ...], list[int]] | None:
-    """A key for the kinds of ``args`` (per array: dtype and ndim) and their int64 words (an
-    array: address then shape; a float: its float64 bits), or None when an argument cannot be
-    passed through the wrapper (a non-contiguous or object array, another type)."""
+    """A key for the kinds of ``args`` (per array: dtype, ndim, writeable) and their int64 words
+    (an array: address then shape; a float: its float64 bits), or None when an argument cannot be
+    passed through the wrapper (a non-contiguous, unaligned, byte-swapped or object array, an
+    integer beyond int64, another type)."""
     kinds: list[Any] = []
     words: list[int] = []
     for arg in args:
         if isinstance(arg, np.ndarray):
-            if not arg.flags.c_contiguous or arg.dtype.hasobject or arg.ndim == 0:
+            flags = arg.flags
+            if (not flags.c_contiguous or not flags.aligned or arg.ndim == 0 or arg.dtype.hasobject
+                    or not arg.dtype.isnative):
                 return None
-            kinds.append((arg.dtype, arg.ndim))
+            kinds.append((arg.dtype, arg.ndim, bool(flags.writeable)))
             words.append(arg.ctypes.data)
             words.extend(arg.shape)
         elif isinstance(arg, (bool, np.bool_)):
             kinds.append(np.dtype(np.bool_))
             words.append(int(arg))
-        elif isinstance(arg, (int, np.integer, float, np.floating)):
-            kind = np.dtype(type(arg)) if isinstance(arg, np.generic) else np.dtype(np.int64 if isinstance(arg, int)
-                                                                                   else np.float64)
-            kinds.append(kind)
-            words.append(int(np.float64(arg).view(np.int64)) if kind.kind == "f" else int(arg))
+        elif isinstance(arg, (int, np.integer)):
+            if not _INT64[0] <= int(arg) < _INT64[1]:
+                return None
+            kinds.append(arg.dtype if isinstance(arg, np.generic) else np.dtype(np.int64))
+            words.append(int(arg))
+        elif isinstance(arg, (float, np.floating)):
+            kinds.append(arg.dtype if isinstance(arg, np.generic) else np.dtype(np.float64))
+            words.append(int(np.float64(arg).view(np.int64)))
         else:
             return None
     return tuple(kinds), words
@@ -163,28 +179,42 @@ def _numba_type(kind: Any) -> Any:
     import numba
 
     if isinstance(kind, tuple):
-        return numba.types.Array(numba.from_dtype(kind[0]), kind[1], "C")
+        return numba.types.Array(numba.from_dtype(kind[0]), kind[1], "C", readonly=not kind[2])
     return numba.from_dtype(kind)
 
 
-def _wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> tuple[Any, bool, int]:
+def _wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> tuple[Any, bool, int] | None:
     """A ``cfunc`` running ``kernel`` on chunks ``tid, tid + team, ...`` of the bounds stored in its
-    data words, and whether the kernel returns a value (stored per chunk), and the words of args.
+    data words, whether the kernel returns a value, and how many words the arguments take; None
+    when the kernel returns something other than an integer (the caller uses the thread pool).
 
-    Data words: the arguments (:func:`_encode`), then the chunk count n, the n + 1 bounds, and
-    n result slots."""
+    Data words: the arguments (:func:`_encode`), the chunk count n, the n + 1 bounds, n result
+    slots, and n failure flags (a chunk whose kernel raised: the caller runs it again to raise).
+    Built once per kernel, argument kinds and ``at`` (about 0.2 s of compiling)."""
+    key = (kernel, kinds, at)
+    if key in _wrappers:
+        return _wrappers[key]
+    with _lock:
+        if key not in _wrappers:
+            _wrappers[key] = _build_wrapper(kernel, kinds, at, runtime)
+    return _wrappers[key]
+
+
+def _build_wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> tuple[Any, bool, int] | None:
     import numba
     from numba import carray, cfunc
     from numba.core import types as nt
 
-    key = (kernel, kinds, at)
-    cached = _wrappers.get(key)
-    if cached is not None:
-        return cached
-    types = tuple(_numba_type(kind) for kind in kinds)
+    declared = tuple(_numba_type(kind) for kind in kinds)
+    # as the thread pool would call it: a kernel that writes a read-only array fails to compile here
+    kernel.compile((*declared[:at], nt.int64, nt.int64, *declared[at:]))
+    types = tuple(t.copy(readonly=False) if isinstance(t, nt.Array) else t for t in declared)  # what carray makes
     full = (*types[:at], nt.int64, nt.int64, *types[at:])
     kernel.compile(full)
-    returns = kernel.overloads[full].signature.return_type != nt.none
+    result = kernel.overloads[full].signature.return_type
+    if result != nt.none and not isinstance(result, nt.Integer):
+        return None
+    returns = result != nt.none
     scope: dict[str, Any] = {"carray": carray, "kernel": kernel, "_tid": runtime.thread_num,
                              "_team": runtime.team_size, "_bits_f64": _bits_to_f64}
     lines, names, w = [], [], 0
@@ -205,11 +235,11 @@ def _wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> 
     call_args = ", ".join([*names[:at], f"data[{w + 1} + c]", f"data[{w + 2} + c]", *names[at:]])
     call = f"data[{w + 2} + n + c] = kernel({call_args})" if returns else f"kernel({call_args})"
     body = "\n    ".join([*lines, f"n = data[{w}]", "team = _team()", "for c in range(_tid(), n, team):",
-                          f"    {call}"])
+                          "    try:", f"        {call}", "    except Exception:",
+                          f"        data[{w + 2} + 2 * n + c] = 1"])
     exec(f"def outlined(data):\n    {body}\n", scope)  # noqa: S102 - source built above from types only
     compiled = cfunc(numba.types.void(nt.CPointer(nt.int64)), nogil=True)(scope["outlined"])
-    result = _wrappers[key] = (compiled, returns, w)
-    return result
+    return compiled, returns, w
 
 
 def _intrinsics() -> tuple[Callable[..., Any], Any]:
@@ -250,12 +280,20 @@ def run_chunks(kernel: Any, args: Sequence[Any], bounds: np.ndarray | Sequence[i
     n = len(bounds) - 1
     at = len(args) if at is None else at
     lo_hi = [int(b) for b in bounds]
-    if n <= 1 or omp_runtime() is None or (encoded := _encode(args)) is None:
-        return run_parallel(lambda c: kernel(*args[:at], lo_hi[c], lo_hi[c + 1], *args[at:]), n)
-    runtime = _omp[0]
-    assert runtime is not None
-    kinds, words = encoded
-    compiled, returns, w = _wrapper(kernel, kinds, at, runtime)
-    data = np.array([*words, n, *lo_hi, *([0] * n)], dtype=np.int64)
+
+    def here(c: int) -> Any:
+        return kernel(*args[:at], lo_hi[c], lo_hi[c + 1], *args[at:])
+
+    runtime = _omp[0] if omp_runtime() is not None else None
+    encoded = _encode(args) if n > 1 and runtime is not None else None
+    built = _wrapper(kernel, encoded[0], at, runtime) if encoded is not None and runtime is not None else None
+    if built is None:
+        return run_parallel(here, n)
+    compiled, returns, w = built
+    data = np.array([*encoded[1], n, *lo_hi, *([0] * (2 * n))], dtype=np.int64)  # type: ignore[index]
     runtime.parallel(compiled.address, data.ctypes.data, min(n, num_threads()), 0)
-    return [int(r) for r in data[w + 2 + n:]] if returns else [None] * n
+    failed = np.flatnonzero(data[w + 2 + 2 * n:])
+    if failed.size:  # a kernel raised on the team (the exception stays there): run it here to raise it
+        here(int(failed[0]))
+        raise RuntimeError(f"chunk {int(failed[0])} of {kernel} failed on the OpenMP team but not when run again")
+    return [int(r) for r in data[w + 2 + n:w + 2 + 2 * n]] if returns else [None] * n
