@@ -210,14 +210,14 @@ class Embedding(nn.Module):
                 silently truncated).
             IdOutOfRangeError: an id is negative or not below V (naming the id, where it is, and V).
         """
-        ids = check_ids(ids, self.num_embeddings)
         binding = self.row_optimizer
         if binding is not None and self.weight.requires_grad and torch.is_grad_enabled():
             from embedlayer.sparse.autograd import fused_lookup
 
-            # (..., D); the backward updates the rows in place
-            rows = fused_lookup(self.weight, ids, binding, ids_checked=True)
+            # (..., D); the gather checks the ids' range as it copies; the backward updates the rows in place
+            rows = fused_lookup(self.weight, check_ids(ids, None), binding)
         else:
+            ids = check_ids(ids, self.num_embeddings)
             rows = F.embedding(ids, self.weight, self.padding_idx, None, 2.0, False, self.sparse)  # (..., D)
             if rows.dtype != torch.float32:
                 rows = rows.float()

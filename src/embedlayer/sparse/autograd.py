@@ -29,31 +29,25 @@ __all__ = ["fused_lookup"]
 
 class _FusedLookup(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, weight: Tensor, ids: Tensor, binding: TableBinding, checked: bool) -> Tensor:
+    def forward(ctx: Any, weight: Tensor, ids: Tensor, binding: TableBinding) -> Tensor:
         ctx.binding = binding
         ctx.save_for_backward(ids)
-        table = weight.detach()
-        if checked and table.dtype == torch.float32:
-            # ids already range-checked: torch's own gather runs on the OpenMP team that the
-            # surrounding torch ops keep spinning (ours would compete with it, see sparse.threads)
-            return table.index_select(0, ids.reshape(-1)).reshape(*ids.shape, table.shape[1])
-        return gather(table, ids)  # (..., D) float32; checks the ids
+        return gather(weight.detach(), ids)  # (..., D) float32; checks the ids
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[None, None, None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, None, None]:
         (ids,) = ctx.saved_tensors
         ctx.binding.accept(ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
-        return None, None, None, None
+        return None, None, None
 
 
-def fused_lookup(weight: Tensor, ids: Tensor, binding: TableBinding, *, ids_checked: bool = False) -> Tensor:
+def fused_lookup(weight: Tensor, ids: Tensor, binding: TableBinding) -> Tensor:
     """Rows ``weight[ids]`` (..., D) float32 whose backward updates ``weight`` through ``binding``.
 
     ``weight`` must require grad for the backward to run (a frozen table is looked up plainly).
-    ``ids_checked``: the caller has range-checked ``ids`` already (the layers do).
 
     Raises:
         ConfigError, IdOutOfRangeError: as :func:`embedlayer.sparse.lookup.gather`.
     """
-    return _FusedLookup.apply(weight, ids, binding, ids_checked)
+    return _FusedLookup.apply(weight, ids, binding)
