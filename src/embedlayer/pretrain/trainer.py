@@ -37,6 +37,7 @@ from embedlayer.pretrain.sampling import (
     keep_thresholds,
     noise_distribution,
 )
+from embedlayer.sparse.memory import zeros_array
 from embedlayer.subwords import subword_rows
 
 __all__ = ["PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
@@ -97,11 +98,12 @@ def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.nd
     bound = (1.0 if config.subwords else 0.5) / config.dim
     rng = np.random.default_rng(config.seed)
     width = -(-config.dim // _LANES) * _LANES
-    syn0 = np.zeros((rows, width), dtype=np.float32)
+    syn0 = zeros_array((rows, width), np.float32)  # on huge pages: rows are read at random
     for lo in range(0, rows, 1 << 18):  # the random block and its scaling stay small
         block = rng.random((min(rows - lo, 1 << 18), config.dim), dtype=np.float32)
         syn0[lo:lo + len(block), :config.dim] = block * np.float32(2 * bound) - np.float32(bound)
-    return syn0, np.zeros((nwords, width), dtype=np.float32)
+    return syn0, zeros_array((nwords, width), np.float32)
+
 
 
 def _subword_tables(config: PretrainConfig, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, int]:
