@@ -40,13 +40,13 @@ _omp: list[_OpenMP | None] = []  # [] until looked up, then [the runtime or None
 _lock = threading.Lock()
 
 
-def _forget_pools() -> None:
+def _after_fork() -> None:
     _pools.clear()
     _omp[:] = [None]  # an OpenMP team does not survive fork(): a child runs on fresh threads of ours
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pools)
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def num_threads() -> int:
