@@ -299,3 +299,59 @@ def test_fifty_thousand_points(page, tmp_path: Path) -> None:
         assert stats["draws"] >= 5
         assert_not_blank(shoot(page, tmp_path, "explorer-50k"))
     assert page.errors == []
+
+
+TOOLTIP_GEOMETRY = """(k) => {
+  const tip = document.getElementById('tooltip'), stage = document.getElementById('overlay').getBoundingClientRect();
+  const t = tip.getBoundingClientRect(), b = window.__explorer.labelBoxes[k];
+  return {text: tip.textContent, tip: [t.left, t.top, t.right, t.bottom],
+          label: [stage.left + b[0], stage.top + b[1], stage.left + b[0] + b[2], stage.top + b[1] + b[3]],
+          stage: [stage.left, stage.top, stage.right, stage.bottom], viewport: [window.innerWidth, window.innerHeight]};
+}"""
+
+
+def screen_of(page, row: int) -> tuple[float, float]:
+    """Where point ``row`` is drawn, in page px, once the pending frame (if any) is drawn."""
+    wait_until(page, "!window.__explorer.drawPending")
+    x, y = page.evaluate(f"[window.__explorer.screen[{2 * row}], window.__explorer.screen[{2 * row + 1}]]")
+    box = page.locator("#overlay").bounding_box()
+    return box["x"] + x, box["y"] + y
+
+
+def assert_tooltip_clear(page, row: int, word: str, label: int) -> None:
+    """Hover point ``row``: its tooltip shows ``word``, covers none of label box ``label`` and stays in view."""
+    box = page.locator("#overlay").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*screen_of(page, row))
+    wait_until(page, f"window.__explorer.hover === {row} && !document.getElementById('tooltip').hidden")
+    g = page.evaluate(TOOLTIP_GEOMETRY, label)
+    (tl, tt, tr, tb), (ll, lt, lr, lb) = g["tip"], g["label"]
+    assert g["text"] == word
+    assert not (tl < lr and ll < tr and tt < lb and lt < tb), f"the tooltip {g['tip']} covers {word}'s label {g['label']}"
+    sl, st, sr, sb = g["stage"]
+    assert sl <= tl and st <= tt and tr <= sr and tb <= sb, f"the tooltip {g['tip']} leaves the stage {g['stage']}"
+    assert 0 <= tl and 0 <= tt and tr <= g["viewport"][0] and tb <= g["viewport"][1], (g["tip"], g["viewport"])
+
+
+def test_hover_tooltip_keeps_clear_of_the_label_and_inside_the_view(page, served, data) -> None:
+    open_page(page, served.url)
+    page.fill("#search", "france")
+    page.press("#search", "Enter")
+    page.wait_for_selector("#neighbours li")
+    wait_until(page, "window.__explorer.labelBoxes.length === 11")
+    found = page.evaluate("window.__explorer.highlight.found.map(f => [f.index, f.word])")
+    france = data.vectors.key_to_index["france"]
+    # the labels are the query's (box 0) and then the found words' in order (boxes 1..10)
+    for k, (row, word) in enumerate([(france, "france"), *found]):
+        assert_tooltip_clear(page, row, word, k)
+    box = page.locator("#overlay").bounding_box()
+    right, bottom = box["x"] + box["width"], box["y"] + box["height"]
+    for corner in [(right - 20, bottom - 8), (right - 8, box["y"] + 30), (box["x"] + 10, box["y"] + 10)]:
+        page.mouse.move(*screen_of(page, france))  # drag (pan) the query point into a corner of the stage
+        page.mouse.down()
+        page.mouse.move(*corner, steps=5)
+        page.mouse.up()
+        x, y = screen_of(page, france)
+        assert abs(x - corner[0]) < 1 and abs(y - corner[1]) < 1
+        assert_tooltip_clear(page, france, "france", 0)
+    assert page.errors == []

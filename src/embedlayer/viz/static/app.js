@@ -246,6 +246,56 @@
     state.labelBoxes = EmbedRender.drawHighlights(ctx, dpr, state.screen, state.highlight, state.hover);
   }
 
+  // ------------------------------------------------------------------ tooltip
+  const TIP_GAP = 12; // CSS px between the cursor and the tooltip's nearest corner
+
+  /** Area shared by two boxes [x, y, w, h]. */
+  function overlapArea(a, b) {
+    return Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0])) *
+      Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  }
+
+  /** What the tooltip of point ``i`` must not cover: the point (its hover ring) and its labels. */
+  function ownBoxes(i) {
+    const x = state.screen[2 * i], y = state.screen[2 * i + 1];
+    return [[x - 7, y - 7, 14, 14], ...state.labelBoxes.filter((b) => b[4] === i)];
+  }
+
+  /** The four tw x th boxes at the corners around the cursor (x, y), each moved inside the stage;
+   * first the corner away from ``label`` (the hovered point's label box), above right without one. */
+  function tooltipSpots(x, y, tw, th, label) {
+    const { w, h } = stageSize();
+    const right = !label || label[0] + label[2] / 2 <= x, below = !!label && label[1] + label[3] / 2 < y;
+    const lefts = right ? [x + TIP_GAP, x - TIP_GAP - tw] : [x - TIP_GAP - tw, x + TIP_GAP];
+    const tops = below ? [y + TIP_GAP, y - TIP_GAP - th] : [y - TIP_GAP - th, y + TIP_GAP];
+    const inside = (v, size, room) => Math.max(0, Math.min(v, room - size));
+    return [[0, 0], [1, 0], [0, 1], [1, 1]].map(([a, b]) =>
+      [inside(lefts[a], tw, w), inside(tops[b], th, h), tw, th]);
+  }
+
+  /** Of ``spots``, the one covering least of ``own`` (any of it outweighs all else), then of the other labels. */
+  function leastCovering(spots, own) {
+    const others = state.labelBoxes.filter((b) => !own.includes(b));
+    const covered = (spot, boxes) => boxes.reduce((sum, b) => sum + overlapArea(spot, b), 0);
+    let best = spots[0], bestCost = Infinity;
+    for (const spot of spots) {
+      const cost = covered(spot, own) * 1e6 + covered(spot, others);
+      if (cost < bestCost) { best = spot; bestCost = cost; }
+    }
+    return best;
+  }
+
+  /** Show point ``i``'s word in ``tip`` beside the cursor (x, y), clear of the point and its label and
+   * inside the stage, covering as little of the other labels as it can. */
+  function showTooltip(tip, i, x, y) {
+    tip.textContent = state.words[i];
+    const own = ownBoxes(i), size = tip.getBoundingClientRect(); // fractional px: offsetWidth rounds
+    const spots = tooltipSpots(x, y, size.width, size.height, own[1]);
+    const [left, top] = leastCovering(spots, own);
+    tip.style.left = `${left}px`;
+    tip.style.top = `${top}px`;
+  }
+
   // ------------------------------------------------------------------ interaction
   function nearestPoint(x, y, radius) {
     const scr = state.screen;
@@ -288,11 +338,7 @@
         requestDraw();
       }
       tip.hidden = i < 0;
-      if (i >= 0) {
-        tip.textContent = state.words[i];
-        tip.style.left = `${ev.clientX - rect.left}px`;
-        tip.style.top = `${ev.clientY - rect.top}px`;
-      }
+      if (i >= 0) showTooltip(tip, i, ev.clientX - rect.left, ev.clientY - rect.top);
     });
     window.addEventListener("mouseup", (ev) => {
       if (!drag) return;

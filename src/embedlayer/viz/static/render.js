@@ -188,7 +188,8 @@
   }
 
   /** The overlay: the hovered point, then the query points (red), the found points (orange) with
-   * lines from a single query to them, and their labels; returns the label boxes [x, y, w, h]. */
+   * lines from a single query to them, and their labels; returns the label boxes [x, y, w, h, point]
+   * (CSS px on the overlay, and the index of the labelled point). */
   function drawHighlights(ctx, dpr, scr, hl, hover) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
@@ -228,7 +229,8 @@
   }
 
   /** Labels beside their points: each takes the first spot (8 directions, then farther rings with a
-   * leader line) that overlaps no earlier label; a label with no free spot goes where it overlaps least. */
+   * leader line) that overlaps no earlier label; a label with no free spot goes where it overlaps least.
+   * Returns the boxes [x, y, w, h, point] in the order of ``labels``. */
   function placeLabels(ctx, labels, scr) {
     const placed = [], h = 16, dirs = [[1, 0], [-1, 0], [0, -1], [0, 1], [1, -1], [-1, -1], [1, 1], [-1, 1]];
     const overlap = (b) => placed.reduce((sum, p) => sum +
@@ -248,7 +250,7 @@
           if (cost === 0) break;
         }
       }
-      placed.push(best);
+      placed.push([...best, l.i]);
       const cx = Math.max(best[0], Math.min(x, best[0] + best[2])), cy = Math.max(best[1], Math.min(y, best[1] + h));
       if (Math.hypot(cx - x, cy - y) > 12) {
         ctx.strokeStyle = "rgba(29, 36, 51, 0.45)";
