@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import mmap
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +46,6 @@ def zeros(shape: Sequence[int], dtype: torch.dtype) -> Tensor:
     """A zero-filled CPU tensor of ``shape`` and ``dtype`` (huge pages when large and available)."""
     import torch
 
-    probe = torch.empty(0, dtype=dtype)
     if dtype == torch.bfloat16:  # no numpy bfloat16: the same bytes as int16
         return torch.from_numpy(zeros_array(shape, np.int16)).view(torch.bfloat16)
-    return torch.from_numpy(zeros_array(shape, probe.numpy().dtype))
+    return torch.from_numpy(zeros_array(shape, torch.empty(0, dtype=dtype).numpy().dtype))
