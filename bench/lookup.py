@@ -20,9 +20,6 @@ stored as bfloat16 or int8.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -38,7 +35,7 @@ from embedlayer.sparse import QuantizedEmbedding, gather
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sparse_step import copy_bandwidth
+from sparse_step import copy_bandwidth, save_results
 
 
 def time_variants(variants: dict, ids_list: list[torch.Tensor], repeats: int) -> dict[str, float]:
@@ -172,14 +169,7 @@ def report(results: list[dict], quality: dict, bandwidth: float, args: argparse.
         for kind in ("int8", "bfloat16"):
             print(f"RESULT bench=lookup case=quality-{kind} ours={rc[kind]:.4f}recall@10 anchor=float32:1.0000recall@10 "
                   f"speedup={rc[kind]:.4f} quality=accuracy:{acc[kind]:.4f}/{acc['float32']:.4f}")
-    policy = (os.environ.get("OMP_WAIT_POLICY") or "").lower()
-    tag = ("-quick" if args.quick else "") + (f"-omp-{policy}" if policy else "")
-    out = ROOT / "bench" / "results" / f"lookup{tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "rows": args.rows, "dim": args.dim,
-            "copy_bandwidth_gbs": bandwidth / 1e9, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    out.write_text(json.dumps({"meta": meta, "speed": results, "quality": quality}, indent=2) + "\n")
+    save_results("lookup", args, bandwidth, {}, {"speed": results, "quality": quality})
 
 
 if __name__ == "__main__":

@@ -282,15 +282,21 @@ def report(rows: list[dict], bandwidth: float, equal: dict[str, dict[str, float]
             o = by_case[f"{ours}-{dist}"]
             print(f"RESULT bench=sparse_step case={ours}-{dist}-bound ours={o['step_ms']:.2f}ms "
                   f"anchor=memory-traffic-bound:{o['bound_ms']:.2f}ms speedup={o['bound_ms'] / o['step_ms']:.2f}")
+    save_results("sparse_step", args, bandwidth, {"batch": args.batch, "seq": args.seq, "numba": numba.__version__},
+                 {"rows": rows, "max_abs_diff": equal})
+
+
+def save_results(name: str, args: argparse.Namespace, bandwidth: float, meta: dict, payload: dict) -> None:
+    """Write ``bench/results/NAME[-quick][-omp-POLICY].json``: the machine and library versions
+    (plus ``meta``) and ``payload``; shared with ``bench/lookup.py``."""
     policy = (os.environ.get("OMP_WAIT_POLICY") or "").lower()
     tag = ("-quick" if args.quick else "") + (f"-omp-{policy}" if policy else "")
-    out = ROOT / "bench" / "results" / f"sparse_step{tag}.json"
+    out = ROOT / "bench" / "results" / f"{name}{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "rows": args.rows, "dim": args.dim, "batch": args.batch,
-            "seq": args.seq, "copy_bandwidth_gbs": bandwidth / 1e9, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "python": platform.python_version(), "torch": torch.__version__, "numba": numba.__version__,
-            "numpy": np.__version__}
-    out.write_text(json.dumps({"meta": meta, "rows": rows, "max_abs_diff": equal}, indent=2) + "\n")
+    meta = {"nproc": os.cpu_count(), "threads": args.threads, "rows": args.rows, "dim": args.dim,
+            "copy_bandwidth_gbs": bandwidth / 1e9, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__, **meta}
+    out.write_text(json.dumps({"meta": meta, **payload}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
