@@ -4,9 +4,11 @@ A run is: one streamed pass over the corpus (``corpus.encode_corpus``), the tabl
 the seed (input rows uniform in ±0.5/D as word2vec, ±1/D with subwords as fastText; output rows 0),
 then ``epochs`` passes. Each pass is cut into *chunks* of about ``_CHUNK_WORDS`` words (whole
 sentences); the kernels train ``threads × _CHUNKS_PER_THREAD`` chunks at a time in parallel and come
-back here between those *blocks* to report progress and, when due, write a checkpoint. A chunk's
-random draws come from ``(seed, epoch, chunk)`` alone, so a run resumed at a block boundary with
-one thread continues exactly as if it had never stopped.
+back here between those *blocks* to report progress and, when due, write a checkpoint. Within a
+block, ``threads`` Python threads each take the next chunk not yet started until none is left (the
+kernels release the GIL), so a thread slowed by a busy core never holds the others up (gensim's
+job queue does the same). A chunk's random draws come from ``(seed, epoch, chunk)`` alone, so a run
+resumed at a block boundary with one thread continues exactly as if it had never stopped.
 
 The reported loss is the mean, over the positive examples trained so far in the epoch, of
 ``-log σ(u·v) - Σ_k log σ(-u·v_k)`` computed in float64 from the scores the update used, i.e. the
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from embedlayer.errors import ConfigError
@@ -43,7 +46,7 @@ from embedlayer.subwords import subword_rows
 __all__ = ["PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
 
 _CHUNK_WORDS = 10_000
-_CHUNKS_PER_THREAD = 8
+_CHUNKS_PER_THREAD = 32
 _LANES = 16  # table rows are padded to a multiple of this many floats (one AVX-512 register)
 
 
@@ -146,7 +149,6 @@ def train_word_vectors(
     config = config or PretrainConfig()
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs checkpoint_dir (the directory of the checkpoint to continue)")
-    threads = min(config.threads, numba.config.NUMBA_NUM_THREADS)
     total_bytes = os.path.getsize(corpus) if os.path.isfile(corpus) else 0
     read = [0]
 
@@ -161,19 +163,15 @@ def train_word_vectors(
                              max_sentence_length=config.max_sentence_length, lowercase=config.lowercase,
                              tokenizer=tokenizer, on_bytes=on_bytes)
         prepared = time.perf_counter() - started
-        previous = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            run = _Run(config, data, threads, compute_loss, progress)
-            if resume:
-                run.restore(load_checkpoint(checkpoint_dir, config, data))
-            run.train(checkpoint_dir, checkpoint_every)
-        finally:
-            numba.set_num_threads(previous)
+        run = _Run(config, data, compute_loss, progress)
+        if resume:
+            run.restore(load_checkpoint(checkpoint_dir, config, data))
+        with ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool:
+            run.train(pool, checkpoint_dir, checkpoint_every)
         seconds = time.perf_counter() - started
         stats = {"corpus": str(corpus), "raw_tokens": data.raw_tokens, "lines": data.lines,
                  "invalid_utf8_replaced": data.replaced, "vocabulary": len(data.words),
-                 "words_per_epoch": data.words_per_epoch, "threads": threads, "tokenizer": tokenizer,
+                 "words_per_epoch": data.words_per_epoch, "threads": config.threads, "tokenizer": tokenizer,
                  "seconds": round(seconds, 3), "prepare_seconds": round(prepared, 3),
                  "raw_words_per_s": round(data.raw_tokens * config.epochs / seconds, 1),
                  "epoch_loss": run.epoch_losses}
@@ -188,15 +186,16 @@ def train_word_vectors(
 class _Run:
     """The mutable state of one training run."""
 
-    def __init__(self, config: PretrainConfig, data: EncodedCorpus, threads: int, compute_loss: bool,
+    def __init__(self, config: PretrainConfig, data: EncodedCorpus, compute_loss: bool,
                  progress: Callable[[Event], None] | None) -> None:
-        self.config, self.data, self.threads = config, data, threads
+        self.config, self.data = config, data
         self.compute_loss, self.progress = compute_loss, progress
         self.syn0, self.syn1 = _init_tables(config, len(data.words))
         self.sub_off, self.sub_ids, self.max_rows = _subword_tables(config, data.words)
         self.threshold, self.alias = alias_table(noise_distribution(data.counts))
         self.keep = keep_thresholds(data.counts, config.sample)
         self.bounds = _chunk_bounds(data.starts)
+        self.max_len = int(np.diff(data.starts).max(initial=1))
         self.epoch, self.chunk = 0, 0  # where training continues
         self.epoch_losses: list[float] = []
         self.loss_sum, self.examples = 0.0, 0
@@ -217,28 +216,19 @@ class _Run:
                           loss_sum=self.loss_sum, examples=self.examples,
                           input_matrix=self.syn0[:, :self.config.dim], output_matrix=self.syn1[:, :self.config.dim])
 
-    def train(self, checkpoint_dir, checkpoint_every: float) -> None:
+    def train(self, pool: ThreadPoolExecutor, checkpoint_dir, checkpoint_every: float) -> None:
         cfg, data = self.config, self.data
         per_epoch = data.words_per_epoch
         total = float(per_epoch) * cfg.epochs
         nchunks = len(self.bounds) - 1
-        block = self.threads * _CHUNKS_PER_THREAD
+        block = cfg.threads * _CHUNKS_PER_THREAD
         start, first_done = time.perf_counter(), self.epoch * per_epoch + int(data.starts[self.bounds[self.chunk]])
         last_save = start
-        model = kernels.CBOW if cfg.model == "cbow" else kernels.SKIPGRAM
-        max_len = int(np.diff(data.starts).max(initial=1))
         while self.epoch < cfg.epochs:
             epoch_start = time.perf_counter()
             while self.chunk < nchunks:
-                lo, hi = self.chunk, min(nchunks, self.chunk + block)
-                seeds = np.array([chunk_seed(cfg.seed, self.epoch, c) for c in range(lo, hi)], dtype=np.uint64)
-                losses, counts = np.zeros(hi - lo), np.zeros(hi - lo, dtype=np.int64)
-                kernels.train_block(data.ids, data.starts, self.bounds[lo:hi + 1], seeds, self.epoch * per_epoch,
-                                    total, cfg.start_lr, cfg.min_lr, self.syn0, self.syn1, self.keep, self.threshold,
-                                    self.alias, cfg.window, cfg.negative, model, self.sub_off, self.sub_ids,
-                                    bool(cfg.subwords), self.max_rows, max_len, self.compute_loss, losses, counts)
-                self.loss_sum += float(losses.sum())
-                self.examples += int(counts.sum())
+                hi = min(nchunks, self.chunk + block)
+                self._train_block(pool, self.chunk, hi, self.epoch * per_epoch, total)
                 self.chunk = hi
                 done = self.epoch * per_epoch + int(data.starts[self.bounds[hi]])
                 self._report(done, total, start, first_done)
@@ -254,6 +244,38 @@ class _Run:
             if checkpoint_dir is not None and self.epoch < cfg.epochs:
                 save_checkpoint(checkpoint_dir, self.state(), cfg, data)
                 last_save = time.perf_counter()
+
+    def _train_block(self, pool: ThreadPoolExecutor, lo: int, hi: int, done_before: int, total: float) -> None:
+        """Train chunks ``lo .. hi - 1`` of this epoch: each of ``threads`` workers takes the next
+        chunk not yet started until none is left; adds their losses and examples to the epoch's."""
+        cfg, data = self.config, self.data
+        model = kernels.CBOW if cfg.model == "cbow" else kernels.SKIPGRAM
+        losses, counts = np.zeros(hi - lo), np.zeros(hi - lo, dtype=np.int64)
+        todo, lock, stop = iter(range(lo, hi)), threading.Lock(), threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                with lock:
+                    c = next(todo, None)
+                if c is None:
+                    return
+                losses[c - lo], counts[c - lo], _ = kernels.train_chunk(
+                    data.ids, data.starts, self.bounds[c], self.bounds[c + 1], done_before, total, cfg.start_lr,
+                    cfg.min_lr, self.syn0, self.syn1, self.keep, self.threshold, self.alias, cfg.window,
+                    cfg.negative, model, self.sub_off, self.sub_ids, bool(cfg.subwords), self.max_rows,
+                    self.max_len, self.compute_loss, chunk_seed(cfg.seed, self.epoch, c))
+
+        if cfg.threads == 1:
+            work()
+        else:
+            workers = [pool.submit(work) for _ in range(cfg.threads)]
+            try:
+                for worker in workers:
+                    worker.result()
+            finally:  # on an error or Ctrl-C, the others stop after their current chunk
+                stop.set()
+        self.loss_sum += float(losses.sum())
+        self.examples += int(counts.sum())
 
     def _report(self, done: int, total: float, start: float, first_done: int) -> None:
         if self.progress is None:
