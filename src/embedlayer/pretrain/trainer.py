@@ -33,6 +33,7 @@ from embedlayer.pretrain import kernels
 from embedlayer.pretrain.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.pretrain.corpus import EncodedCorpus, encode_corpus
+from embedlayer.pretrain.fused import LANES
 from embedlayer.pretrain.model import WordVectorModel
 from embedlayer.pretrain.sampling import (
     alias_table,
@@ -47,7 +48,6 @@ __all__ = ["PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_v
 
 _CHUNK_WORDS = 10_000
 _CHUNKS_PER_THREAD = 32
-_LANES = 16  # table rows are padded to a multiple of this many floats (one AVX-512 register)
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,13 @@ def _chunk_bounds(starts: np.ndarray) -> np.ndarray:
 
 
 def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input, output) tables, each ``_LANES``-padded: rows of ``padded_dim(dim)`` floats whose
-    extra columns start at zero and stay zero (every update there is a multiple of zero), so the
-    kernels' loops have no scalar remainder (about 20 % faster at dim 100)."""
+    """(input, output) tables with rows padded to a multiple of ``LANES`` floats, whose extra
+    columns start at zero and stay zero (every update there is a multiple of zero): the kernels'
+    loops have no scalar remainder, and CBOW up to ``fused.MAX_WIDTH`` takes the fused step."""
     rows = nwords + (config.buckets if config.subwords else 0)
     bound = (1.0 if config.subwords else 0.5) / config.dim
     rng = np.random.default_rng(config.seed)
-    width = -(-config.dim // _LANES) * _LANES
+    width = -(-config.dim // LANES) * LANES
     syn0 = zeros_array((rows, width), np.float32)  # on huge pages: rows are read at random
     for lo in range(0, rows, 1 << 18):  # the random block and its scaling stay small
         block = rng.random((min(rows - lo, 1 << 18), config.dim), dtype=np.float32)
