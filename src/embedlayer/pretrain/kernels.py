@@ -169,14 +169,14 @@ def output_step(hidden, syn1, outs, nout, lr, grad, coef, want_loss) -> float:
 
 
 @njit(inline="always")
-def _noise(outs, start, count, target, state, threshold, alias):
+def _noise(outs, start, count, target, state, noise):
     """Fill ``outs[start:start+count]`` with noise words different from ``target`` (drawn again
     up to _REDRAWS times). Returns the new generator state."""
     for k in range(count):
         word = target
         for _ in range(_REDRAWS):
             state = next_state(state)
-            word = draw_noise(output(state), threshold, alias)
+            word = draw_noise(output(state), noise)
             if word != target:
                 break
         outs[start + k] = word
@@ -246,7 +246,7 @@ def subsample(ids, a, b, keep, buf, state):
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, threshold, alias,
+def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, noise,
            window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
     """Train on sentences ``s_lo .. s_hi - 1`` (one work chunk), drawing from generator ``state``.
     Returns (loss sum, positive examples, state).
@@ -276,7 +276,7 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
         lr = max(lr1, lr0 - (lr0 - lr1) * (done_before + a) / total)
         n, state = subsample(ids, a, b, keep, buf, state)
         if ahead and n > 0:
-            state = _noise(nxt, 0, negative, buf[0], state, threshold, alias)
+            state = _noise(nxt, 0, negative, buf[0], state, noise)
         for i in range(n):
             state = next_state(state)
             reach = window - below(output(state), window)
@@ -285,7 +285,7 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                 outs[0] = word
                 outs[1:] = nxt
                 if i + 1 < n:
-                    state = _noise(nxt, 0, negative, buf[i + 1], state, threshold, alias)
+                    state = _noise(nxt, 0, negative, buf[i + 1], state, noise)
                     _prefetch_next(syn0, syn1, buf, i, n, window, nxt, use_sub)
             nc = 0
             for j in range(max(0, i - reach), min(n, i + reach + 1)):
@@ -317,7 +317,7 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                 grad[:] = 0.0
                 for c in range(nc):
                     outs[0] = ctx[c]
-                    state = _noise(outs, 1, negative, ctx[c], state, threshold, alias)
+                    state = _noise(outs, 1, negative, ctx[c], state, noise)
                     loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss)
                 _add_rows(syn0, rows, nrows, grad)
                 examples += nc

@@ -30,15 +30,20 @@ def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
     return weights / weights.sum()
 
 
-def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker/Vose alias tables for ``probabilities`` (V,), summing to 1.
+def alias_table(probabilities: np.ndarray) -> np.ndarray:
+    """Walker/Vose alias table for ``probabilities`` (V,), summing to 1.
 
     Returns:
-        (threshold, alias): (V,) uint64 and (V,) int32. Column ``i`` is drawn uniformly; it yields
-        ``i`` when a uniform 32-bit number is below ``threshold[i]`` (out of 2**32), else
-        ``alias[i]``. The resulting distribution equals ``probabilities`` up to 2**-32 per column.
+        (V,) uint64: entry ``i`` holds column ``i``'s threshold in its low 32 bits and its alias in
+        its high 32 bits. Column ``i`` is drawn uniformly; it yields ``i`` when a uniform 32-bit
+        number is below the threshold (out of 2**32), else the alias (a column that is always
+        kept has itself as alias). The resulting distribution equals ``probabilities`` up to
+        2**-32 per column.
     """
-    return _vose(np.asarray(probabilities, dtype=np.float64))
+    threshold, alias = _vose(np.asarray(probabilities, dtype=np.float64))
+    full = threshold >= _U32
+    alias[full] = np.flatnonzero(full)
+    return np.minimum(threshold, _U32 - 1) | (alias.astype(np.uint64) << np.uint64(32))
 
 
 @njit(cache=True)
@@ -123,9 +128,9 @@ def low32(bits: np.uint64) -> np.uint64:
 
 
 @njit(inline="always")
-def draw_noise(bits: np.uint64, threshold: np.ndarray, alias: np.ndarray) -> int:
-    """One noise word from the alias tables, using 64 random bits."""
-    column = below(bits, len(threshold))
-    if low32(bits) < threshold[column]:
-        return column
-    return np.int64(alias[column])
+def draw_noise(bits: np.uint64, table: np.ndarray) -> int:
+    """One noise word from the ``alias_table``, using 64 random bits."""
+    column = below(bits, len(table))
+    entry = table[column]
+    alias = np.int64(entry >> np.uint64(32))
+    return column if low32(bits) < low32(entry) else alias

@@ -192,7 +192,7 @@ class _Run:
         self.compute_loss, self.progress = compute_loss, progress
         self.syn0, self.syn1 = _init_tables(config, len(data.words))
         self.sub_off, self.sub_ids, self.max_rows = _subword_tables(config, data.words)
-        self.threshold, self.alias = alias_table(noise_distribution(data.counts))
+        self.noise = alias_table(noise_distribution(data.counts))
         self.keep = keep_thresholds(data.counts, config.sample)
         self.bounds = _chunk_bounds(data.starts)
         self.max_len = int(np.diff(data.starts).max(initial=1))
@@ -261,7 +261,7 @@ class _Run:
                     return
                 losses[c - lo], counts[c - lo], _ = kernels.train_chunk(
                     data.ids, data.starts, self.bounds[c], self.bounds[c + 1], done_before, total, cfg.start_lr,
-                    cfg.min_lr, self.syn0, self.syn1, self.keep, self.threshold, self.alias, cfg.window,
+                    cfg.min_lr, self.syn0, self.syn1, self.keep, self.noise, cfg.window,
                     cfg.negative, model, self.sub_off, self.sub_ids, bool(cfg.subwords), self.max_rows,
                     self.max_len, self.compute_loss, chunk_seed(cfg.seed, self.epoch, c))
 
