@@ -1,10 +1,17 @@
-"""The fused CBOW step equals the same sums written out in float64 numpy, repeated rows included."""
+"""The fused CBOW and skip-gram steps equal the same sums written out in float64 numpy, repeated rows included."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from embedlayer.pretrain.fused import MAX_WIDTH, cbow_backward, cbow_forward, fits
+from embedlayer.pretrain.fused import (
+    MAX_WIDTH,
+    cbow_backward,
+    cbow_forward,
+    fits,
+    sg_backward,
+    sg_forward,
+)
 
 
 @njit
@@ -35,6 +42,35 @@ def test_forward_and_backward_match_numpy(width):
     np.testing.assert_allclose(scores, want_scores, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(syn1, s1, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(syn0, s0, rtol=1e-5, atol=1e-5)
+
+
+@njit
+def _sg_step(syn0, ctx, syn1, outs, scores, coef, scratch):
+    sg_forward(syn0, ctx, len(ctx), syn1, outs, len(outs), scores)
+    sg_backward(syn0, ctx, len(ctx), syn1, outs, len(outs), coef, scratch)
+
+
+@pytest.mark.parametrize("width", [16, 64, 112, MAX_WIDTH])
+def test_skipgram_window_matches_numpy(width):
+    rng = np.random.default_rng(width)
+    syn0 = rng.normal(size=(9, width)).astype(np.float32)
+    syn1 = rng.normal(size=(7, width)).astype(np.float32)
+    ctx = np.array([1, 2, 2, 4, 8], np.int64)  # a context word twice
+    outs = np.array([3, 5, 0, 5], np.int64)  # a noise word twice
+    coef = rng.normal(size=len(ctx) * len(outs)).astype(np.float32)
+    scores = np.zeros(len(ctx) * len(outs), np.float32)
+
+    s0, s1 = syn0.astype(np.float64), syn1.astype(np.float64)
+    c = coef.astype(np.float64).reshape(len(ctx), len(outs))
+    want_scores = (s0[ctx] @ s1[outs].T).ravel()
+    step0, step1 = c @ s1[outs], c.T @ s0[ctx]  # both from the rows as they were
+    np.add.at(s0, ctx, step0)
+    np.add.at(s1, outs, step1)
+
+    _sg_step(syn0, ctx, syn1, outs, scores, coef, np.zeros((len(ctx), width), np.float32))
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(syn0, s0, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(syn1, s1, rtol=1e-5, atol=1e-5)
 
 
 def test_rows_not_named_are_untouched():

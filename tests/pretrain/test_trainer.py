@@ -37,9 +37,10 @@ def _config(**kw):
 
 
 @pytest.mark.parametrize("kw", [
-    {"model": "skipgram"},
-    {"model": "cbow"},  # the fused CBOW step
-    {"model": "cbow", "dim": 140},  # rows of 144 floats: too wide for it, the plain loops
+    {"model": "skipgram"},  # the fused steps
+    {"model": "cbow"},
+    {"model": "skipgram", "dim": 140},  # rows of 144 floats: too wide for them, the plain loops
+    {"model": "cbow", "dim": 140},
     {"model": "cbow", "subwords": (2, 3), "buckets": 5000},
     {"model": "skipgram", "subwords": (2, 3), "buckets": 5000},
 ])

@@ -1,4 +1,5 @@
-"""One CBOW example with its vectors in registers (numba intrinsics that emit LLVM vector code).
+"""CBOW examples and skip-gram windows with their vectors in registers (numba intrinsics that
+emit LLVM vector code).
 
 A CBOW example reads ``nrows`` input rows and ``nout`` output rows (the word and its noise
 words) and writes all of them back. Written as plain loops (``kernels._mean_rows``,
@@ -11,6 +12,13 @@ over, so each row is read once per pass and nothing else is:
 - ``cbow_backward``: with ``coef[o] = -lr * (σ(score_o) - label_o)``, ``grad = Σ_o coef[o] ·
   syn1[outs[o]]`` from the rows as they were, then ``syn1[outs[o]] += coef[o] · hidden`` and
   ``syn0[rows[r]] += grad`` for every occurrence (a repeated row gets every update, as in the loops).
+
+A skip-gram window (``kernels.sg_window``) scores ``nc`` context rows against ``nout`` output rows:
+
+- ``sg_forward``: ``scores[c * nout + o] = syn0[ctx[c]] · syn1[outs[o]]``;
+- ``sg_backward``: with ``coef`` in the same layout, every context row gets
+  ``Σ_o coef · syn1[outs[o]]`` and every output row ``Σ_c coef · syn0[ctx[c]]``, both from the
+  rows as they were (the context rows' steps wait in ``scratch`` while the output rows are updated).
 
 Both work on tables of 16 to ``MAX_WIDTH`` float32 columns, a multiple of 16 (``fits``): the
 trainer pads its rows to that. The code is unrolled for each possible number of 16-float blocks
@@ -25,7 +33,7 @@ from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["LANES", "MAX_WIDTH", "cbow_backward", "cbow_forward", "fits"]
+__all__ = ["LANES", "MAX_WIDTH", "cbow_backward", "cbow_forward", "fits", "sg_backward", "sg_forward"]
 
 LANES = 16  # floats in one vector (an AVX-512 register; LLVM splits it on narrower machines)
 MAX_WIDTH = 8 * LANES  # hidden and gradient must fit in registers beside the row being read
@@ -106,6 +114,28 @@ def _tree_sum(builder, values):
     return values[0]
 
 
+def _load_row(builder, row, w):
+    return [_load(builder, row, b) for b in range(w)]
+
+
+def _dot(builder, u, row, w):
+    """``u · row`` (``u``: w vectors in registers)."""
+    return _hsum(builder, _tree_sum(builder, [builder.fmul(u[b], _load(builder, row, b), flags=_FAST) for b in range(w)]))
+
+
+def _add_scaled(builder, slots, c, row, w):
+    """``slots += c · row`` (``slots``: w accumulators, ``c`` a splatted scalar)."""
+    for b in range(w):
+        step = builder.fmul(c, _load(builder, row, b), flags=_FAST)
+        builder.store(builder.fadd(builder.load(slots[b]), step, flags=_FAST), slots[b])
+
+
+def _update_row(builder, row, step, w):
+    """``row += step`` (``step``: w vectors)."""
+    for b in range(w):
+        _store(builder, builder.fadd(_load(builder, row, b), step[b], flags=_FAST), row, b)
+
+
 def _for_each_width(builder, nblocks, emit):
     """Run ``emit(w)`` (code unrolled for ``w`` blocks) for the ``w`` equal to ``nblocks`` at run time."""
     done = builder.append_basic_block("widths.done")
@@ -168,9 +198,7 @@ def cbow_forward(typingctx, syn0, rows, nrows, syn1, outs, nout, hidden, scores)
             for b in range(w):
                 _store(builder, h[b], out, b)
             with cgutils.for_range(builder, nout_) as loop:
-                row = a.row(3, a.load_int(4, loop.index))
-                products = [builder.fmul(h[b], _load(builder, row, b), flags=_FAST) for b in range(w)]
-                builder.store(_hsum(builder, _tree_sum(builder, products)), a.item(7, loop.index))
+                builder.store(_dot(builder, h, a.row(3, a.load_int(4, loop.index)), w), a.item(7, loop.index))
 
         _for_each_width(builder, a.blocks(0), emit)
         return context.get_dummy_value()
@@ -193,25 +221,90 @@ def cbow_backward(typingctx, syn0, rows, nrows, syn1, outs, nout, hidden, coef):
         nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
 
         def emit(w):
-            src = builder.bitcast(a.item(6, ir.Constant(_I64, 0)), _VEC.as_pointer())
-            h = [_load(builder, src, b) for b in range(w)]
+            h = _load_row(builder, builder.bitcast(a.item(6, ir.Constant(_I64, 0)), _VEC.as_pointer()), w)
             grads = _accumulators(builder, w)
             with cgutils.for_range(builder, nout_) as loop:
-                row = a.row(3, a.load_int(4, loop.index))
                 c = _splat(builder, builder.load(a.item(7, loop.index)))
-                for b in range(w):
-                    step = builder.fmul(c, _load(builder, row, b), flags=_FAST)
-                    builder.store(builder.fadd(builder.load(grads[b]), step, flags=_FAST), grads[b])
+                _add_scaled(builder, grads, c, a.row(3, a.load_int(4, loop.index)), w)
             with cgutils.for_range(builder, nout_) as loop:
-                row = a.row(3, a.load_int(4, loop.index))
                 c = _splat(builder, builder.load(a.item(7, loop.index)))
-                for b in range(w):
-                    _store(builder, builder.fadd(_load(builder, row, b), builder.fmul(c, h[b], flags=_FAST), flags=_FAST), row, b)
-            g = [builder.load(grads[b]) for b in range(w)]
+                _update_row(builder, a.row(3, a.load_int(4, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w)
+            g = [builder.load(slot) for slot in grads]
             with cgutils.for_range(builder, count) as loop:
-                row = a.row(0, a.load_int(1, loop.index))
+                _update_row(builder, a.row(0, a.load_int(1, loop.index)), g, w)
+
+        _for_each_width(builder, a.blocks(0), emit)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _sg_check(syn0, ctx, nc, syn1, outs, nout, last) -> bool:
+    return (syn0 == _TABLE and syn1 == _TABLE and _index(ctx) and _index(outs) and _vector(last)
+            and isinstance(nc, types.Integer) and isinstance(nout, types.Integer))
+
+
+@intrinsic
+def sg_forward(typingctx, syn0, ctx, nc, syn1, outs, nout, scores):
+    """``sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)``: ``scores[c * nout + o]`` =
+    ``syn0[ctx[c]] · syn1[outs[o]]`` for c < nc, o < nout. Tables as for ``cbow_forward``."""
+    if not _sg_check(syn0, ctx, nc, syn1, outs, nout, scores):
+        return None
+    sig = types.void(syn0, ctx, nc, syn1, outs, nout, scores)
+
+    def codegen(context, builder, signature, args):
+        a = _Arrays(context, builder, signature, args)
+        nc_ = context.cast(builder, args[2], signature.args[2], types.int64)
+        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
+
+        def emit(w):
+            with cgutils.for_range(builder, nc_) as outer:
+                u = _load_row(builder, a.row(0, a.load_int(1, outer.index)), w)
+                base = builder.mul(outer.index, nout_)
+                with cgutils.for_range(builder, nout_) as inner:
+                    score = _dot(builder, u, a.row(3, a.load_int(4, inner.index)), w)
+                    builder.store(score, a.item(6, builder.add(base, inner.index)))
+
+        _for_each_width(builder, a.blocks(0), emit)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def sg_backward(typingctx, syn0, ctx, nc, syn1, outs, nout, coef, scratch):
+    """``sg_backward(syn0, ctx, nc, syn1, outs, nout, coef, scratch)``: with ``coef[c * nout + o]``
+    float32, ``syn0[ctx[c]] += Σ_o coef · syn1[outs[o]]`` and ``syn1[outs[o]] += Σ_c coef ·
+    syn0[ctx[c]]``, all from the rows as they were; ``scratch`` (>= nc, W) float32."""
+    if not (_sg_check(syn0, ctx, nc, syn1, outs, nout, coef) and scratch == _TABLE):
+        return None
+    sig = types.void(syn0, ctx, nc, syn1, outs, nout, coef, scratch)
+
+    def codegen(context, builder, signature, args):
+        a = _Arrays(context, builder, signature, args)
+        nc_ = context.cast(builder, args[2], signature.args[2], types.int64)
+        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
+
+        def coefficient(c, o):
+            return _splat(builder, builder.load(a.item(6, builder.add(builder.mul(c, nout_), o))))
+
+        def emit(w):
+            with cgutils.for_range(builder, nc_) as outer:  # the context rows' steps, kept aside
+                slots = _accumulators(builder, w)
+                with cgutils.for_range(builder, nout_) as inner:
+                    _add_scaled(builder, slots, coefficient(outer.index, inner.index),
+                                a.row(3, a.load_int(4, inner.index)), w)
+                keep = a.row(7, outer.index)
                 for b in range(w):
-                    _store(builder, builder.fadd(_load(builder, row, b), g[b], flags=_FAST), row, b)
+                    _store(builder, builder.load(slots[b]), keep, b)
+            with cgutils.for_range(builder, nout_) as outer:
+                slots = _accumulators(builder, w)
+                with cgutils.for_range(builder, nc_) as inner:
+                    _add_scaled(builder, slots, coefficient(inner.index, outer.index),
+                                a.row(0, a.load_int(1, inner.index)), w)
+                _update_row(builder, a.row(3, a.load_int(4, outer.index)), [builder.load(x) for x in slots], w)
+            with cgutils.for_range(builder, nc_) as outer:
+                _update_row(builder, a.row(0, a.load_int(1, outer.index)), _load_row(builder, a.row(7, outer.index), w), w)
 
         _for_each_width(builder, a.blocks(0), emit)
         return context.get_dummy_value()

