@@ -18,7 +18,7 @@ and every update below is exactly ``-lr`` times its gradient (σ interpolated in
   window, are the outputs. The (contexts × outputs) scores form one small matrix product, so each
   output row is read once per window instead of once per context (Ji et al. 2016, "Parallelizing
   Word2Vec in Shared and Distributed Memory"); the loss is the same sum as word2vec's, with the
-  noise words shared. Rows up to 128 floats take ``fused.sg_forward``/``sg_backward``, the same
+  noise words shared. Rows up to 320 floats take ``fused.sg_forward``/``sg_backward``, the same
   sums with each row held in registers while it is used (1.7x faster at dim 100).
 - **skip-gram with subwords** (``output_step`` per context): fastText's direction: the word's
   input vector is the mean of its own row and its character n-gram rows; it predicts each context
@@ -26,7 +26,7 @@ and every update below is exactly ``-lr`` times its gradient (σ interpolated in
   position (fastText does it once per context, the main reason it is slow).
 - **CBOW**: the mean of the context words' input vectors (with subwords: of all their rows)
   predicts the word; the error is added in full to every input row (word2vec's ``cbow_mean`` and
-  fastText's convention). Rows up to 128 floats take ``fused.cbow_forward``/``cbow_backward``,
+  fastText's convention). Rows up to 320 floats take ``fused.cbow_forward``/``cbow_backward``,
   which keep the mean and its gradient in registers (1.5x faster at dim 100); wider ones the
   loops ``_mean_rows``, ``output_step`` and ``_add_rows``, which compute the same.
 """

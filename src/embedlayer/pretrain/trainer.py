@@ -96,7 +96,7 @@ def _chunk_bounds(starts: np.ndarray) -> np.ndarray:
 def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.ndarray]:
     """(input, output) tables with rows padded to a multiple of ``LANES`` floats, whose extra
     columns start at zero and stay zero (every update there is a multiple of zero): the kernels'
-    loops have no scalar remainder, and CBOW up to ``fused.MAX_WIDTH`` takes the fused step."""
+    loops have no scalar remainder, and rows up to ``fused.MAX_WIDTH`` take the fused steps."""
     rows = nwords + (config.buckets if config.subwords else 0)
     bound = (1.0 if config.subwords else 0.5) / config.dim
     rng = np.random.default_rng(config.seed)
