@@ -6,22 +6,41 @@ from numba import njit
 
 from embedlayer.pretrain.fused import (
     MAX_WIDTH,
+    add_rows,
     cbow_backward,
     cbow_forward,
     fits,
+    mean_rows,
+    score_rows,
     sg_backward,
     sg_forward,
+    step_rows,
 )
 
 
 @njit
-def _step(syn0, rows, syn1, outs, hidden, scores, coef):
+def _four_steps(syn0, rows, syn1, outs, hidden, scores, coef, grad):
+    """A CBOW example in four calls (as the subword skip-gram uses them); returns the input
+    gradient (``grad`` is cleared)."""
+    start = grad.copy()
+    mean_rows(syn0, rows, len(rows), hidden)
+    score_rows(hidden, syn1, outs, len(outs), scores)
+    step_rows(hidden, syn1, outs, len(outs), coef, grad)
+    step = grad - start
+    add_rows(syn0, rows, len(rows), grad)
+    return step
+
+
+@njit
+def _two_steps(syn0, rows, syn1, outs, hidden, scores, coef, grad):
+    """The same in two calls."""
     cbow_forward(syn0, rows, len(rows), syn1, outs, len(outs), hidden, scores)
     cbow_backward(syn0, rows, len(rows), syn1, outs, len(outs), hidden, coef)
 
 
 @pytest.mark.parametrize("width", [16, 48, 112, MAX_WIDTH])
-def test_forward_and_backward_match_numpy(width):
+@pytest.mark.parametrize("steps", [_four_steps, _two_steps])
+def test_cbow_example_matches_numpy(width, steps):
     rng = np.random.default_rng(width)
     syn0 = rng.normal(size=(9, width)).astype(np.float32)
     syn1 = rng.normal(size=(7, width)).astype(np.float32)
@@ -37,7 +56,11 @@ def test_forward_and_backward_match_numpy(width):
     np.add.at(s1, outs, coef[:, None].astype(np.float64) * want_hidden)
     np.add.at(s0, rows, grad)
 
-    _step(syn0, rows, syn1, outs, hidden, scores, coef)
+    grad_in = np.zeros(width, np.float32)
+    got = steps(syn0, rows, syn1, outs, hidden, scores, coef, grad_in)
+    if steps is _four_steps:
+        np.testing.assert_allclose(got, grad, rtol=1e-5, atol=1e-5)
+        assert not grad_in.any()  # add_rows leaves it cleared for the next example
     np.testing.assert_allclose(hidden, want_hidden, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(scores, want_scores, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(syn1, s1, rtol=1e-5, atol=1e-5)
@@ -77,8 +100,8 @@ def test_rows_not_named_are_untouched():
     rng = np.random.default_rng(0)
     syn0, syn1 = rng.normal(size=(6, 32)).astype(np.float32), rng.normal(size=(6, 32)).astype(np.float32)
     before0, before1 = syn0.copy(), syn1.copy()
-    _step(syn0, np.array([1, 3]), syn1, np.array([0, 2]), np.zeros(32, np.float32), np.zeros(2, np.float32),
-          np.ones(2, np.float32))
+    _two_steps(syn0, np.array([1, 3]), syn1, np.array([0, 2]), np.zeros(32, np.float32), np.zeros(2, np.float32),
+               np.ones(2, np.float32), np.zeros(32, np.float32))
     assert np.array_equal(syn0[[0, 2, 4, 5]], before0[[0, 2, 4, 5]])
     assert np.array_equal(syn1[[1, 3, 4, 5]], before1[[1, 3, 4, 5]])
     assert not np.array_equal(syn0[1], before0[1]) and not np.array_equal(syn1[2], before1[2])

@@ -1,39 +1,41 @@
-"""CBOW examples and skip-gram windows with their vectors in registers (numba intrinsics that
-emit LLVM vector code).
+"""The row arithmetic of word2vec training as numba intrinsics that emit LLVM vector code.
 
-A CBOW example reads ``nrows`` input rows and ``nout`` output rows (the word and its noise
-words) and writes all of them back. Written as plain loops (``kernels._mean_rows``,
-``output_step``, ``_add_rows``), the hidden vector and its gradient live in memory and every row
-pass reloads them; here they stay in registers, as ``<16 x float>`` values the code is unrolled
-over, so each row is read once per pass and nothing else is:
+Written as numba loops (``kernels._mean_rows``, ``output_step``, ``_add_rows``, ``sg_window``),
+every pass over a row reloads the vectors it combines the row with from memory, the hidden vector
+and its gradient included, and ends in a loop remainder. Here those vectors stay in registers, as
+``<16 x float>`` values the code is unrolled over, so a pass reads each row once and nothing else:
 
-- ``cbow_forward``: ``hidden = mean(syn0[rows])`` (also stored in ``hidden``, for the backward
-  step), then ``scores[o] = hidden · syn1[outs[o]]``;
-- ``cbow_backward``: with ``coef[o] = -lr * (σ(score_o) - label_o)``, ``grad = Σ_o coef[o] ·
-  syn1[outs[o]]`` from the rows as they were, then ``syn1[outs[o]] += coef[o] · hidden`` and
-  ``syn0[rows[r]] += grad`` for every occurrence (a repeated row gets every update, as in the loops).
+- ``mean_rows(syn0, rows, nrows, hidden)``: ``hidden = mean(syn0[rows[:nrows]])``;
+- ``score_rows(hidden, syn1, outs, nout, scores)``: ``scores[o] = hidden · syn1[outs[o]]``;
+- ``step_rows(hidden, syn1, outs, nout, coef, grad)``: ``grad += Σ_o coef[o] · syn1[outs[o]]``
+  (from the rows as they were), then ``syn1[outs[o]] += coef[o] · hidden``;
+- ``add_rows(syn0, rows, nrows, grad)``: ``syn0[rows[r]] += grad`` for every r < nrows, then
+  ``grad = 0`` (cheaper here than a separate numba ``grad[:] = 0``, which costs as much as a row);
+- ``cbow_forward``/``cbow_backward``: a whole CBOW example, the same four steps with the mean and
+  its gradient never leaving registers (10 % faster than the four calls);
+- ``sg_forward``/``sg_backward``: a skip-gram window, ``nc`` context rows against ``nout`` output
+  rows (``scores[c * nout + o]``); every context row gets ``Σ_o coef · syn1[outs[o]]`` and every
+  output row ``Σ_c coef · syn0[ctx[c]]``, both from the rows as they were (the context rows'
+  steps wait in ``scratch`` while the output rows are updated).
 
-A skip-gram window (``kernels.sg_window``) scores ``nc`` context rows against ``nout`` output rows:
-
-- ``sg_forward``: ``scores[c * nout + o] = syn0[ctx[c]] · syn1[outs[o]]``;
-- ``sg_backward``: with ``coef`` in the same layout, every context row gets
-  ``Σ_o coef · syn1[outs[o]]`` and every output row ``Σ_c coef · syn0[ctx[c]]``, both from the
-  rows as they were (the context rows' steps wait in ``scratch`` while the output rows are updated).
-
-Both work on tables of 16 to ``MAX_WIDTH`` float32 columns, a multiple of 16 (``fits``): the
-trainer pads its rows to that. The code is unrolled for each possible number of 16-float blocks
-and picks the one it needs when it runs (1.5-1.7x faster than the loops at dim 100 and at 300). Sums are taken in another order than the loops', so
-results agree with them to float32 rounding, not bit for bit.
+A repeated row gets every update, as in the loops. All work on tables of 16 to ``MAX_WIDTH``
+float32 columns, a multiple of 16 (``fits``): the trainer pads its rows to that. The code is
+unrolled for each possible number of 16-float blocks and picks the one it needs when it runs
+(1.5-1.7x faster than the loops at dim 100 and at 300). Sums are taken in another order than the
+loops', so results agree with them to float32 rounding, not bit for bit.
 """
 
 from __future__ import annotations
+
+import inspect
 
 from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["LANES", "MAX_WIDTH", "cbow_backward", "cbow_forward", "fits", "sg_backward", "sg_forward"]
+__all__ = ["LANES", "MAX_WIDTH", "add_rows", "cbow_backward", "cbow_forward", "fits", "mean_rows", "score_rows",
+           "sg_backward", "sg_forward", "step_rows"]
 
 LANES = 16  # floats in one vector (an AVX-512 register; LLVM splits it on narrower machines)
 MAX_WIDTH = 20 * LANES  # dims up to 320 (300 included); past 16 blocks LLVM spills some to the stack
@@ -54,7 +56,7 @@ class _Arrays:
     """Helpers to reach array elements and table rows from the intrinsics' code."""
 
     def __init__(self, context, builder, signature, args):
-        self.context, self.builder = context, builder
+        self.context, self.builder, self.signature, self.args = context, builder, signature, args
         self.arrays = {}
         for i, (ty, value) in enumerate(zip(signature.args, args)):
             if isinstance(ty, types.Array):
@@ -64,6 +66,14 @@ class _Arrays:
         """Pointer to element ``index`` of 1-D argument ``i``."""
         ty, ary = self.arrays[i]
         return cgutils.get_item_pointer(self.context, self.builder, ty, ary, [index])
+
+    def int(self, i: int) -> ir.Value:
+        """Integer argument ``i`` as an i64."""
+        return self.context.cast(self.builder, self.args[i], self.signature.args[i], types.int64)
+
+    def vectors(self, i: int) -> ir.Value:
+        """``<16 x float>*`` to the start of 1-D argument ``i``."""
+        return self.builder.bitcast(self.item(i, ir.Constant(_I64, 0)), _VEC.as_pointer())
 
     def load_int(self, i: int, index) -> ir.Value:
         ty, _ = self.arrays[i]
@@ -130,6 +140,11 @@ def _add_scaled(builder, slots, c, row, w):
         builder.store(builder.fadd(builder.load(slots[b]), step, flags=_FAST), slots[b])
 
 
+def _store_row(builder, values, row, w):
+    for b in range(w):
+        _store(builder, values[b], row, b)
+
+
 def _update_row(builder, row, step, w):
     """``row += step`` (``step``: w vectors)."""
     for b in range(w):
@@ -149,164 +164,162 @@ def _for_each_width(builder, nblocks, emit):
     builder.position_at_end(done)
 
 
-def _accumulators(builder, w):
-    slots = [cgutils.alloca_once(builder, _VEC) for _ in range(w)]  # promoted to registers by LLVM
-    for slot in slots:
-        builder.store(ir.Constant(_VEC, None), slot)
+def _accumulators(builder, w, start=None):
+    """w vector variables (promoted to registers by LLVM), set to ``start`` (default zeros)."""
+    slots = [cgutils.alloca_once(builder, _VEC) for _ in range(w)]
+    for b, slot in enumerate(slots):
+        builder.store(ir.Constant(_VEC, None) if start is None else start[b], slot)
     return slots
 
 
-_TABLE = types.Array(types.float32, 2, "C")
+_KINDS = {
+    "T": lambda ty: ty == types.Array(types.float32, 2, "C"),  # a table
+    "v": lambda ty: isinstance(ty, types.Array) and ty.ndim == 1 and ty.dtype == types.float32,
+    "i": lambda ty: isinstance(ty, types.Array) and ty.ndim == 1 and isinstance(ty.dtype, types.Integer),
+    "n": lambda ty: isinstance(ty, types.Integer),
+}
 
 
-def _vector(ty) -> bool:
-    return isinstance(ty, types.Array) and ty.ndim == 1 and ty.dtype == types.float32
+def _row_kernel(name: str, doc: str, kinds: str, width_of: int, emit):
+    """The intrinsic ``name`` whose arguments are of ``kinds`` (one letter of ``_KINDS`` each);
+    ``emit(a, builder, w)`` writes its code for rows of ``w`` blocks, ``w`` read from argument
+    ``width_of``."""
+
+    def typer(typingctx, *args):
+        if len(args) != len(kinds) or not all(_KINDS[k](ty) for k, ty in zip(kinds, args)):
+            return None
+
+        def codegen(context, builder, signature, values):
+            a = _Arrays(context, builder, signature, values)
+            _for_each_width(builder, a.blocks(width_of), lambda w: emit(a, builder, w))
+            return context.get_dummy_value()
+
+        return types.void(*args), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    params = ["typingctx", *(f"arg{i}" for i in range(len(kinds)))]  # numba reads the arity from here
+    typer.__signature__ = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY) for p in params])
+    return intrinsic(typer)
 
 
-def _index(ty) -> bool:
-    return isinstance(ty, types.Array) and ty.ndim == 1 and isinstance(ty.dtype, types.Integer)
+def _mean(a, builder, w, table, rows, count):
+    """The mean of rows ``rows[:count]`` of ``table`` (argument numbers), as w vectors."""
+    sums = _accumulators(builder, w)
+    n = a.int(count)
+    with cgutils.for_range(builder, n) as loop:
+        row = a.row(table, a.load_int(rows, loop.index))
+        for b in range(w):
+            builder.store(builder.fadd(builder.load(sums[b]), _load(builder, row, b), flags=_FAST), sums[b])
+    scale = _splat(builder, builder.fdiv(ir.Constant(_F32, 1.0), builder.sitofp(n, _F32)))
+    return [builder.fmul(builder.load(sums[b]), scale, flags=_FAST) for b in range(w)]
 
 
-def _check(syn0, rows, nrows, syn1, outs, nout, hidden, last) -> bool:
-    return (syn0 == _TABLE and syn1 == _TABLE and _index(rows) and _index(outs) and _vector(hidden)
-            and _vector(last) and isinstance(nrows, types.Integer) and isinstance(nout, types.Integer))
+def _scores(a, builder, w, h, table, outs, count, scores):
+    """``scores[o] = h · table[outs[o]]``."""
+    with cgutils.for_range(builder, a.int(count)) as loop:
+        builder.store(_dot(builder, h, a.row(table, a.load_int(outs, loop.index)), w), a.item(scores, loop.index))
 
 
-@intrinsic
-def cbow_forward(typingctx, syn0, rows, nrows, syn1, outs, nout, hidden, scores):
-    """``cbow_forward(syn0, rows, nrows, syn1, outs, nout, hidden, scores)``: ``hidden`` (W,) =
-    mean of ``syn0[rows[:nrows]]``; ``scores[o]`` = ``hidden · syn1[outs[o]]`` for o < nout.
-    Tables (V, W) float32 C-contiguous with ``fits(W)``; ``nrows`` >= 1."""
-    if not _check(syn0, rows, nrows, syn1, outs, nout, hidden, scores):
-        return None
-    sig = types.void(syn0, rows, nrows, syn1, outs, nout, hidden, scores)
-
-    def codegen(context, builder, signature, args):
-        a = _Arrays(context, builder, signature, args)
-        count = context.cast(builder, args[2], signature.args[2], types.int64)
-        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
-
-        def emit(w):
-            sums = _accumulators(builder, w)
-            with cgutils.for_range(builder, count) as loop:
-                row = a.row(0, a.load_int(1, loop.index))
-                for b in range(w):
-                    builder.store(builder.fadd(builder.load(sums[b]), _load(builder, row, b), flags=_FAST), sums[b])
-            scale = _splat(builder, builder.fdiv(ir.Constant(_F32, 1.0), builder.sitofp(count, _F32)))
-            h = [builder.fmul(builder.load(sums[b]), scale, flags=_FAST) for b in range(w)]
-            out = builder.bitcast(a.item(6, ir.Constant(_I64, 0)), _VEC.as_pointer())
-            for b in range(w):
-                _store(builder, h[b], out, b)
-            with cgutils.for_range(builder, nout_) as loop:
-                builder.store(_dot(builder, h, a.row(3, a.load_int(4, loop.index)), w), a.item(7, loop.index))
-
-        _for_each_width(builder, a.blocks(0), emit)
-        return context.get_dummy_value()
-
-    return sig, codegen
+def _steps(a, builder, w, h, grad, table, outs, count, coef):
+    """``grad + Σ_o coef[o] · table[outs[o]]`` (rows as they were; returned), then
+    ``table[outs[o]] += coef[o] · h``."""
+    grads = _accumulators(builder, w, grad)
+    with cgutils.for_range(builder, a.int(count)) as loop:
+        c = _splat(builder, builder.load(a.item(coef, loop.index)))
+        _add_scaled(builder, grads, c, a.row(table, a.load_int(outs, loop.index)), w)
+    with cgutils.for_range(builder, a.int(count)) as loop:
+        c = _splat(builder, builder.load(a.item(coef, loop.index)))
+        _update_row(builder, a.row(table, a.load_int(outs, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w)
+    return [builder.load(slot) for slot in grads]
 
 
-@intrinsic
-def cbow_backward(typingctx, syn0, rows, nrows, syn1, outs, nout, hidden, coef):
-    """``cbow_backward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)``: with ``coef`` (nout,)
-    float32, ``grad = Σ_o coef[o] · syn1[outs[o]]`` (rows as they were), then
-    ``syn1[outs[o]] += coef[o] · hidden`` and ``syn0[rows[r]] += grad`` for every r < nrows."""
-    if not _check(syn0, rows, nrows, syn1, outs, nout, hidden, coef):
-        return None
-    sig = types.void(syn0, rows, nrows, syn1, outs, nout, hidden, coef)
-
-    def codegen(context, builder, signature, args):
-        a = _Arrays(context, builder, signature, args)
-        count = context.cast(builder, args[2], signature.args[2], types.int64)
-        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
-
-        def emit(w):
-            h = _load_row(builder, builder.bitcast(a.item(6, ir.Constant(_I64, 0)), _VEC.as_pointer()), w)
-            grads = _accumulators(builder, w)
-            with cgutils.for_range(builder, nout_) as loop:
-                c = _splat(builder, builder.load(a.item(7, loop.index)))
-                _add_scaled(builder, grads, c, a.row(3, a.load_int(4, loop.index)), w)
-            with cgutils.for_range(builder, nout_) as loop:
-                c = _splat(builder, builder.load(a.item(7, loop.index)))
-                _update_row(builder, a.row(3, a.load_int(4, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w)
-            g = [builder.load(slot) for slot in grads]
-            with cgutils.for_range(builder, count) as loop:
-                _update_row(builder, a.row(0, a.load_int(1, loop.index)), g, w)
-
-        _for_each_width(builder, a.blocks(0), emit)
-        return context.get_dummy_value()
-
-    return sig, codegen
+def _adds(a, builder, w, g, table, rows, count):
+    """``table[rows[r]] += g``."""
+    with cgutils.for_range(builder, a.int(count)) as loop:
+        _update_row(builder, a.row(table, a.load_int(rows, loop.index)), g, w)
 
 
-def _sg_check(syn0, ctx, nc, syn1, outs, nout, last) -> bool:
-    return (syn0 == _TABLE and syn1 == _TABLE and _index(ctx) and _index(outs) and _vector(last)
-            and isinstance(nc, types.Integer) and isinstance(nout, types.Integer))
+def _mean_rows(a, builder, w):
+    _store_row(builder, _mean(a, builder, w, 0, 1, 2), a.vectors(3), w)
 
 
-@intrinsic
-def sg_forward(typingctx, syn0, ctx, nc, syn1, outs, nout, scores):
-    """``sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)``: ``scores[c * nout + o]`` =
-    ``syn0[ctx[c]] · syn1[outs[o]]`` for c < nc, o < nout. Tables as for ``cbow_forward``."""
-    if not _sg_check(syn0, ctx, nc, syn1, outs, nout, scores):
-        return None
-    sig = types.void(syn0, ctx, nc, syn1, outs, nout, scores)
-
-    def codegen(context, builder, signature, args):
-        a = _Arrays(context, builder, signature, args)
-        nc_ = context.cast(builder, args[2], signature.args[2], types.int64)
-        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
-
-        def emit(w):
-            with cgutils.for_range(builder, nc_) as outer:
-                u = _load_row(builder, a.row(0, a.load_int(1, outer.index)), w)
-                base = builder.mul(outer.index, nout_)
-                with cgutils.for_range(builder, nout_) as inner:
-                    score = _dot(builder, u, a.row(3, a.load_int(4, inner.index)), w)
-                    builder.store(score, a.item(6, builder.add(base, inner.index)))
-
-        _for_each_width(builder, a.blocks(0), emit)
-        return context.get_dummy_value()
-
-    return sig, codegen
+def _score_rows(a, builder, w):
+    _scores(a, builder, w, _load_row(builder, a.vectors(0), w), 1, 2, 3, 4)
 
 
-@intrinsic
-def sg_backward(typingctx, syn0, ctx, nc, syn1, outs, nout, coef, scratch):
-    """``sg_backward(syn0, ctx, nc, syn1, outs, nout, coef, scratch)``: with ``coef[c * nout + o]``
-    float32, ``syn0[ctx[c]] += Σ_o coef · syn1[outs[o]]`` and ``syn1[outs[o]] += Σ_c coef ·
-    syn0[ctx[c]]``, all from the rows as they were; ``scratch`` (>= nc, W) float32."""
-    if not (_sg_check(syn0, ctx, nc, syn1, outs, nout, coef) and scratch == _TABLE):
-        return None
-    sig = types.void(syn0, ctx, nc, syn1, outs, nout, coef, scratch)
+def _step_rows(a, builder, w):
+    grad = a.vectors(5)
+    g = _steps(a, builder, w, _load_row(builder, a.vectors(0), w), _load_row(builder, grad, w), 1, 2, 3, 4)
+    _store_row(builder, g, grad, w)
 
-    def codegen(context, builder, signature, args):
-        a = _Arrays(context, builder, signature, args)
-        nc_ = context.cast(builder, args[2], signature.args[2], types.int64)
-        nout_ = context.cast(builder, args[5], signature.args[5], types.int64)
 
-        def coefficient(c, o):
-            return _splat(builder, builder.load(a.item(6, builder.add(builder.mul(c, nout_), o))))
+def _add_rows(a, builder, w):
+    grad = a.vectors(3)
+    _adds(a, builder, w, _load_row(builder, grad, w), 0, 1, 2)
+    _store_row(builder, [ir.Constant(_VEC, None)] * w, grad, w)
 
-        def emit(w):
-            with cgutils.for_range(builder, nc_) as outer:  # the context rows' steps, kept aside
-                slots = _accumulators(builder, w)
-                with cgutils.for_range(builder, nout_) as inner:
-                    _add_scaled(builder, slots, coefficient(outer.index, inner.index),
-                                a.row(3, a.load_int(4, inner.index)), w)
-                keep = a.row(7, outer.index)
-                for b in range(w):
-                    _store(builder, builder.load(slots[b]), keep, b)
-            with cgutils.for_range(builder, nout_) as outer:
-                slots = _accumulators(builder, w)
-                with cgutils.for_range(builder, nc_) as inner:
-                    _add_scaled(builder, slots, coefficient(inner.index, outer.index),
-                                a.row(0, a.load_int(1, inner.index)), w)
-                _update_row(builder, a.row(3, a.load_int(4, outer.index)), [builder.load(x) for x in slots], w)
-            with cgutils.for_range(builder, nc_) as outer:
-                _update_row(builder, a.row(0, a.load_int(1, outer.index)), _load_row(builder, a.row(7, outer.index), w), w)
 
-        _for_each_width(builder, a.blocks(0), emit)
-        return context.get_dummy_value()
+def _cbow_forward(a, builder, w):
+    h = _mean(a, builder, w, 0, 1, 2)
+    _store_row(builder, h, a.vectors(6), w)
+    _scores(a, builder, w, h, 3, 4, 5, 7)
 
-    return sig, codegen
+
+def _cbow_backward(a, builder, w):
+    h = _load_row(builder, a.vectors(6), w)
+    g = _steps(a, builder, w, h, [ir.Constant(_VEC, None)] * w, 3, 4, 5, 7)
+    _adds(a, builder, w, g, 0, 1, 2)
+
+
+def _sg_scores(a, builder, w):
+    nout = a.int(5)
+    with cgutils.for_range(builder, a.int(2)) as outer:
+        u = _load_row(builder, a.row(0, a.load_int(1, outer.index)), w)
+        base = builder.mul(outer.index, nout)
+        with cgutils.for_range(builder, nout) as inner:
+            score = _dot(builder, u, a.row(3, a.load_int(4, inner.index)), w)
+            builder.store(score, a.item(6, builder.add(base, inner.index)))
+
+
+def _sg_steps(a, builder, w):
+    nc, nout = a.int(2), a.int(5)
+
+    def coefficient(c, o):
+        return _splat(builder, builder.load(a.item(6, builder.add(builder.mul(c, nout), o))))
+
+    with cgutils.for_range(builder, nc) as outer:  # the context rows' steps, kept aside
+        slots = _accumulators(builder, w)
+        with cgutils.for_range(builder, nout) as inner:
+            _add_scaled(builder, slots, coefficient(outer.index, inner.index), a.row(3, a.load_int(4, inner.index)), w)
+        _store_row(builder, [builder.load(x) for x in slots], a.row(7, outer.index), w)
+    with cgutils.for_range(builder, nout) as outer:
+        slots = _accumulators(builder, w)
+        with cgutils.for_range(builder, nc) as inner:
+            _add_scaled(builder, slots, coefficient(inner.index, outer.index), a.row(0, a.load_int(1, inner.index)), w)
+        _update_row(builder, a.row(3, a.load_int(4, outer.index)), [builder.load(x) for x in slots], w)
+    with cgutils.for_range(builder, nc) as outer:
+        _update_row(builder, a.row(0, a.load_int(1, outer.index)), _load_row(builder, a.row(7, outer.index), w), w)
+
+
+mean_rows = _row_kernel("mean_rows", "``mean_rows(syn0, rows, nrows, hidden)``: ``hidden`` (W,) = mean of "
+                        "``syn0[rows[:nrows]]`` (nrows >= 1).", "Tinv", 0, _mean_rows)
+score_rows = _row_kernel("score_rows", "``score_rows(hidden, syn1, outs, nout, scores)``: ``scores[o] = hidden · "
+                         "syn1[outs[o]]``.", "vTinv", 1, _score_rows)
+step_rows = _row_kernel("step_rows", "``step_rows(hidden, syn1, outs, nout, coef, grad)``: ``grad += Σ_o coef[o] · "
+                        "syn1[outs[o]]`` (rows as they were), then ``syn1[outs[o]] += coef[o] · hidden``.", "vTinvv", 1,
+                        _step_rows)
+add_rows = _row_kernel("add_rows", "``add_rows(syn0, rows, nrows, grad)``: ``syn0[rows[r]] += grad`` for every "
+                       "r < nrows, then ``grad = 0``, ready for the next example.", "Tinv", 0, _add_rows)
+cbow_forward = _row_kernel("cbow_forward", "``cbow_forward(syn0, rows, nrows, syn1, outs, nout, hidden, scores)``: "
+                           "``mean_rows`` then ``score_rows``, the mean kept in registers between them.", "TinTinvv", 0,
+                           _cbow_forward)
+cbow_backward = _row_kernel("cbow_backward", "``cbow_backward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)``: "
+                            "``step_rows`` from a zero gradient, then ``add_rows``, the gradient kept in registers.",
+                            "TinTinvv", 0, _cbow_backward)
+sg_forward = _row_kernel("sg_forward", "``sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)``: "
+                         "``scores[c * nout + o] = syn0[ctx[c]] · syn1[outs[o]]``.", "TinTinv", 0, _sg_scores)
+sg_backward = _row_kernel("sg_backward", "``sg_backward(syn0, ctx, nc, syn1, outs, nout, coef, scratch)``: "
+                          "``syn0[ctx[c]] += Σ_o coef · syn1[outs[o]]`` and ``syn1[outs[o]] += Σ_c coef · "
+                          "syn0[ctx[c]]``, from the rows as they were; ``scratch`` (>= nc, W) float32.", "TinTinvT", 0,
+                          _sg_steps)

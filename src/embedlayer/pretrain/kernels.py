@@ -18,17 +18,18 @@ and every update below is exactly ``-lr`` times its gradient (σ interpolated in
   window, are the outputs. The (contexts × outputs) scores form one small matrix product, so each
   output row is read once per window instead of once per context (Ji et al. 2016, "Parallelizing
   Word2Vec in Shared and Distributed Memory"); the loss is the same sum as word2vec's, with the
-  noise words shared. Rows up to 320 floats take ``fused.sg_forward``/``sg_backward``, the same
-  sums with each row held in registers while it is used (1.7x faster at dim 100).
+  noise words shared.
 - **skip-gram with subwords** (``output_step`` per context): fastText's direction: the word's
   input vector is the mean of its own row and its character n-gram rows; it predicts each context
   word against ``negative`` noise words of its own. The n-gram rows are read and written once per
   position (fastText does it once per context, the main reason it is slow).
 - **CBOW**: the mean of the context words' input vectors (with subwords: of all their rows)
   predicts the word; the error is added in full to every input row (word2vec's ``cbow_mean`` and
-  fastText's convention). Rows up to 320 floats take ``fused.cbow_forward``/``cbow_backward``,
-  which keep the mean and its gradient in registers (1.5x faster at dim 100); wider ones the
-  loops ``_mean_rows``, ``output_step`` and ``_add_rows``, which compute the same.
+  fastText's convention).
+
+Tables up to ``fused.MAX_WIDTH`` floats wide (dim 320) take the row arithmetic of ``fused``, which
+keeps the vectors a row is combined with in registers (1.5-1.7x faster); wider ones the numba
+loops here (``sg_window``, ``_mean_rows``, ``output_step``, ``_add_rows``), which compute the same.
 """
 
 from __future__ import annotations
@@ -39,11 +40,15 @@ import numpy as np
 from numba import njit
 
 from embedlayer.pretrain.fused import (
+    add_rows,
     cbow_backward,
     cbow_forward,
     fits,
+    mean_rows,
+    score_rows,
     sg_backward,
     sg_forward,
+    step_rows,
 )
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
 from embedlayer.sparse.prefetch import prefetch_row
@@ -176,6 +181,32 @@ def output_step(hidden, syn1, outs, nout, lr, grad, coef, want_loss) -> float:
 
 
 @njit(inline="always")
+def _output(hidden, syn1, outs, nout, lr, grad, coef, want_loss, fused) -> float:
+    """``output_step``, fused or as loops."""
+    if fused:
+        score_rows(hidden, syn1, outs, nout, coef)
+        loss = _coefs(coef, nout, lr, coef, want_loss)
+        step_rows(hidden, syn1, outs, nout, coef, grad)
+        return loss
+    return output_step(hidden, syn1, outs, nout, lr, grad, coef, want_loss)
+
+
+@njit(inline="always")
+def _cbow_example(syn0, rows, nrows, syn1, outs, nout, lr, hidden, grad, coef, want_loss, fused) -> float:
+    """One CBOW example: the mean of ``syn0[rows[:nrows]]`` predicts ``outs[0]`` against the noise
+    words ``outs[1:nout]``; updates both tables. Returns its loss (0.0 unless ``want_loss``)."""
+    if fused:
+        cbow_forward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)
+        loss = _coefs(coef, nout, lr, coef, want_loss)
+        cbow_backward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)
+        return loss
+    _mean_rows(syn0, rows, nrows, hidden, False)
+    loss = output_step(hidden, syn1, outs, nout, lr, grad, coef, want_loss)
+    _add_rows(syn0, rows, nrows, grad, False)
+    return loss
+
+
+@njit(inline="always")
 def _noise(outs, start, count, target, state, noise):
     """Fill ``outs[start:start+count]`` with noise words different from ``target`` (drawn again
     up to _REDRAWS times). Returns the new generator state."""
@@ -191,7 +222,11 @@ def _noise(outs, start, count, target, state, noise):
 
 
 @njit(inline="always")
-def _mean_rows(syn0, rows, nrows, hidden):
+def _mean_rows(syn0, rows, nrows, hidden, fused):
+    """``hidden = mean(syn0[rows[:nrows]])``."""
+    if fused:
+        mean_rows(syn0, rows, nrows, hidden)
+        return
     dim = syn0.shape[1]
     for d in range(dim):
         hidden[d] = 0.0
@@ -205,12 +240,18 @@ def _mean_rows(syn0, rows, nrows, hidden):
 
 
 @njit(inline="always")
-def _add_rows(syn0, rows, nrows, grad):
+def _add_rows(syn0, rows, nrows, grad, fused):
+    """``syn0[rows[r]] += grad`` for r < nrows, then ``grad = 0``."""
+    if fused:
+        add_rows(syn0, rows, nrows, grad)
+        return
     dim = syn0.shape[1]
     for r in range(nrows):
         row = rows[r]
         for d in range(dim):
             syn0[row, d] += grad[d]
+    for d in range(dim):
+        grad[d] = 0.0
 
 
 @njit(inline="always")
@@ -274,7 +315,7 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
     scores = np.empty(2 * window * (negative + 1), dtype=np.float32)
     rows = np.empty(max(2 * window, 1) * max_rows, dtype=np.int64)
     hidden = np.empty(dim, dtype=np.float32)
-    grad = np.empty(dim, dtype=np.float32)
+    grad = np.zeros(dim, dtype=np.float32)  # zero between examples: _add_rows clears it
     loss = 0.0
     examples = 0
     fused = fits(dim)
@@ -306,15 +347,8 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                 nrows = 0
                 for c in range(nc):
                     nrows = _input_rows(ctx[c], sub_off, sub_ids, use_sub, rows, nrows)
-                if fused:  # the same as the loops below, with the vectors kept in registers
-                    cbow_forward(syn0, rows, nrows, syn1, outs, negative + 1, hidden, ocoef)
-                    loss += _coefs(ocoef, negative + 1, lr, ocoef, want_loss)
-                    cbow_backward(syn0, rows, nrows, syn1, outs, negative + 1, hidden, ocoef)
-                else:
-                    _mean_rows(syn0, rows, nrows, hidden)
-                    grad[:] = 0.0
-                    loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss)
-                    _add_rows(syn0, rows, nrows, grad)
+                loss += _cbow_example(syn0, rows, nrows, syn1, outs, negative + 1, lr, hidden, grad, ocoef, want_loss,
+                                      fused)
                 examples += 1
             elif not use_sub:
                 if fused:
@@ -328,12 +362,11 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                 examples += nc
             else:
                 nrows = _input_rows(word, sub_off, sub_ids, use_sub, rows, 0)
-                _mean_rows(syn0, rows, nrows, hidden)
-                grad[:] = 0.0
+                _mean_rows(syn0, rows, nrows, hidden, fused)
                 for c in range(nc):
                     outs[0] = ctx[c]
                     state = _noise(outs, 1, negative, ctx[c], state, noise)
-                    loss += output_step(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss)
-                _add_rows(syn0, rows, nrows, grad)
+                    loss += _output(hidden, syn1, outs, negative + 1, lr, grad, ocoef, want_loss, fused)
+                _add_rows(syn0, rows, nrows, grad, fused)
                 examples += nc
     return loss, examples, state
