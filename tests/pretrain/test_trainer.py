@@ -67,6 +67,19 @@ def test_two_threads_train_as_well(planted):
     assert all(w.startswith(x[:2]) for x in wv.index_to_key for w, _ in wv.most_similar(x, topn=3))
 
 
+def test_threads_share_the_chunks_and_train_each_once(tmp_path):
+    """The examples a chunk trains depend on its own draws alone: any number of threads taking
+    chunks as they come must train the same ones, each once."""
+    corpus = _planted_corpus(tmp_path / "big.txt", sentences=20_000)  # 24 chunks
+    examples = {}
+    for threads in (1, 2, 3):
+        events = []
+        train_word_vectors(corpus, _config(epochs=2, threads=threads, sample=1e-3), progress=events.append)
+        examples[threads] = [e.examples for e in events if isinstance(e, PretrainEpoch)]
+    assert examples[1] == examples[2] == examples[3]
+    assert examples[1][0] != examples[1][1]  # the epochs draw differently: the count is a real check
+
+
 def test_resume_continues_exactly(planted, tmp_path):
     full = train_word_vectors(planted, _config(epochs=3))
     ckpt = tmp_path / "ckpt"
@@ -187,3 +200,10 @@ def test_fasttext_reads_our_model_bin(planted, tmp_path):
 def test_invalid_settings_name_the_field(kw, message):
     with pytest.raises(ConfigError, match=message):
         PretrainConfig(**kw)
+
+
+def test_default_learning_rates():
+    assert PretrainConfig(model="skipgram").start_lr == 0.025  # word2vec's
+    assert PretrainConfig(model="cbow").start_lr == 0.05
+    assert PretrainConfig(model="skipgram", subwords=(3, 6)).start_lr == 0.03
+    assert PretrainConfig(model="cbow", subwords=(3, 6), lr=0.1).start_lr == 0.1
