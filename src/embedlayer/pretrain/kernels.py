@@ -295,7 +295,7 @@ def subsample(ids, a, b, keep, buf, state):
 
 @njit(fastmath=True, nogil=True, cache=True)
 def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, noise,
-           window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
+                window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
     """Train on sentences ``s_lo .. s_hi - 1`` (one work chunk), drawing from generator ``state``.
     Returns (loss sum, positive examples, state).
 
