@@ -121,8 +121,9 @@ class _Progress:
                 self.bar.update(event.bytes_read - self.bar.n)
         elif isinstance(event, PretrainProgress):
             if self._bar("train", event.words_total, "w", "training", unit_scale=True):
+                # the bar itself shows words/s
                 self.bar.set_postfix(epoch=f"{event.epoch + 1}/{event.epochs}", lr=f"{event.lr:.5f}",
-                                     loss=f"{event.loss:.4f}", words_s=f"{event.words_per_s:,.0f}", refresh=False)
+                                     loss=f"{event.loss:.4f}", refresh=False)
                 self.bar.update(event.words_done - self.bar.n)
         elif isinstance(event, PretrainEpoch) and self.bar is not None:
             self.bar.write(f"epoch {event.epoch + 1}: loss {event.loss:.4f}, {event.examples:,} examples, "
