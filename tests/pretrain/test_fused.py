@@ -107,6 +107,13 @@ def test_rows_not_named_are_untouched():
     assert not np.array_equal(syn0[1], before0[1]) and not np.array_equal(syn1[2], before1[2])
 
 
+def test_tables_that_do_not_fit_are_left_alone():
+    syn0, syn1 = np.ones((4, 24), np.float32), np.ones((4, 24), np.float32)  # 1.5 vectors a row
+    _two_steps(syn0, np.array([1]), syn1, np.array([2]), np.zeros(24, np.float32), np.zeros(1, np.float32),
+               np.ones(1, np.float32), np.zeros(24, np.float32))
+    assert (syn0 == 1).all() and (syn1 == 1).all()
+
+
 def test_fits_only_whole_vectors_up_to_the_register_budget():
     assert [fits(w) for w in (16, 112, MAX_WIDTH)] == [True, True, True]
     assert [fits(w) for w in (0, 8, 100, MAX_WIDTH + 16)] == [False, False, False, False]

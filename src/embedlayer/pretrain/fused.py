@@ -19,7 +19,8 @@ and its gradient included, and ends in a loop remainder. Here those vectors stay
   steps wait in ``scratch`` while the output rows are updated).
 
 A repeated row gets every update, as in the loops. All work on tables of 16 to ``MAX_WIDTH``
-float32 columns, a multiple of 16 (``fits``): the trainer pads its rows to that. The code is
+float32 columns, a multiple of 16 (``fits``; the trainer pads its rows to that, and callers check
+it: on other tables they do nothing). The code is
 unrolled for each possible number of 16-float blocks and picks the one it needs when it runs
 (1.5-1.7x faster than the loops at dim 100 and at 300). Sums are taken in another order than the
 loops', so results agree with them to float32 rounding, not bit for bit.
@@ -87,10 +88,12 @@ class _Arrays:
         return self.builder.inttoptr(address, _VEC.as_pointer())
 
     def blocks(self, i: int) -> ir.Value:
-        """Number of 16-float blocks in a row of 2-D argument ``i`` (or of 1-D argument ``i``)."""
+        """Number of 16-float blocks in a row of 2-D argument ``i`` (or of 1-D argument ``i``);
+        0 when its width is not a multiple of 16, so that no code runs (see ``fits``)."""
         _, ary = self.arrays[i]
-        shape = cgutils.unpack_tuple(self.builder, ary.shape)
-        return self.builder.udiv(shape[-1], ir.Constant(_I64, LANES))
+        width = cgutils.unpack_tuple(self.builder, ary.shape)[-1]
+        whole = self.builder.icmp_unsigned("==", self.builder.urem(width, ir.Constant(_I64, LANES)), ir.Constant(_I64, 0))
+        return self.builder.select(whole, self.builder.udiv(width, ir.Constant(_I64, LANES)), ir.Constant(_I64, 0))
 
 
 def _load(builder, row, b):
@@ -174,7 +177,7 @@ def _accumulators(builder, w, start=None):
 
 _KINDS = {
     "T": lambda ty: ty == types.Array(types.float32, 2, "C"),  # a table
-    "v": lambda ty: isinstance(ty, types.Array) and ty.ndim == 1 and ty.dtype == types.float32,
+    "v": lambda ty: ty == types.Array(types.float32, 1, "C"),  # a vector
     "i": lambda ty: isinstance(ty, types.Array) and ty.ndim == 1 and isinstance(ty.dtype, types.Integer),
     "n": lambda ty: isinstance(ty, types.Integer),
 }
