@@ -207,3 +207,16 @@ def test_default_learning_rates():
     assert PretrainConfig(model="cbow").start_lr == 0.05
     assert PretrainConfig(model="skipgram", subwords=(3, 6)).start_lr == 0.03
     assert PretrainConfig(model="cbow", subwords=(3, 6), lr=0.1).start_lr == 0.1
+
+
+def test_a_compile_of_the_kernels_is_announced_once():
+    from numba.core import event as numba_event
+
+    from embedlayer.pretrain import PretrainCompile, kernels, trainer
+
+    events = []
+    with numba_event.install_listener("numba:compile", trainer._CompileNotice(events.append)):
+        for dispatcher in (kernels.output_step, kernels.train_chunk, kernels.train_chunk):
+            with numba_event.trigger_event("numba:compile", data={"dispatcher": dispatcher}):
+                pass
+    assert events == [PretrainCompile()]

@@ -112,11 +112,19 @@ class _Progress:
         self.kind = ""
 
     def __call__(self, event: Any) -> None:
-        from embedlayer.pretrain import PretrainEpoch, PretrainPrepare, PretrainProgress
+        from embedlayer.pretrain import (
+            PretrainCompile,
+            PretrainEpoch,
+            PretrainPrepare,
+            PretrainProgress,
+        )
 
         if not self.enabled:
             return
-        if isinstance(event, PretrainPrepare):
+        if isinstance(event, PretrainCompile):
+            self.close()
+            note("compiling the training kernels (once: about 20 s; later runs load them from numba's cache)")
+        elif isinstance(event, PretrainPrepare):
             if self._bar("read", event.bytes_total, "B", "reading corpus", unit_scale=True):
                 self.bar.update(event.bytes_read - self.bar.n)
         elif isinstance(event, PretrainProgress):

@@ -9,6 +9,7 @@
 from embedlayer.pretrain.config import PretrainConfig, parse_subwords
 from embedlayer.pretrain.model import WordVectorModel
 from embedlayer.pretrain.trainer import (
+           PretrainCompile,
            PretrainEpoch,
            PretrainPrepare,
            PretrainProgress,
@@ -16,6 +17,7 @@ from embedlayer.pretrain.trainer import (
 )
 
 __all__ = [
+           "PretrainCompile",
            "PretrainConfig",
            "PretrainEpoch",
            "PretrainPrepare",

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from numba.core import event as numba_event
 
 from embedlayer.errors import ConfigError
 from embedlayer.pretrain import kernels
@@ -44,7 +45,7 @@ from embedlayer.pretrain.sampling import (
 from embedlayer.sparse.memory import zeros_array
 from embedlayer.subwords import subword_rows
 
-__all__ = ["PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
+__all__ = ["PretrainCompile", "PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
 
 _CHUNK_WORDS = 10_000
 _CHUNKS_PER_THREAD = 32
@@ -56,6 +57,12 @@ class PretrainPrepare:
 
     bytes_read: int
     bytes_total: int
+
+
+@dataclass(frozen=True)
+class PretrainCompile:
+    """The training kernels are being compiled: once per installation (about 20 s; numba caches
+    them on disk), before the first ``PretrainProgress``."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,22 @@ class PretrainEpoch:
     seconds: float
 
 
-Event = PretrainPrepare | PretrainProgress | PretrainEpoch
+Event = PretrainPrepare | PretrainCompile | PretrainProgress | PretrainEpoch
+
+
+class _CompileNotice(numba_event.Listener):
+    """Tells ``progress`` once when numba starts compiling ``train_chunk`` (a cache miss)."""
+
+    def __init__(self, progress: Callable[[Event], None]) -> None:
+        self.progress, self.told = progress, False
+
+    def on_start(self, event: numba_event.Event) -> None:
+        if not self.told and event.data["dispatcher"] is kernels.train_chunk:
+            self.told = True
+            self.progress(PretrainCompile())
+
+    def on_end(self, event: numba_event.Event) -> None:
+        pass
 
 
 def _chunk_bounds(starts: np.ndarray) -> np.ndarray:
@@ -131,8 +153,9 @@ def train_word_vectors(
     """Train word vectors on the text file ``corpus`` (see ``PretrainConfig`` for the settings).
 
     Args:
-        progress: called with a ``PretrainPrepare`` while reading, a ``PretrainProgress`` after
-            every block of chunks and a ``PretrainEpoch`` after every epoch.
+        progress: called with a ``PretrainPrepare`` while reading, a ``PretrainCompile`` if the
+            kernels must be compiled, a ``PretrainProgress`` after every block of chunks and a
+            ``PretrainEpoch`` after every epoch.
         checkpoint_dir: where to keep a checkpoint (written every ``checkpoint_every`` seconds
             and after each epoch but the last); None: no checkpoints.
         resume: continue from the checkpoint in ``checkpoint_dir`` (the corpus and settings must
@@ -166,7 +189,8 @@ def train_word_vectors(
         run = _Run(config, data, compute_loss, progress)
         if resume:
             run.restore(load_checkpoint(checkpoint_dir, config, data))
-        with ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool:
+        with ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool, \
+                numba_event.install_listener("numba:compile", _CompileNotice(progress or (lambda _: None))):
             run.train(pool, checkpoint_dir, checkpoint_every)
         seconds = time.perf_counter() - started
         stats = {"corpus": str(corpus), "raw_tokens": data.raw_tokens, "lines": data.lines,
