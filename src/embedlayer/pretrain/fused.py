@@ -19,11 +19,14 @@ and its gradient included, and ends in a loop remainder. Here those vectors stay
   steps wait in ``scratch`` while the output rows are updated).
 
 A repeated row gets every update, as in the loops. All work on tables of 16 to ``MAX_WIDTH``
-float32 columns, a multiple of 16 (``fits``; the trainer pads its rows to that, and callers check
-it: on other tables they do nothing). The code is
-unrolled for each possible number of 16-float blocks and picks the one it needs when it runs
-(1.5-1.7x faster than the loops at dim 100 and at 300). Sums are taken in another order than the
-loops', so results agree with them to float32 rounding, not bit for bit.
+float32 columns, a multiple of 16 (``fits``: the trainer pads its rows to that and callers check
+it; on other tables these do nothing). The code is unrolled for each possible number of 16-float
+vectors a row and picks the one it needs when it runs (1.5-1.7x faster than the loops at dim 100
+and at 300). Sums are taken in another order than the loops', so results agree with them to
+float32 rounding, not bit for bit.
+
+Editing this file: numba's on-disk cache of ``kernels.py`` is keyed on that file alone and does
+not see changes here; touch ``kernels.py`` (or delete its ``__pycache__/*.nbi``) after an edit.
 """
 
 from __future__ import annotations
