@@ -207,6 +207,21 @@ def _cbow_example(syn0, rows, nrows, syn1, outs, nout, lr, hidden, grad, coef, w
 
 
 @njit(inline="always")
+def _sg_example(syn0, ctx, nc, syn1, outs, nout, lr, win, wout, coef, scores, want_loss, fused) -> float:
+    """One skip-gram window (``sg_window``), fused or as loops; ``scores`` (>= nc * nout,) float32
+    scratch for the fused path. Returns the summed loss of its ``nc`` examples."""
+    if not fused:
+        return sg_window(syn0, syn1, ctx, nc, outs, nout, lr, win, wout, coef, want_loss)
+    sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)
+    loss = 0.0
+    for c in range(nc):
+        part = scores[c * nout:(c + 1) * nout]
+        loss += _coefs(part, nout, lr, part, want_loss)
+    sg_backward(syn0, ctx, nc, syn1, outs, nout, scores, win)
+    return loss
+
+
+@njit(inline="always")
 def _noise(outs, start, count, target, state, noise):
     """Fill ``outs[start:start+count]`` with noise words different from ``target`` (drawn again
     up to _REDRAWS times). Returns the new generator state."""
@@ -351,14 +366,8 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                                       fused)
                 examples += 1
             elif not use_sub:
-                if fused:
-                    sg_forward(syn0, ctx, nc, syn1, outs, negative + 1, scores)
-                    for c in range(nc):
-                        part = scores[c * (negative + 1):(c + 1) * (negative + 1)]
-                        loss += _coefs(part, negative + 1, lr, part, want_loss)
-                    sg_backward(syn0, ctx, nc, syn1, outs, negative + 1, scores, win)
-                else:
-                    loss += sg_window(syn0, syn1, ctx, nc, outs, negative + 1, lr, win, wout, coef, want_loss)
+                loss += _sg_example(syn0, ctx, nc, syn1, outs, negative + 1, lr, win, wout, coef, scores, want_loss,
+                                    fused)
                 examples += nc
             else:
                 nrows = _input_rows(word, sub_off, sub_ids, use_sub, rows, 0)
