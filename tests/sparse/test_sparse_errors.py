@@ -14,7 +14,7 @@ from embedlayer.sparse import (
     make_sparse_optimizer,
     open_table,
 )
-from embedlayer.sparse.bag import embedding_bag
+from embedlayer.kernels.bag import embedding_bag
 from embedlayer.vectors import Vectors
 from embedlayer.vectors.native import save_native
 

@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from embedlayer.demo.data import load_glove, tweets_path
-from embedlayer.demo.report import neighbours_table, write_report
+from embedlayer.demo.report import write_report
 from embedlayer.errors import ConfigError
 from embedlayer.models import EncoderConfig
 from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
 from embedlayer.text import DecodeReport, Example, read_examples
 from embedlayer.train import TrainConfig
 from embedlayer.vectors import Vectors
+from embedlayer.viz.curves import neighbours_table
 
 VARIANTS = (  # name, use GloVe, freeze
     ("random", False, False),

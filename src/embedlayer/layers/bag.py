@@ -2,7 +2,7 @@
 
 The same table as :class:`~embedlayer.layers.embedding.Embedding` (init, padding row, freezing,
 float16/bfloat16 storage, ``from_weight``, binding to a sparse optimizer), read through
-:func:`embedlayer.sparse.bag.embedding_bag`: per-id weights in every mode (torch allows them only
+:func:`embedlayer.kernels.bag.embedding_bag`: per-id weights in every mode (torch allows them only
 with ``sum``), empty bags give zeros, the padding id takes no part. Equivalent to looking the ids
 up and pooling them, without materialising the (N, D) rows.
 """
@@ -88,7 +88,7 @@ class EmbeddingBag(Embedding):
             ConfigError: non-integer ids, offsets that do not fit the ids, weights of another shape.
             IdOutOfRangeError: an id < 0 or >= V.
         """
-        from embedlayer.sparse.bag import embedding_bag
+        from embedlayer.kernels.bag import embedding_bag
 
         binding = self.row_optimizer
         if binding is not None and not (self.weight.requires_grad and torch.is_grad_enabled()):

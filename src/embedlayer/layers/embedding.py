@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError, FormatError
-from embedlayer.sparse.checks import TABLE_DTYPES, check_ids
+from embedlayer.kernels.checks import TABLE_DTYPES, check_ids
 
 if TYPE_CHECKING:
     from typing import Self
@@ -212,7 +212,7 @@ class Embedding(nn.Module):
         """
         binding = self.row_optimizer
         if binding is not None and self.weight.requires_grad and torch.is_grad_enabled():
-            from embedlayer.sparse.autograd import fused_lookup
+            from embedlayer.kernels.fused_lookup import fused_lookup
 
             # (..., D); the gather checks the ids' range as it copies; the backward updates the rows in place
             rows = fused_lookup(self.weight, check_ids(ids, None), binding)

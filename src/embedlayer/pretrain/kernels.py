@@ -51,7 +51,7 @@ from embedlayer.pretrain.fused import (
     step_rows,
 )
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
-from embedlayer.sparse.prefetch import prefetch_row
+from embedlayer.kernels.prefetch import prefetch_row
 
 __all__ = ["CBOW", "SKIPGRAM", "output_step", "sg_window", "subsample", "train_chunk"]
 

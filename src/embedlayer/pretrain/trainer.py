@@ -42,7 +42,7 @@ from embedlayer.pretrain.sampling import (
     keep_thresholds,
     noise_distribution,
 )
-from embedlayer.sparse.memory import zeros_array
+from embedlayer.kernels.memory import zeros_array
 from embedlayer.subwords import subword_rows
 
 __all__ = ["PretrainCompile", "PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]

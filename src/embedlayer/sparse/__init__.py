@@ -1,19 +1,17 @@
-"""Sparse training of embedding tables: fused row-wise optimizers, bags, big and compact tables.
+"""Sparse training of embedding tables: fused row-wise optimizers, big and compact tables.
 
 A training step should cost what the touched rows cost, not what the table costs:
 
-* optimizers (:mod:`.optimizers`): ``SparseSGD``, ``SparseAdagrad``, ``RowwiseAdagrad``,
-  ``LazyAdam``, applied inside backward to the rows looked up, with no dense gradient;
-* kernels (:mod:`.kernels`, :mod:`.coalesce`): the numba row updates, callable from other numba
-  code (pretraining);
-* lookups (:mod:`.lookup`, :mod:`.autograd`, :mod:`.bag`): checked parallel gathers, the fused
-  lookup, pooled bags (sum/mean/max, per-id weights in every mode);
+* optimizers (:mod:`.optimizers`, :mod:`.optim`): ``SparseSGD``, ``SparseAdagrad``,
+  ``RowwiseAdagrad``, ``LazyAdam``, applied inside backward to the rows looked up, with no dense
+  gradient (their row updates are the drivers of :mod:`embedlayer.kernels.updates`);
 * storage (:mod:`.mmap`, :mod:`.quant`): tables memory-mapped from the native vectors format and
   trained in place; row-wise int8 quantisation for inference (float16/bfloat16 storage is a
   ``dtype=`` of the layers).
 
-Names are imported lazily (``embedlayer.sparse.LazyAdam`` loads only what it needs), which also
-keeps ``embedlayer.layers`` free to import the lookup functions from here.
+The lookups these tables are read through (``gather``, ``fused_lookup``, ``embedding_bag``) live
+in :mod:`embedlayer.kernels`, below the layers, and are re-exported here. Names are imported
+lazily: ``embedlayer.sparse.LazyAdam`` loads only what it needs.
 """
 
 from __future__ import annotations
@@ -22,23 +20,23 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "SparseOptimizer": "optim",
-    "TableBinding": "optim",
-    "SparseSGD": "optimizers",
-    "SparseAdagrad": "optimizers",
-    "RowwiseAdagrad": "optimizers",
-    "LazyAdam": "optimizers",
-    "make_sparse_optimizer": "optimizers",
-    "SPARSE_OPTIMIZERS": "optimizers",
-    "gather": "lookup",
-    "fused_lookup": "autograd",
-    "embedding_bag": "bag",
-    "BAG_MODES": "bag",
-    "MmapTable": "mmap",
-    "open_table": "mmap",
-    "QuantizedEmbedding": "quant",
-    "quantize_rows": "quant",
-    "dequantize_rows": "quant",
+    "SparseOptimizer": "embedlayer.sparse.optim",
+    "TableBinding": "embedlayer.sparse.optim",
+    "SparseSGD": "embedlayer.sparse.optimizers",
+    "SparseAdagrad": "embedlayer.sparse.optimizers",
+    "RowwiseAdagrad": "embedlayer.sparse.optimizers",
+    "LazyAdam": "embedlayer.sparse.optimizers",
+    "make_sparse_optimizer": "embedlayer.sparse.optimizers",
+    "SPARSE_OPTIMIZERS": "embedlayer.sparse.optimizers",
+    "gather": "embedlayer.kernels.lookup",
+    "fused_lookup": "embedlayer.kernels.fused_lookup",
+    "embedding_bag": "embedlayer.kernels.bag",
+    "BAG_MODES": "embedlayer.kernels.bag",
+    "MmapTable": "embedlayer.sparse.mmap",
+    "open_table": "embedlayer.sparse.mmap",
+    "QuantizedEmbedding": "embedlayer.sparse.quant",
+    "quantize_rows": "embedlayer.sparse.quant",
+    "dequantize_rows": "embedlayer.sparse.quant",
 }
 
 __all__ = [
@@ -66,7 +64,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'embedlayer.sparse' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"embedlayer.sparse.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

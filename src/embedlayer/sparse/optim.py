@@ -3,7 +3,7 @@
 A table is a module with a 2-D ``weight`` and a ``padding_idx`` (embedlayer's ``Embedding`` and
 ``EmbeddingBag``, the modules of a memory-mapped table) or a bare 2-D tensor. Building an
 optimizer over tables *binds* it to each module (``module.row_optimizer``): from then on the
-module's forward pass goes through :mod:`embedlayer.sparse.autograd`, whose backward hands the
+module's forward pass goes through :mod:`embedlayer.kernels.fused_lookup`, whose backward hands the
 gradient of the looked-up rows, (N, D), to the optimizer instead of building a (V, D) gradient.
 
 * ``fused=True`` (default): the update is applied right there, inside ``loss.backward()``;
@@ -12,14 +12,14 @@ gradient of the looked-up rows, (N, D), to the optimizer instead of building a (
 * ``fused=False``: backward only records (ids, gradient rows); ``step()`` applies every lookup
   since ``zero_grad()`` as one update (duplicates across lookups summed), like a torch optimizer.
 
-Every update coalesces the ids (:mod:`embedlayer.sparse.coalesce`), leaves the padding id out
+Every update coalesces the ids (:mod:`embedlayer.kernels.coalesce`), leaves the padding id out
 (the padding row never moves), and runs one of the numba drivers of
-:mod:`embedlayer.sparse.kernels` over chunks of the distinct rows on parallel threads
-(:mod:`embedlayer.sparse.threads`, ``torch.get_num_threads()`` of them). Tables stored as float16 or
+:mod:`embedlayer.kernels.updates` over chunks of the distinct rows on parallel threads
+(:mod:`embedlayer.kernels.threads`, ``torch.get_num_threads()`` of them). Tables stored as float16 or
 bfloat16 are updated in float32: the touched rows are widened, updated and rounded back (to
 nearest even). Optimizer state is always float32 (counts int64), allocated at the first update,
 through ``module.state_allocator(name, shape, dtype)`` when the module has one (memory-mapped
-tables put their state in files) and :func:`embedlayer.sparse.memory.zeros` (huge pages) otherwise.
+tables put their state in files) and :func:`embedlayer.kernels.memory.zeros` (huge pages) otherwise.
 
 These optimizers subclass ``torch.optim.Optimizer`` (``param_groups`` with ``lr``, ``zero_grad``,
 ``step``, ``state_dict``/``load_state_dict``), so LR schedules and checkpoints treat them as any
@@ -37,10 +37,10 @@ import torch
 from torch import Tensor
 
 from embedlayer.errors import ConfigError
-from embedlayer.sparse.checks import check_table, raise_bad_id
-from embedlayer.sparse.coalesce import balanced_chunks, coalesce
-from embedlayer.sparse.memory import zeros
-from embedlayer.sparse.threads import num_threads, run_chunks
+from embedlayer.kernels.checks import check_table, raise_bad_id
+from embedlayer.kernels.coalesce import balanced_chunks, coalesce
+from embedlayer.kernels.memory import zeros
+from embedlayer.kernels.threads import num_threads, run_chunks
 
 __all__ = ["Rows", "SparseOptimizer", "TableBinding"]
 
@@ -65,7 +65,7 @@ class Rows:
 
     def run(self, kernel: Any, state: tuple[np.ndarray, ...], grads: np.ndarray, *settings: Any) -> None:
         """``kernel(*state, ids, heads, nxt, grads, lo, hi, *settings)`` (a driver of
-        :mod:`embedlayer.sparse.kernels`) for every chunk of distinct rows, chunks on parallel threads."""
+        :mod:`embedlayer.kernels.updates`) for every chunk of distinct rows, chunks on parallel threads."""
         args = (*state, self.ids, self.heads, self.nxt, grads)
         run_chunks(kernel, (*args, *settings), self.bounds, at=len(args))
 

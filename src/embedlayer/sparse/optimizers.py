@@ -4,7 +4,7 @@ Each touches only the rows a batch looked up (the padding row never), sums the g
 duplicate ids, and applies weight decay only to those rows: a row absent from the batch keeps its
 value and its state, so "weight decay" here means L2 on the rows in use (as TensorFlow's
 LazyAdam and FBGEMM do), not a shrink of the whole table every step. The exact formulas are in
-:mod:`embedlayer.sparse.kernels`. Where the semantics coincide with torch's they are equal (to
+:mod:`embedlayer.kernels.updates`. Where the semantics coincide with torch's they are equal (to
 float32 rounding): ``SparseSGD`` with ``torch.optim.SGD`` on sparse gradients, ``SparseAdagrad``
 with ``torch.optim.Adagrad`` (no ``lr_decay``), ``LazyAdam(bias_correction="global")`` with
 ``torch.optim.SparseAdam`` (which counts steps per table, not per row; its ``eps`` sits outside
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from embedlayer.errors import ConfigError
-from embedlayer.sparse import kernels
+from embedlayer.kernels import updates as kernels
 from embedlayer.sparse.optim import Rows, SparseOptimizer, TableBinding
 
 __all__ = ["SPARSE_OPTIMIZERS", "LazyAdam", "RowwiseAdagrad", "SparseAdagrad", "SparseSGD", "make_sparse_optimizer"]

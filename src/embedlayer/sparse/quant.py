@@ -19,9 +19,9 @@ from numba import njit
 from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError
-from embedlayer.sparse.checks import check_ids, raise_bad_id
-from embedlayer.sparse.lookup import first_bad, split
-from embedlayer.sparse.threads import run_chunks
+from embedlayer.kernels.checks import check_ids, raise_bad_id
+from embedlayer.kernels.lookup import first_bad, split
+from embedlayer.kernels.threads import run_chunks
 
 __all__ = ["QuantizedEmbedding", "dequantize_rows", "neighbour_recall", "quantize_rows"]
 

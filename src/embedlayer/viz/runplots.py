@@ -3,7 +3,7 @@
 Two kinds of run folder are read:
 
 - ``embedlayer demo``'s folder: ``report.json`` holds every run's history and the neighbour
-  lists before and after fine-tuning (the curves reuse ``demo.report.plot_learning_curves``);
+  lists before and after fine-tuning (drawn by :mod:`embedlayer.viz.curves`);
 - ``embedlayer classify train``'s model folder: ``config.json`` (format
   ``embedlayer.text-classifier``) and ``checkpoint/last/checkpoint.json`` with the history. The
   "before" side needs the pretrained vectors the model started from (``vectors``); the "after"
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from embedlayer._io import atomic_path
-from embedlayer.demo.report import neighbours_table, plot_learning_curves
 from embedlayer.errors import DataError, VocabError, where
 from embedlayer.vectors import Vectors
+from embedlayer.viz.curves import neighbours_table, plot_learning_curves
 
 __all__ = ["RunFolder", "classifier_neighbours", "is_run_folder", "plot_neighbours", "plot_run", "read_run"]
 

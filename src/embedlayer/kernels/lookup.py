@@ -4,7 +4,7 @@ The forward pass of a lookup is a gather. :func:`gather_rows` copies the rows of
 ids, prefetching a few rows ahead, and checks every id on the way (one pass instead of a separate
 range check): it returns the position of the first id outside ``[0, V)``, or -1. :func:`gather`
 is the torch entry point used by the layers and by ``bench/lookup.py``: it cuts the ids into one
-range per thread (:mod:`embedlayer.sparse.threads`).
+range per thread (:mod:`embedlayer.kernels.threads`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from embedlayer.sparse.checks import check_ids, check_table, raise_bad_id
-from embedlayer.sparse.prefetch import prefetch_row_read
-from embedlayer.sparse.threads import num_threads, run_chunks
+from embedlayer.kernels.checks import check_ids, check_table, raise_bad_id
+from embedlayer.kernels.prefetch import prefetch_row_read
+from embedlayer.kernels.threads import num_threads, run_chunks
 
 __all__ = ["first_bad", "gather", "gather_bf16_rows", "gather_rows", "split"]
 

@@ -11,11 +11,11 @@ Two levels, both ``numba.njit`` (nopython, ``cache=True``) so other compiled cod
   vectorisation.
 * **drivers** apply a rule to every row a batch touched: :func:`sgd_apply`,
   :func:`adagrad_apply`, :func:`rowwise_adagrad_apply`, :func:`adam_apply`. They take the
-  grouping of :func:`embedlayer.sparse.coalesce.coalesce` (``heads``, ``nxt``), sum the
+  grouping of :func:`embedlayer.kernels.coalesce.coalesce` (``heads``, ``nxt``), sum the
   gradient rows of each distinct row (duplicate ids add up) and update it, for the distinct rows
   ``lo..hi-1``: callers cut the rows into chunks with
-  :func:`~embedlayer.sparse.coalesce.balanced_chunks` and run the chunks on parallel threads
-  (:func:`embedlayer.sparse.threads.run_chunks`); each row belongs to one chunk, so there are no
+  :func:`~embedlayer.kernels.coalesce.balanced_chunks` and run the chunks on parallel threads
+  (:func:`embedlayer.kernels.threads.run_chunks`); each row belongs to one chunk, so there are no
   races. With ``compact=True`` the weight passed is a
   float32 copy of the touched rows only, row k for distinct row k (how float16/bfloat16 tables
   are trained: widen the touched rows, update in float32, narrow them back).
@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit
 
-from embedlayer.sparse.prefetch import prefetch_row, prefetch_row_read
+from embedlayer.kernels.prefetch import prefetch_row, prefetch_row_read
 
 __all__ = [
     "adagrad_apply",
@@ -143,7 +143,7 @@ def adam_row(weight, r, m, v, s, g, gi, lr, beta1, beta2, eps, weight_decay, dec
 @njit(**_RULE)
 def sum_chain(grads, nxt, i, acc):
     """``acc[0]`` = the sum of ``grads`` rows along the occurrence chain that starts at position
-    ``i`` (see :func:`~embedlayer.sparse.coalesce.coalesce`), in batch order; acc (1, D) float32.
+    ``i`` (see :func:`~embedlayer.kernels.coalesce.coalesce`), in batch order; acc (1, D) float32.
     The next row of the chain is prefetched while one is added: a frequent id's occurrences are
     scattered over the batch, out of reach of the hardware prefetcher."""
     j = nxt[i]
@@ -161,7 +161,7 @@ def sum_chain(grads, nxt, i, acc):
 
 
 # Every driver handles the distinct rows lo..hi-1 (a chunk from ``balanced_chunks``; callers run
-# the chunks on several threads, see :mod:`embedlayer.sparse.threads`). Distinct row k has its
+# the chunks on several threads, see :mod:`embedlayer.kernels.threads`). Distinct row k has its
 # first occurrence at position i = heads[k] and its id s = ids[i]; it is row s of the optimizer
 # state, and row s of ``weight`` (or row k when ``compact``: a float32 copy of the touched rows of
 # a float16/bfloat16 table). A row that occurred once reads its gradient in place; a duplicated

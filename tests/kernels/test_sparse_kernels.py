@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from embedlayer.sparse.coalesce import ROW_COST, balanced_chunks, coalesce
-from embedlayer.sparse.kernels import adam_row, sgd_row
-from embedlayer.sparse.lookup import gather_rows
-from embedlayer.sparse.threads import run_parallel
+from embedlayer.kernels.coalesce import ROW_COST, balanced_chunks, coalesce
+from embedlayer.kernels.updates import adam_row, sgd_row
+from embedlayer.kernels.lookup import gather_rows
+from embedlayer.kernels.threads import run_parallel
 
 
 @settings(max_examples=60, deadline=None)

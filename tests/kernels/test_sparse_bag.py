@@ -5,7 +5,7 @@ import torch
 
 from embedlayer.layers import EmbeddingBag
 from embedlayer.sparse import SparseSGD
-from embedlayer.sparse.bag import embedding_bag
+from embedlayer.kernels.bag import embedding_bag
 
 V, D = 17, 5
 

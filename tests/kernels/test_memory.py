@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlayer.sparse.memory import zeros, zeros_array
+from embedlayer.kernels.memory import zeros, zeros_array
 
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 

@@ -1,7 +1,7 @@
 """``embedding_bag``: pooled lookups with autograd, for every mode with per-id weights.
 
 Unlike ``torch.nn.functional.embedding_bag`` (weights only with ``mode="sum"``), every mode takes
-``per_sample_weights`` (definitions in :mod:`embedlayer.sparse.bag_kernels`); the padding id is
+``per_sample_weights`` (definitions in :mod:`embedlayer.kernels.bag_kernels`); the padding id is
 skipped in every mode, empty bags give zeros. The table gradient is, as the layer asks: handed to
 a bound sparse optimizer (no table gradient at all), a sparse COO tensor of the looked-up rows, or
 a dense (V, D) tensor. Runs on CPU (numba kernels over ranges of bags, on parallel threads);
@@ -17,10 +17,10 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from embedlayer.errors import ConfigError
-from embedlayer.sparse import bag_kernels as K
-from embedlayer.sparse.checks import check_ids, check_offsets, check_table, raise_bad_id
-from embedlayer.sparse.lookup import first_bad, split
-from embedlayer.sparse.threads import run_chunks
+from embedlayer.kernels import bag_kernels as K
+from embedlayer.kernels.checks import check_ids, check_offsets, check_table, raise_bad_id
+from embedlayer.kernels.lookup import first_bad, split
+from embedlayer.kernels.threads import run_chunks
 
 if TYPE_CHECKING:
     from embedlayer.sparse.optim import TableBinding
@@ -104,7 +104,7 @@ def embedding_bag(
 
     Raises:
         ConfigError: a bad mode, non-integer ids, offsets that do not fit the ids (see
-            :func:`~embedlayer.sparse.checks.check_offsets`), weights of another shape than the
+            :func:`~embedlayer.kernels.checks.check_offsets`), weights of another shape than the
             ids, offsets with 2-D ids, or a table that is not a CPU float32/float16/bfloat16 tensor.
         IdOutOfRangeError: an id < 0 or >= V.
     """

@@ -13,10 +13,10 @@ from numba import njit
 from numba.core.errors import TypingError
 
 from embedlayer.sparse import gather
-from embedlayer.sparse.coalesce import balanced_chunks, coalesce
-from embedlayer.sparse.kernels import sgd_apply
-from embedlayer.sparse.lookup import gather_rows
-from embedlayer.sparse.threads import omp_runtime, run_chunks, run_parallel
+from embedlayer.kernels.coalesce import balanced_chunks, coalesce
+from embedlayer.kernels.updates import sgd_apply
+from embedlayer.kernels.lookup import gather_rows
+from embedlayer.kernels.threads import omp_runtime, run_chunks, run_parallel
 
 ON_OPENMP = "parallel backend: OpenMP" in torch.__config__.parallel_info()
 
@@ -129,7 +129,7 @@ def test_a_forked_child_gathers_on_its_own_threads():
     code = (
         "import os, torch, numpy as np\n"
         "from embedlayer.sparse import gather\n"
-        "from embedlayer.sparse.threads import omp_runtime\n"
+        "from embedlayer.kernels.threads import omp_runtime\n"
         "w = torch.arange(400000.0).reshape(100000, 4); ids = torch.arange(99999, -1, -1)\n"
         "expected = w.numpy()[::-1]\n"
         "assert np.array_equal(gather(w, ids).numpy(), expected)\n"
@@ -153,7 +153,7 @@ def test_gather_matches_index_select_on_a_large_table():
 def test_own_threads_on_request():
     code = ("import torch\n"
             "from embedlayer.sparse import gather\n"
-            "from embedlayer.sparse.threads import omp_runtime\n"
+            "from embedlayer.kernels.threads import omp_runtime\n"
             "w = torch.randn(50000, 8); ids = torch.randint(0, 50000, (40000,))\n"
             "assert omp_runtime() is None and torch.equal(gather(w, ids), w[ids])\n")
     env = {**os.environ, "EMBEDLAYER_OWN_THREADS": "1"}

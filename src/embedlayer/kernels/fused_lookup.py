@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from embedlayer.sparse.lookup import gather
+from embedlayer.kernels.lookup import gather
 
 if TYPE_CHECKING:
     from embedlayer.sparse.optim import TableBinding
@@ -48,6 +48,6 @@ def fused_lookup(weight: Tensor, ids: Tensor, binding: TableBinding) -> Tensor:
     ``weight`` must require grad for the backward to run (a frozen table is looked up plainly).
 
     Raises:
-        ConfigError, IdOutOfRangeError: as :func:`embedlayer.sparse.lookup.gather`.
+        ConfigError, IdOutOfRangeError: as :func:`embedlayer.kernels.lookup.gather`.
     """
     return _FusedLookup.apply(weight, ids, binding)
