@@ -1,5 +1,21 @@
-"""embedlayer: embedding layers from raw text to trained, inspectable vectors."""
+"""embedlayer: embedding layers from raw text to trained, inspectable vectors.
 
+The core names are here, imported on first use so ``import embedlayer`` stays fast::
+
+    import embedlayer as el
+
+    vocab = el.Vocab.build(token_lists, min_count=2)
+    glove = el.load_vectors("glove.6B.50d.txt")          # any format, detected from content
+    emb = el.Embedding.from_vectors(glove, vocab, freeze=False)
+
+The errors are imported eagerly: ``except el.EmbedLayerError`` needs no other import.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from embedlayer._lazy import lazy_exports
 from embedlayer.errors import (
     ConfigError,
     DataError,
@@ -10,15 +26,18 @@ from embedlayer.errors import (
     VocabError,
 )
 
+if TYPE_CHECKING:
+    from embedlayer.layers import Embedding, EmbeddingBag
+    from embedlayer.pretrain import PretrainConfig, train_word_vectors
+    from embedlayer.tasks import TextClassificationPipeline
+    from embedlayer.text import get_tokenizer
+    from embedlayer.vectors import Vectors, load_vectors
+    from embedlayer.vocab import Vocab
+
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConfigError",
-    "DataError",
-    "EmbedLayerError",
-    "FormatError",
-    "IdOutOfRangeError",
-    "ModelError",
-    "VocabError",
-    "__version__",
-]
+__getattr__, __dir__, _LAZY = lazy_exports(__name__)
+__all__ = sorted(
+    [*_LAZY, "ConfigError", "DataError", "EmbedLayerError", "FormatError", "IdOutOfRangeError", "ModelError",
+     "VocabError", "__version__"]
+)

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from embedlayer.cli.common import add_data_args, load_examples, note, print_json, set_threads
 from embedlayer.errors import ConfigError, DataError
-
-ENCODERS = ("bag", "cnn", "rnn", "transformer")
+from embedlayer.layers.options import MISSING_POLICIES
+from embedlayer.models.config import ENCODER_KINDS, RNN_CELLS, RNN_POOLINGS
+from embedlayer.text.tokenizers import TOKENIZER_NAMES
+from embedlayer.train.config import DENSE_OPTIMIZERS, SCHEDULES, SPARSE_OPTIMIZER_NAMES
+from embedlayer.vectors import FORMATS as VECTOR_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,14 +39,14 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the model (created)")
     add_data_args(p)
     g = p.add_argument_group("text and vocabulary")
-    g.add_argument("--tokenizer", choices=["word", "char", "byte", "whitespace"], default="word")
+    g.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
     g.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
     g.add_argument("--min-count", type=int, default=1, help="drop tokens seen fewer times (they become <unk>)")
     g.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent tokens")
     g.add_argument("--max-len", type=int, default=128, help="truncate texts to this many tokens")
     g = p.add_argument_group("embedding layer")
     g.add_argument("--dim", type=int, default=100, help="embedding dimension (with --vectors: theirs)")
-    g.add_argument("--vectors", metavar="FILE", help="pretrained vectors (GloVe or word2vec text)")
+    g.add_argument("--vectors", metavar="FILE", help="pretrained vectors, format detected from content: " + ", ".join(VECTOR_FORMATS))
     g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
     g.add_argument("--static-channel", action="store_true",
@@ -52,16 +55,16 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
                    help="also add the N most frequent words of --vectors to the vocabulary, so words unseen in "
                    "training keep their pretrained vector at prediction time (0: training words only)")
-    g.add_argument("--missing", choices=["random", "zero", "mean"], default="random",
+    g.add_argument("--missing", choices=MISSING_POLICIES, default="random",
                    help="initialisation of vocabulary words the vectors lack")
     g.add_argument("--dense-grad", dest="sparse", action="store_false",
                    help="dense embedding gradients (default: sparse, only rows in the batch move)")
     g = p.add_argument_group("encoder")
-    g.add_argument("--encoder", choices=ENCODERS, default="cnn")
-    g.add_argument("--pooling", choices=["mean", "max"], default=None,
-                   help="pooling over time: bag (default mean) and rnn (default max)")
+    g.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
+    g.add_argument("--pooling", choices=RNN_POOLINGS, default=None,
+                   help="pooling over time: bag mean or max (default mean), rnn last, max or mean (default max)")
     g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
-    g.add_argument("--rnn-cell", choices=["lstm", "gru"], default="lstm")
+    g.add_argument("--rnn-cell", choices=RNN_CELLS, default="lstm")
     g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
     g.add_argument("--heads", type=int, default=None, help="transformer attention heads")
     g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
@@ -74,16 +77,16 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
-    g.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
+    g.add_argument("--optimizer", choices=DENSE_OPTIMIZERS, default="adam")
     g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
-    g.add_argument("--sparse-optimizer", choices=["torch", "sgd", "adagrad", "rowwise-adagrad", "adam"],
+    g.add_argument("--sparse-optimizer", choices=("torch", *SPARSE_OPTIMIZER_NAMES),
                    default="torch",
                    help="optimizer of the (sparse) embedding rows: torch's SparseAdam, or a row-wise optimizer of "
                    "embedlayer.sparse applied inside backward to the rows each batch uses (adam: lazy Adam with a "
                    "step count per row; rowwise-adagrad: one accumulator per row)")
     g.add_argument("--embedding-weight-decay", type=float, default=0.0,
                    help="L2 decay of the embedding rows a batch uses (needs a row-wise --sparse-optimizer)")
-    g.add_argument("--schedule", choices=["constant", "linear", "cosine"], default="linear")
+    g.add_argument("--schedule", choices=SCHEDULES, default="linear")
     g.add_argument("--clip-norm", type=float, default=5.0, help="gradient norm clipping (0 disables)")
     g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     g.add_argument("--seed", type=int, default=0)

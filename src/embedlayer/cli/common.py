@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlayer.text import DecodeReport, Example, read_examples
+from embedlayer.text.readers import TABLE_FORMATS
 
 
 def column(value: str) -> str | int:
@@ -23,7 +24,7 @@ def add_data_args(parser: argparse.ArgumentParser, *, label: bool = True) -> Non
     if label:
         parser.add_argument("--label-col", type=column, default="label", metavar="C",
                             help="column (name or 0-based index) or JSON key holding the label (default: label)")
-    parser.add_argument("--format", choices=["tsv", "csv", "jsonl", "txt"], default=None,
+    parser.add_argument("--format", choices=TABLE_FORMATS, default=None,
                         help="input format (default: from the extension, then the content)")
     parser.add_argument("--header", dest="header", action="store_true", default=None,
                         help="the first row is a header (default: detected)")

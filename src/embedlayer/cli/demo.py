@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from embedlayer.cli.common import note, print_json, set_threads
+from embedlayer.models.config import ENCODER_KINDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", metavar="DIR", default=None, help="run folder (default: runs/demo-YYYYmmdd-HHMMSS)")
-    p.add_argument("--encoder", choices=["bag", "cnn", "rnn", "transformer"], default="cnn")
+    p.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
     p.add_argument("--epochs", type=int, default=6, help="at most this many epochs per run (early stopping)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int, default=None, help="use a random sample of N tweets (a quick look)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from embedlayer.cli.common import note, print_json
 from embedlayer.cli.plot import Steps
 from embedlayer.errors import ConfigError
+from embedlayer.viz.projection import METHODS
 
 _DESCRIPTION = """\
 Explore word vectors in a browser: the first --points words (the most frequent, in GloVe and
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", type=int, default=50_000, metavar="N",
                    help="draw the N first words (default 50,000); queries search every word read")
     p.add_argument("--labels", metavar="FILE", help="colour points by the labels of FILE ('word<TAB>label' lines)")
-    p.add_argument("--method", choices=["pca", "umap", "tsne"], default="pca",
+    p.add_argument("--method", choices=METHODS, default="pca",
                    help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'` and take "
                    "minutes for 50,000 points)")
     p.add_argument("--dim", type=int, choices=[2, 3], default=None,

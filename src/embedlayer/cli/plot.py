@@ -9,6 +9,8 @@ from typing import Any
 
 from embedlayer.cli.common import note, print_json
 from embedlayer.errors import ConfigError
+from embedlayer.vectors import FORMATS as VECTOR_FORMATS
+from embedlayer.viz.projection import METHODS
 
 _METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 _DESCRIPTION = """\
@@ -45,11 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clusters", type=int, default=None, metavar="K",
                    help="without --labels: colour by K k-means clusters (cosine, full space); 0: one colour "
                    "(default: about sqrt(N/4), 2 to 8)")
-    p.add_argument("--method", choices=["pca", "umap", "tsne"], default="pca",
+    p.add_argument("--method", choices=METHODS, default="pca",
                    help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'`)")
     p.add_argument("--dim", type=int, choices=[2, 3], default=2, help="2-D scatter or a 3-D view (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE and k-means")
-    p.add_argument("--format", default=None, metavar="FORMAT", help="vectors format (default: detected)")
+    p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     p.add_argument("--skip-missing", action="store_true",
                    help="leave out requested words the vectors lack (default: an error naming them)")

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from embedlayer.cli.common import note, print_json
+from embedlayer.pretrain.config import PRETRAIN_MODELS
+from embedlayer.text.tokenizers import TOKENIZER_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("corpus", metavar="CORPUS", help="text file to train on")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to write the vectors to")
-    p.add_argument("--model", choices=["skipgram", "cbow"], default="skipgram",
+    p.add_argument("--model", choices=PRETRAIN_MODELS, default="skipgram",
                    help="skipgram: a word predicts its neighbours; cbow: the neighbours predict the word")
     p.add_argument("--dim", type=int, default=100, help="vector width")
     p.add_argument("--window", type=int, default=5, help="largest distance to a context word")
@@ -43,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--buckets", type=int, default=2_000_000, help="hash buckets for the n-grams")
     p.add_argument("--seed", type=int, default=1, help="seed of the initial vectors and all random draws")
     p.add_argument("--lowercase", action="store_true", help="lowercase the text first")
-    p.add_argument("--tokenizer", choices=["word", "whitespace", "char", "byte"], default=None,
+    p.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default=None,
                    help="split lines with one of our tokenizers (default: at whitespace, as word2vec)")
     p.add_argument("--max-sentence-length", type=int, default=10_000,
                    help="cut longer lines into pieces of this many words")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from embedlayer.cli.common import add_data_args, load_examples, note, print_json
+from embedlayer.text.tokenizers import TOKENIZER_NAMES
+from embedlayer.vocab import OOV_POLICIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,13 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="text files (txt: one text a line; or tsv/csv/jsonl)")
     p.add_argument("--out", required=True, metavar="FILE", help="vocabulary file to write (JSON)")
     add_data_args(p, label=False)
-    p.add_argument("--tokenizer", choices=["word", "char", "byte", "whitespace"], default="word")
+    p.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
     p.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
     p.add_argument("--min-count", type=int, default=1, help="drop tokens seen fewer times")
     p.add_argument("--max-size", type=int, default=None, help="keep the N most frequent tokens (specials not counted)")
     p.add_argument("--pad-token", default="<pad>")
     p.add_argument("--unk-token", default="<unk>")
-    p.add_argument("--oov", choices=["unk", "error", "hash"], default="unk", help="what unknown tokens become")
+    p.add_argument("--oov", choices=OOV_POLICIES, default="unk", help="what unknown tokens become")
     p.add_argument("--buckets", type=int, default=0, help="hash buckets for --oov hash")
     p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
     p.set_defaults(handler=run_build)

@@ -1,7 +1,14 @@
 """Embedding layers: the lookup table, its pooled (bag) form and its pretrained initialisation."""
 
-from embedlayer.layers.bag import EmbeddingBag
-from embedlayer.layers.embedding import Embedding
-from embedlayer.layers.pretrained import CoverageReport, align_vectors
+from __future__ import annotations
 
-__all__ = ["CoverageReport", "Embedding", "EmbeddingBag", "align_vectors"]
+from typing import TYPE_CHECKING
+
+from embedlayer._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from embedlayer.layers.bag import EmbeddingBag
+    from embedlayer.layers.embedding import Embedding
+    from embedlayer.layers.pretrained import CoverageReport, align_vectors
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

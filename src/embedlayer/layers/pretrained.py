@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from embedlayer.errors import ConfigError, FormatError
+from embedlayer.layers.options import MISSING_POLICIES, MissingPolicy
 from embedlayer.vectors.store import Vectors
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MISSING_POLICIES", "CoverageReport", "align_vectors"]
 
-MissingPolicy = Literal["random", "zero", "mean"]
-MISSING_POLICIES: tuple[str, ...] = ("random", "zero", "mean")
 _EXAMPLES = 10
 
 

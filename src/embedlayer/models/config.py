@@ -11,13 +11,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["EncoderConfig", "ClassifierConfig"]
+__all__ = ["BAG_POOLINGS", "ENCODER_KINDS", "POSITIONS", "RNN_CELLS", "RNN_POOLINGS", "ClassifierConfig",
+           "EncoderConfig"]
 
-ENCODER_KINDS = ("bag", "cnn", "rnn", "transformer")
+EncoderKind = Literal["bag", "cnn", "rnn", "transformer"]
+BagPooling = Literal["mean", "max"]
+RnnCell = Literal["gru", "lstm"]
+RnnPooling = Literal["last", "max", "mean"]
+Positions = Literal["learned", "sinusoidal"]
+#: The choices of each field, for validation and for the CLI (one source for both).
+ENCODER_KINDS: tuple[str, ...] = get_args(EncoderKind)
+BAG_POOLINGS: tuple[str, ...] = get_args(BagPooling)
+RNN_CELLS: tuple[str, ...] = get_args(RnnCell)
+RNN_POOLINGS: tuple[str, ...] = get_args(RnnPooling)
+POSITIONS: tuple[str, ...] = get_args(Positions)
 
 
 def _fail(owner: str, name: str, value: Any, expected: str) -> ConfigError:
@@ -69,22 +80,22 @@ class EncoderConfig:
 
     # Which encoder: "bag" (masked mean/max of the vectors: fast, order-blind, a strong baseline),
     # "cnn" (Kim-2014 n-gram filters), "rnn" (GRU/LSTM) or "transformer" (self-attention).
-    kind: Literal["bag", "cnn", "rnn", "transformer"] = "cnn"
+    kind: EncoderKind = "cnn"
     # Bag only: "mean" averages the real tokens; "max" takes the per-dimension maximum.
-    pooling: Literal["mean", "max"] = "mean"
+    pooling: BagPooling = "mean"
     # CNN only: filter widths in tokens (3-5-grams as in Kim 2014) and filters per width; the
     # output has len(cnn_widths) * cnn_channels features.
     cnn_widths: tuple[int, ...] = (3, 4, 5)
     cnn_channels: int = 100
     # RNN only: LSTM by default (GRU is cheaper and usually as good on short texts); hidden units
     # per direction; stacked layers; bidirectional doubles the output size.
-    rnn_cell: Literal["gru", "lstm"] = "lstm"
+    rnn_cell: RnnCell = "lstm"
     rnn_hidden: int = 128
     rnn_layers: int = 1
     bidirectional: bool = True
     # RNN only: how the per-step outputs become one vector. "max" over valid steps is the most
     # robust on classification; "last" is the final hidden state (both directions); "mean".
-    rnn_pooling: Literal["last", "max", "mean"] = "max"
+    rnn_pooling: RnnPooling = "max"
     # Transformer only: blocks, attention heads (must divide the embedding dimension D), the
     # feed-forward width (None: 4 * D as in the original paper), the longest sequence the
     # positional table covers, and "learned" positions or fixed "sinusoidal" ones.
@@ -92,7 +103,7 @@ class EncoderConfig:
     tf_heads: int = 2
     tf_ff: int | None = None
     max_positions: int = 512
-    tf_positions: Literal["learned", "sinusoidal"] = "learned"
+    tf_positions: Positions = "learned"
     # Dropout *inside* the encoder: between stacked RNN layers (only when rnn_layers > 1) and in
     # the transformer blocks. Bag and CNN have no internal dropout; the classifier adds its own
     # dropout before and after the encoder (ClassifierConfig.dropout).
@@ -101,7 +112,7 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         own = "EncoderConfig"
         _check_choice(own, "kind", self.kind, ENCODER_KINDS)
-        _check_choice(own, "pooling", self.pooling, ("mean", "max"))
+        _check_choice(own, "pooling", self.pooling, BAG_POOLINGS)
         widths = self.cnn_widths
         if isinstance(widths, list):  # from JSON
             widths = tuple(widths)
@@ -113,17 +124,17 @@ class EncoderConfig:
         ):
             raise _fail(own, "cnn_widths", self.cnn_widths, "a non-empty tuple of integers >= 1")
         _check_int(own, "cnn_channels", self.cnn_channels, 1)
-        _check_choice(own, "rnn_cell", self.rnn_cell, ("gru", "lstm"))
+        _check_choice(own, "rnn_cell", self.rnn_cell, RNN_CELLS)
         _check_int(own, "rnn_hidden", self.rnn_hidden, 1)
         _check_int(own, "rnn_layers", self.rnn_layers, 1)
         _check_bool(own, "bidirectional", self.bidirectional)
-        _check_choice(own, "rnn_pooling", self.rnn_pooling, ("last", "max", "mean"))
+        _check_choice(own, "rnn_pooling", self.rnn_pooling, RNN_POOLINGS)
         _check_int(own, "tf_layers", self.tf_layers, 1)
         _check_int(own, "tf_heads", self.tf_heads, 1)
         if self.tf_ff is not None:
             _check_int(own, "tf_ff", self.tf_ff, 1)
         _check_int(own, "max_positions", self.max_positions, 1)
-        _check_choice(own, "tf_positions", self.tf_positions, ("learned", "sinusoidal"))
+        _check_choice(own, "tf_positions", self.tf_positions, POSITIONS)
         _check_prob(own, "dropout", self.dropout)
 
     def check_input_dim(self, input_dim: int) -> None:

@@ -6,23 +6,21 @@
 >>> model.save("vectors.dir")  # doctest: +SKIP
 """
 
-from embedlayer.pretrain.config import PretrainConfig, parse_subwords
-from embedlayer.pretrain.model import WordVectorModel
-from embedlayer.pretrain.trainer import (
-           PretrainCompile,
-           PretrainEpoch,
-           PretrainPrepare,
-           PretrainProgress,
-           train_word_vectors,
-)
+from __future__ import annotations
 
-__all__ = [
-           "PretrainCompile",
-           "PretrainConfig",
-           "PretrainEpoch",
-           "PretrainPrepare",
-           "PretrainProgress",
-           "WordVectorModel",
-           "parse_subwords",
-           "train_word_vectors",
-]
+from typing import TYPE_CHECKING
+
+from embedlayer._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from embedlayer.pretrain.config import PretrainConfig, parse_subwords
+    from embedlayer.pretrain.model import WordVectorModel
+    from embedlayer.pretrain.trainer import (
+        PretrainCompile,
+        PretrainEpoch,
+        PretrainPrepare,
+        PretrainProgress,
+        train_word_vectors,
+    )
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

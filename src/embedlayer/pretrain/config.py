@@ -6,11 +6,14 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["PretrainConfig", "parse_subwords"]
+__all__ = ["PRETRAIN_MODELS", "PretrainConfig", "parse_subwords"]
+
+PretrainModel = Literal["skipgram", "cbow"]
+PRETRAIN_MODELS: tuple[str, ...] = get_args(PretrainModel)
 
 
 def _bad(name: str, value: Any, expected: str) -> ConfigError:
@@ -34,7 +37,7 @@ class PretrainConfig:
 
     # "skipgram": a word predicts the words around it; "cbow": the mean of the words around a
     # position predicts the word there.
-    model: Literal["skipgram", "cbow"] = "skipgram"
+    model: PretrainModel = "skipgram"
     # Width of each vector.
     dim: int = 100
     # Largest distance between a word and a context word. Each position draws its own window
@@ -70,7 +73,7 @@ class PretrainConfig:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        if self.model not in ("skipgram", "cbow"):
+        if self.model not in PRETRAIN_MODELS:
             raise _bad("model", self.model, "'skipgram' or 'cbow'")
         for name in ("dim", "window", "epochs", "threads", "max_sentence_length"):
             value = getattr(self, name)

@@ -11,63 +11,29 @@ A training step should cost what the touched rows cost, not what the table costs
 
 The lookups these tables are read through (``gather``, ``fused_lookup``, ``embedding_bag``) live
 in :mod:`embedlayer.kernels`, below the layers, and are re-exported here. Names are imported
-lazily: ``embedlayer.sparse.LazyAdam`` loads only what it needs.
+lazily (:mod:`embedlayer._lazy`): ``embedlayer.sparse.LazyAdam`` loads only what it needs.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "SparseOptimizer": "embedlayer.sparse.optim",
-    "TableBinding": "embedlayer.sparse.optim",
-    "SparseSGD": "embedlayer.sparse.optimizers",
-    "SparseAdagrad": "embedlayer.sparse.optimizers",
-    "RowwiseAdagrad": "embedlayer.sparse.optimizers",
-    "LazyAdam": "embedlayer.sparse.optimizers",
-    "make_sparse_optimizer": "embedlayer.sparse.optimizers",
-    "SPARSE_OPTIMIZERS": "embedlayer.sparse.optimizers",
-    "gather": "embedlayer.kernels.lookup",
-    "fused_lookup": "embedlayer.kernels.fused_lookup",
-    "embedding_bag": "embedlayer.kernels.bag",
-    "BAG_MODES": "embedlayer.kernels.bag",
-    "MmapTable": "embedlayer.sparse.mmap",
-    "open_table": "embedlayer.sparse.mmap",
-    "QuantizedEmbedding": "embedlayer.sparse.quant",
-    "quantize_rows": "embedlayer.sparse.quant",
-    "dequantize_rows": "embedlayer.sparse.quant",
-}
+from embedlayer._lazy import lazy_exports
 
-__all__ = [
-    "BAG_MODES",
-    "SPARSE_OPTIMIZERS",
-    "LazyAdam",
-    "MmapTable",
-    "QuantizedEmbedding",
-    "RowwiseAdagrad",
-    "SparseAdagrad",
-    "SparseOptimizer",
-    "SparseSGD",
-    "TableBinding",
-    "dequantize_rows",
-    "embedding_bag",
-    "fused_lookup",
-    "gather",
-    "make_sparse_optimizer",
-    "open_table",
-    "quantize_rows",
-]
+if TYPE_CHECKING:
+    from embedlayer.kernels.bag import BAG_MODES, embedding_bag
+    from embedlayer.kernels.fused_lookup import fused_lookup
+    from embedlayer.kernels.lookup import gather
+    from embedlayer.sparse.mmap import MmapTable, open_table
+    from embedlayer.sparse.optim import SparseOptimizer, TableBinding
+    from embedlayer.sparse.optimizers import (
+        SPARSE_OPTIMIZERS,
+        LazyAdam,
+        RowwiseAdagrad,
+        SparseAdagrad,
+        SparseSGD,
+        make_sparse_optimizer,
+    )
+    from embedlayer.sparse.quant import QuantizedEmbedding, dequantize_rows, quantize_rows
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'embedlayer.sparse' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -17,14 +17,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from embedlayer.errors import ConfigError, DataError, where
 
-__all__ = ["Example", "DecodeReport", "read_lines", "read_examples", "detect_format"]
+__all__ = ["TABLE_FORMATS", "Example", "DecodeReport", "read_lines", "read_examples", "detect_format"]
 
 Format = Literal["tsv", "csv", "jsonl", "txt"]
-_FORMATS = ("tsv", "csv", "jsonl", "txt")
+#: The data file formats the readers take (the CLI's ``--format`` choices).
+TABLE_FORMATS: tuple[str, ...] = get_args(Format)
 _EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
 _MAX_FIRST_LINES = 5
 
@@ -208,8 +209,8 @@ def read_examples(path: str | os.PathLike[str], *, text_col: Column = "text", la
     _check_errors(errors)
     _check_col("text_col", text_col, optional=False)
     _check_col("label_col", label_col, optional=True)
-    if format is not None and format not in _FORMATS:
-        raise ConfigError(f"format must be one of {', '.join(_FORMATS)} or None, got {format!r}")
+    if format is not None and format not in TABLE_FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(TABLE_FORMATS)} or None, got {format!r}")
     if header not in (None, True, False):
         raise ConfigError(f"header must be True, False or None (auto), got {header!r}")
     if fixed_label is not None and not isinstance(fixed_label, str):

@@ -6,14 +6,19 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["SPARSE_OPTIMIZER_NAMES", "TrainConfig"]
+__all__ = ["DENSE_OPTIMIZERS", "SCHEDULES", "SPARSE_OPTIMIZER_NAMES", "TrainConfig"]
 
+DenseOptimizer = Literal["adam", "adamw"]
+Schedule = Literal["constant", "linear", "cosine"]
 #: Row-wise sparse optimizers of embedlayer.sparse, by config name.
-SPARSE_OPTIMIZER_NAMES = ("sgd", "adagrad", "rowwise-adagrad", "adam")
+SparseOptimizerName = Literal["sgd", "adagrad", "rowwise-adagrad", "adam"]
+DENSE_OPTIMIZERS: tuple[str, ...] = get_args(DenseOptimizer)
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+SPARSE_OPTIMIZER_NAMES: tuple[str, ...] = get_args(SparseOptimizerName)
 
 
 def _bad(name: str, value: Any, expected: str) -> ConfigError:
@@ -42,12 +47,12 @@ class TrainConfig:
     # Learning rate of the embedding table (None: same as lr). Sparse tables often like more.
     embedding_lr: float | None = None
     # Dense optimizer: "adam", or "adamw" (decoupled weight decay).
-    optimizer: Literal["adam", "adamw"] = "adam"
+    optimizer: DenseOptimizer = "adam"
     # L2 (adam) or decoupled (adamw) weight decay on the dense parameters. SparseAdam has none.
     weight_decay: float = 0.0
     # Learning-rate shape after warmup: "constant", "linear" decay towards 0 at the last step,
     # or "cosine" decay towards 0; applied to every optimizer (dense and sparse).
-    schedule: Literal["constant", "linear", "cosine"] = "linear"
+    schedule: Schedule = "linear"
     # Steps of linear warmup from lr/warmup_steps up to lr (0: none).
     warmup_steps: int = 0
     # Clip the global L2 norm of the dense gradients (None: off). Sparse embedding gradients are
@@ -64,7 +69,7 @@ class TrainConfig:
     # "sgd", "adagrad", "rowwise-adagrad" or "adam": embedlayer.sparse's row-wise optimizers, applied
     # inside backward to the rows the batch used, without a table gradient ("adam" is lazy Adam with a
     # step count per row). They take embedding_lr (or lr) and embedding_weight_decay.
-    sparse_optimizer: Literal["sgd", "adagrad", "rowwise-adagrad", "adam"] | None = None
+    sparse_optimizer: SparseOptimizerName | None = None
     # L2 weight decay of the embedding rows a batch uses (the rows it does not use are left alone);
     # only with a row-wise sparse_optimizer (SparseAdam has no weight decay).
     embedding_weight_decay: float = 0.0
@@ -78,12 +83,12 @@ class TrainConfig:
             raise _bad("lr", self.lr, "a number > 0")
         if self.embedding_lr is not None and (not _is_num(self.embedding_lr) or self.embedding_lr <= 0):
             raise _bad("embedding_lr", self.embedding_lr, "None or a number > 0")
-        if self.optimizer not in ("adam", "adamw"):
-            raise _bad("optimizer", self.optimizer, "'adam' or 'adamw'")
+        if self.optimizer not in DENSE_OPTIMIZERS:
+            raise _bad("optimizer", self.optimizer, "one of " + ", ".join(map(repr, DENSE_OPTIMIZERS)))
         if not _is_num(self.weight_decay) or self.weight_decay < 0:
             raise _bad("weight_decay", self.weight_decay, "a number >= 0")
-        if self.schedule not in ("constant", "linear", "cosine"):
-            raise _bad("schedule", self.schedule, "'constant', 'linear' or 'cosine'")
+        if self.schedule not in SCHEDULES:
+            raise _bad("schedule", self.schedule, "one of " + ", ".join(map(repr, SCHEDULES)))
         if not _is_int(self.warmup_steps) or self.warmup_steps < 0:
             raise _bad("warmup_steps", self.warmup_steps, "an integer >= 0")
         if self.clip_norm is not None and (not _is_num(self.clip_norm) or self.clip_norm <= 0):
