@@ -50,3 +50,16 @@ def test_imports_stay_light(code: str) -> None:
 def test_a_lazy_name_loads_its_module() -> None:
     loaded = _modules_after("import embedlayer as el\nel.Embedding")
     assert "torch" in loaded and "embedlayer.layers.embedding" in loaded
+
+
+@pytest.mark.parametrize("old, new", [("embedlayer.sparse.kernels", "embedlayer.kernels.updates"),
+                                      ("embedlayer.sparse.threads", "embedlayer.kernels.threads"),
+                                      ("embedlayer.sparse.autograd", "embedlayer.kernels.fused_lookup")])
+def test_moved_modules_import_with_a_warning_naming_the_new_home(old: str, new: str) -> None:
+    code = (f"import importlib, warnings\nwarnings.simplefilter('error')\n"
+            f"try:\n    importlib.import_module({old!r})\nexcept DeprecationWarning as w:\n    print(w)\n"
+            f"warnings.simplefilter('ignore')\nm = importlib.import_module({old!r})\n"
+            f"print(m is importlib.import_module({new!r}), m.__spec__.name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == f"{old} moved to {new}; import it from there"
+    assert out[1] == f"True {new}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from embedlayer._lazy import lazy_exports
+from embedlayer.sparse import _moved
 
 if TYPE_CHECKING:
     from embedlayer.kernels.bag import BAG_MODES, embedding_bag
@@ -37,3 +38,4 @@ if TYPE_CHECKING:
     from embedlayer.sparse.quant import QuantizedEmbedding, dequantize_rows, quantize_rows
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__)
+_moved.install()  # the modules that moved to embedlayer.kernels keep importing, with a warning
