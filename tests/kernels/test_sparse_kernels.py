@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit
 
+from embedlayer._jit import njit_cached
 from embedlayer.kernels.coalesce import ROW_COST, balanced_chunks, coalesce
-from embedlayer.kernels.updates import adam_row, sgd_row
 from embedlayer.kernels.lookup import gather_rows
 from embedlayer.kernels.threads import run_parallel
+from embedlayer.kernels.updates import adam_row, sgd_row
 
 
 @settings(max_examples=60, deadline=None)
@@ -51,7 +51,11 @@ def test_balanced_chunks_cover_all_rows_with_similar_cost(n_chunks):
     assert max(per_chunk) <= cost.sum() / n_chunks + cost.max()
 
 
-@njit(cache=True)
+# other files' rules compiled in: the disk cache must see their edits (numba's cache=True would not)
+_ROW_RULES = ("embedlayer.kernels.updates", "embedlayer.kernels.prefetch")
+
+
+@njit_cached(sources=_ROW_RULES)
 def _word2vec_like_update(weight, rows, grads, lr):
     # how other numba code (e.g. a pretraining kernel) calls the row rules
     for k in range(rows.shape[0]):
@@ -67,7 +71,7 @@ def test_row_rules_are_callable_from_other_numba_code():
     assert np.array_equal(weight, expected)
 
 
-@njit(cache=True)
+@njit_cached(sources=_ROW_RULES)
 def _one_adam(weight, m, v, g, step):
     adam_row(weight, 0, m, v, 0, g, 0, 0.1, 0.9, 0.999, 1e-8, 0.0, False, step)
 

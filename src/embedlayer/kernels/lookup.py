@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numba import njit
 from torch import Tensor
 
+from embedlayer._jit import njit_cached
 from embedlayer.kernels.checks import check_ids, check_table, raise_bad_id
 from embedlayer.kernels.prefetch import prefetch_row_read
 from embedlayer.kernels.threads import num_threads, run_chunks
@@ -21,10 +21,12 @@ from embedlayer.kernels.threads import num_threads, run_chunks
 __all__ = ["first_bad", "gather", "gather_bf16_rows", "gather_rows", "split"]
 
 _AHEAD = 4
+# prefetch's intrinsic is compiled into the gathers: their disk cache is keyed on prefetch.py too
+_SOURCES = ("embedlayer.kernels.prefetch",)
 _MIN_IDS_PER_THREAD = 2048
 
 
-@njit(cache=True, nogil=True)
+@njit_cached(sources=_SOURCES, nogil=True)
 def gather_rows(table, ids, out, lo, hi):
     """``out[i] = table[ids[i]]`` for lo <= i < hi; table (V, D), ids (N,) int, out (N, D) same dtype.
 
@@ -47,7 +49,7 @@ def gather_rows(table, ids, out, lo, hi):
     return bad
 
 
-@njit(cache=True, nogil=True)
+@njit_cached(sources=_SOURCES, nogil=True)
 def gather_bf16_rows(table_bits, ids, out_bits, lo, hi):
     """Like :func:`gather_rows` for a bfloat16 table seen as uint16 bits, widening to float32
     (out seen as uint32 bits): a bfloat16 is the top half of the float32 with the same value."""

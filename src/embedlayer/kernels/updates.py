@@ -1,6 +1,6 @@
 """Compiled row updates of the sparse optimizers: the per-row rules and the parallel drivers.
 
-Two levels, both ``numba.njit`` (nopython, ``cache=True``) so other compiled code can call them:
+Two levels, both ``numba.njit`` (nopython, disk-cached) so other compiled code can call them:
 
 * **row rules** update row ``r`` of a (V, D) float32 table in place from gradient row ``gi`` of a
   (K, D) float32 array: :func:`sgd_row`, :func:`adagrad_row`, :func:`rowwise_adagrad_row`,
@@ -43,10 +43,11 @@ keeps its value, as its gradient and moments do.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from numba import njit
 
+from embedlayer._jit import njit_cached
 from embedlayer.kernels.prefetch import prefetch_row, prefetch_row_read
 
 __all__ = [
@@ -61,14 +62,16 @@ __all__ = [
     "sum_chain",
 ]
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+# prefetch's intrinsics are compiled into the rules and drivers: their disk cache is keyed on
+# prefetch.py too, so an edit there is never served stale (embedlayer._jit)
+_JIT: dict[str, Any] = {"sources": ("embedlayer.kernels.prefetch",), "error_model": "numpy", "nogil": True}
 # Row rules are inlined into their callers at numba's IR level: a call per row that passes array
 # views costs reference counting and blocks vectorisation (measured: 1.5x slower drivers).
 _RULE = {**_JIT, "inline": "always"}
 
 
 # ------------------------------------------------------------------------------------ row rules
-@njit(**_RULE)
+@njit_cached(**_RULE)
 def sgd_row(weight, r, g, gi, lr, weight_decay):
     """``weight[r] -= lr * (g[gi] + weight_decay * weight[r])`` in place.
 
@@ -83,7 +86,7 @@ def sgd_row(weight, r, g, gi, lr, weight_decay):
             weight[r, d] -= lr32 * g[gi, d]
 
 
-@njit(**_RULE)
+@njit_cached(**_RULE)
 def adagrad_row(weight, r, state, s, g, gi, lr, eps, weight_decay):
     """Element-wise Adagrad on ``weight[r]`` with accumulator ``state[s]`` (V, D) float32."""
     lr32, eps32, wd = np.float32(lr), np.float32(eps), np.float32(weight_decay)
@@ -94,7 +97,7 @@ def adagrad_row(weight, r, state, s, g, gi, lr, eps, weight_decay):
         weight[r, d] -= lr32 * gd / (np.sqrt(sd) + eps32)
 
 
-@njit(**_RULE)
+@njit_cached(**_RULE)
 def rowwise_adagrad_row(weight, r, state, s, g, gi, lr, eps, weight_decay):
     """Row-wise Adagrad on ``weight[r]`` with the one accumulator ``state[s]`` ((V,) float32).
 
@@ -113,7 +116,7 @@ def rowwise_adagrad_row(weight, r, state, s, g, gi, lr, eps, weight_decay):
         weight[r, d] -= scale * (g[gi, d] + wd * weight[r, d])
 
 
-@njit(**_RULE)
+@njit_cached(**_RULE)
 def adam_row(weight, r, m, v, s, g, gi, lr, beta1, beta2, eps, weight_decay, decoupled, step):
     """Adam on ``weight[r]`` with moments ``m[s]``, ``v[s]`` ((V, D) float32) at step ``step``
     (>= 1, this update included). ``decoupled``: AdamW decay (``w *= 1 - lr * wd`` first)."""
@@ -140,7 +143,7 @@ def adam_row(weight, r, m, v, s, g, gi, lr, beta1, beta2, eps, weight_decay, dec
 
 
 # ------------------------------------------------------------------------------------ drivers
-@njit(**_RULE)
+@njit_cached(**_RULE)
 def sum_chain(grads, nxt, i, acc):
     """``acc[0]`` = the sum of ``grads`` rows along the occurrence chain that starts at position
     ``i`` (see :func:`~embedlayer.kernels.coalesce.coalesce`), in batch order; acc (1, D) float32.
@@ -169,7 +172,7 @@ def sum_chain(grads, nxt, i, acc):
 PREFETCH = 8
 
 
-@njit(**_JIT)
+@njit_cached(**_JIT)
 def sgd_apply(weight, ids, heads, nxt, grads, lo, hi, compact, lr, weight_decay):
     """SGD on distinct rows lo..hi-1; grads (N, D) float32."""
     acc = np.empty((1, grads.shape[1]), np.float32)
@@ -187,7 +190,7 @@ def sgd_apply(weight, ids, heads, nxt, grads, lo, hi, compact, lr, weight_decay)
         sgd_row(weight, r, src, gi, lr, weight_decay)
 
 
-@njit(**_JIT)
+@njit_cached(**_JIT)
 def adagrad_apply(weight, state, ids, heads, nxt, grads, lo, hi, compact, lr, eps, weight_decay):
     """Element-wise Adagrad on distinct rows lo..hi-1; ``state`` (V, D) float32 accumulators."""
     acc = np.empty((1, grads.shape[1]), np.float32)
@@ -208,7 +211,7 @@ def adagrad_apply(weight, state, ids, heads, nxt, grads, lo, hi, compact, lr, ep
 
 
 # reassoc: lets LLVM vectorise the row's sum of squares (a strict left-to-right float sum cannot be)
-@njit(fastmath={"reassoc"}, **_JIT)
+@njit_cached(fastmath={"reassoc"}, **_JIT)
 def rowwise_adagrad_apply(weight, state, ids, heads, nxt, grads, lo, hi, compact, lr, eps, weight_decay):
     """Row-wise Adagrad on distinct rows lo..hi-1; ``state`` (V,) float32, one accumulator per row."""
     acc = np.empty((1, grads.shape[1]), np.float32)
@@ -226,7 +229,7 @@ def rowwise_adagrad_apply(weight, state, ids, heads, nxt, grads, lo, hi, compact
         rowwise_adagrad_row(weight, k if compact else s, state, s, src, gi, lr, eps, weight_decay)
 
 
-@njit(**_JIT)
+@njit_cached(**_JIT)
 def adam_apply(weight, m, v, steps, ids, heads, nxt, grads, lo, hi, compact,
                lr, beta1, beta2, eps, weight_decay, decoupled, global_step):
     """Lazy Adam on distinct rows lo..hi-1; m, v (V, D) float32, steps (V,) int64 per-row counts.

@@ -24,9 +24,6 @@ it; on other tables these do nothing). The code is unrolled for each possible nu
 vectors a row and picks the one it needs when it runs (1.5-1.7x faster than the loops at dim 100
 and at 300). Sums are taken in another order than the loops', so results agree with them to
 float32 rounding, not bit for bit.
-
-Editing this file: numba's on-disk cache of ``kernels.py`` is keyed on that file alone and does
-not see changes here; touch ``kernels.py`` (or delete its ``__pycache__/*.nbi``) after an edit.
 """
 
 from __future__ import annotations

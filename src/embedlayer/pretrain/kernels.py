@@ -39,6 +39,8 @@ import math
 import numpy as np
 from numba import njit
 
+from embedlayer._jit import njit_cached
+from embedlayer.kernels.prefetch import prefetch_row
 from embedlayer.pretrain.fused import (
     add_rows,
     cbow_backward,
@@ -51,7 +53,6 @@ from embedlayer.pretrain.fused import (
     step_rows,
 )
 from embedlayer.pretrain.sampling import below, draw_noise, low32, next_state, output
-from embedlayer.kernels.prefetch import prefetch_row
 
 __all__ = ["CBOW", "SKIPGRAM", "output_step", "sg_window", "subsample", "train_chunk"]
 
@@ -308,7 +309,10 @@ def subsample(ids, a, b, keep, buf, state):
     return n, state
 
 
-@njit(fastmath=True, nogil=True, cache=True)
+# train_chunk compiles in the row arithmetic of fused, the generator of sampling and prefetch's
+# intrinsic: its disk cache is keyed on those files too, so an edit there is never served stale
+@njit_cached(sources=("embedlayer.pretrain.fused", "embedlayer.pretrain.sampling", "embedlayer.kernels.prefetch"),
+             fastmath=True, nogil=True)
 def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, noise,
                 window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
     """Train on sentences ``s_lo .. s_hi - 1`` (one work chunk), drawing from generator ``state``.
