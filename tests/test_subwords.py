@@ -50,6 +50,7 @@ def test_ngram_rules() -> None:
         subword_ids("x", 3, 6, -2, 0)
 
 
+@pytest.mark.interop
 def test_equal_to_gensim() -> None:
     fasttext = pytest.importorskip("gensim.models.fasttext")
     for word in WORDS:
@@ -59,6 +60,7 @@ def test_equal_to_gensim() -> None:
             assert fasttext_hash(gram) == fasttext.ft_hash_bytes(gram.encode())
 
 
+@pytest.mark.interop
 @settings(max_examples=150, deadline=None)
 @given(st.text(st.characters(exclude_categories=["Cs"]), max_size=12), st.integers(1, 4), st.integers(0, 4))
 def test_random_words_match_gensim(word: str, minn: int, extra: int) -> None:

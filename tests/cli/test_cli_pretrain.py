@@ -26,6 +26,7 @@ def _pretrain(corpus: Path, out: Path, *extra: str) -> list[str]:
             "--threads", "1", "--quiet", *extra]
 
 
+@pytest.mark.slow
 def test_pretrain_writes_vectors_the_vectors_commands_read(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(_pretrain(corpus, out, "--json")) == 0

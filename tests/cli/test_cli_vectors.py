@@ -66,6 +66,7 @@ def test_evaluate(glove_small: Path, shared_data: Path, tmp_path: Path, capsys) 
     assert "spearman" in capsys.readouterr().out
 
 
+@pytest.mark.interop
 def test_evaluate_defaults_to_gensim_sets(glove_small: Path, capsys) -> None:
     pytest.importorskip("gensim")
     assert main(["vectors", "evaluate", str(glove_small), "--json"]) == 0

@@ -120,6 +120,7 @@ def demo_run(tmp_path_factory) -> tuple[Path, dict]:
     return out, {"report": report, "log": messages}
 
 
+@pytest.mark.slow  # the module's demo run trains three models
 def test_demo_writes_the_run_folder(demo_run):
     out, run = demo_run
     report = run["report"]
@@ -134,6 +135,7 @@ def test_demo_writes_the_run_folder(demo_run):
     assert not list(out.rglob("*.tmp*"))  # atomic writes left no temporary files
 
 
+@pytest.mark.slow  # the module's demo run trains three models
 def test_demo_report_contents(demo_run):
     _, run = demo_run
     report = run["report"]
@@ -152,6 +154,7 @@ def test_demo_report_contents(demo_run):
     assert any(m.startswith("tweets: 600") for m in run["log"])
 
 
+@pytest.mark.slow  # the module's demo run trains three models
 def test_demo_models_load_and_frozen_rows_stayed(demo_run):
     out, _ = demo_run
     from embedlayer.demo.data import load_glove

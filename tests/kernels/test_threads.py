@@ -12,11 +12,11 @@ import torch
 from numba import njit
 from numba.core.errors import TypingError
 
-from embedlayer.sparse import gather
 from embedlayer.kernels.coalesce import balanced_chunks, coalesce
-from embedlayer.kernels.updates import sgd_apply
 from embedlayer.kernels.lookup import gather_rows
 from embedlayer.kernels.threads import omp_runtime, run_chunks, run_parallel
+from embedlayer.kernels.updates import sgd_apply
+from embedlayer.sparse import gather
 
 ON_OPENMP = "parallel backend: OpenMP" in torch.__config__.parallel_info()
 
@@ -123,6 +123,7 @@ def test_sgd_driver_gives_the_same_table_on_both_paths():
     assert np.allclose(omp, expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_forked_child_gathers_on_its_own_threads():
     """An OpenMP team does not survive fork() (torch's own parallel ops hang in such a child): the
     child's kernels must run on fresh threads of ours, not wait on the parent's team."""

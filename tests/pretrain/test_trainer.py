@@ -180,6 +180,7 @@ def test_unseen_words_get_subword_vectors_and_files_round_trip(planted, tmp_path
     assert ft.most_similar(unseen, topn=1)[0][0].startswith("t1")
 
 
+@pytest.mark.interop
 def test_fasttext_reads_our_model_bin(planted, tmp_path):
     fasttext = pytest.importorskip("fasttext")
     model = train_word_vectors(planted, _config(subwords=(2, 4), buckets=3000))

@@ -130,6 +130,7 @@ def write_big_native(path: Path, rows: int, dim: int) -> None:
     (path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA and /proc are Linux's")
 def test_trains_a_table_bigger_than_the_memory_limit(tmp_path):
     rows, dim, headroom_mb = 1 << 19, 128, 64  # a 256 MiB table; 64 MiB more data memory allowed

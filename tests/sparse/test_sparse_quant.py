@@ -67,6 +67,7 @@ def test_neighbour_recall_on_glove_rows(shared_data):
     assert neighbour_recall(exact, torch.randn_like(exact), queries) < 0.05  # the measure can fail
 
 
+@pytest.mark.slow
 def test_trained_classifier_keeps_its_accuracy_with_int8_rows(shared_data):
     from embedlayer.models import EncoderConfig
     from embedlayer.tasks import PipelineConfig, TextClassificationPipeline

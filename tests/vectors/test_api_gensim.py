@@ -10,6 +10,7 @@ from embedlayer.errors import ConfigError, VocabError
 from embedlayer.vectors import Vectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
+pytestmark = pytest.mark.interop
 
 N, D = 3000, 24
 

@@ -13,6 +13,7 @@ from embedlayer.vectors import evaluation
 from embedlayer.vectors.evaluation import average_ranks, evaluate_word_analogies, evaluate_word_pairs, pearson_r
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
+pytestmark = pytest.mark.interop
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ FORMATS = "formats"
 OOV = ["steamtrain", "xyzzy", "naïveté", "приветик", "раскольниковщина", "петербургский", "ё", "qz", ""]
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("name", ["lee_fasttext.bin", "crime-and-punishment.bin"])
 def test_equal_to_gensim(shared_data: Path, name: str) -> None:
     gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
@@ -35,6 +36,7 @@ def test_equal_to_gensim(shared_data: Path, name: str) -> None:
         np.testing.assert_allclose(vectors[word], reference[word], atol=1e-6)
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("name", ["crime-and-punishment.bin", "pang_lee_polarity_fasttext.bin"])
 def test_equal_to_fasttext(shared_data: Path, name: str) -> None:
     fasttext = pytest.importorskip("fasttext")
@@ -117,6 +119,7 @@ def test_bad_files(tmp_path: Path, data: bytes, message: str) -> None:
     assert "m.bin at byte" in str(info.value)
 
 
+@pytest.mark.interop
 def test_most_similar_unseen_word_equal_to_gensim(shared_data: Path) -> None:
     gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
     path = shared_data / FORMATS / "crime-and-punishment.bin"

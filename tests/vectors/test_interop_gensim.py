@@ -10,6 +10,7 @@ import pytest
 from embedlayer.vectors import Vectors, load_vectors, save_vectors
 
 gensim_models = pytest.importorskip("gensim.models")
+pytestmark = pytest.mark.interop
 KeyedVectors = gensim_models.KeyedVectors
 
 

@@ -22,6 +22,8 @@ from embedlayer.viz.labels import LabelSet
 from embedlayer.viz.offline import write_offline_html
 from embedlayer.viz.server import ExplorerServer
 
+pytestmark = pytest.mark.browser
+
 NUMBERS = [str(i) for i in range(1, 200)]
 COUNTRIES = ["france", "germany", "italy", "spain", "china", "japan", "russia", "india", "britain", "canada", "brazil", "mexico", "egypt", "iran", "iraq"]
 ROYAL = ["king", "queen", "prince", "princess", "royal", "throne", "emperor"]
@@ -330,7 +332,7 @@ def assert_tooltip_clear(page, row: int, word: str, label: int) -> None:
     assert not (tl < lr and ll < tr and tt < lb and lt < tb), f"the tooltip {g['tip']} covers {word}'s label {g['label']}"
     sl, st, sr, sb = g["stage"]
     assert sl <= tl and st <= tt and tr <= sr and tb <= sb, f"the tooltip {g['tip']} leaves the stage {g['stage']}"
-    assert 0 <= tl and 0 <= tt and tr <= g["viewport"][0] and tb <= g["viewport"][1], (g["tip"], g["viewport"])
+    assert tl >= 0 and tt >= 0 and tr <= g["viewport"][0] and tb <= g["viewport"][1], (g["tip"], g["viewport"])
 
 
 def test_hover_tooltip_keeps_clear_of_the_label_and_inside_the_view(page, served, data) -> None:

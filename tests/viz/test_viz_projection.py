@@ -68,7 +68,7 @@ def _neighbour_purity(coords: np.ndarray, groups: np.ndarray) -> float:
     return float((groups[d.argmin(axis=1)] == groups).mean())
 
 
-@pytest.mark.parametrize("method", ["tsne", "umap"])
+@pytest.mark.parametrize("method", ["tsne", pytest.param("umap", marks=pytest.mark.slow)])
 def test_tsne_and_umap_keep_clusters_and_are_seeded(method: str) -> None:
     pytest.importorskip("sklearn" if method == "tsne" else "umap")
     from threadpoolctl import threadpool_limits  # a scikit-learn dependency
