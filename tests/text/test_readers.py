@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from embedlayer.errors import ConfigError, DataError
-from embedlayer.text import DecodeReport, Example, detect_format, read_examples, read_lines
+from embedlayer.text import DecodeReport, Example, detect_format, detect_table_format, read_examples, read_lines
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -103,15 +103,16 @@ def test_jsonl_keys_and_int_labels(tmp_path: Path) -> None:
 
 def test_txt_and_fixed_label(tmp_path: Path) -> None:
     p = write(tmp_path / "d.neg", "first line\n\nsecond line\n")
-    assert detect_format(p) == "txt"
+    assert detect_table_format(p) == "txt"
     assert list(read_examples(p, fixed_label="neg")) == [Example("first line", "neg", 1), Example("second line", "neg", 3)]
 
 
-def test_detect_format_by_content(tmp_path: Path) -> None:
-    assert detect_format(write(tmp_path / "a.dat", '{"text": "x"}\n')) == "jsonl"
-    assert detect_format(write(tmp_path / "b.dat", "x\t1\n")) == "tsv"
-    assert detect_format(write(tmp_path / "c.dat", "a,b\n1,\"x,y\"\n")) == "csv"
-    assert detect_format(write(tmp_path / "d.dat", "well , it is\nfine\n")) == "txt"
+def test_detect_table_format_by_content(tmp_path: Path) -> None:
+    assert detect_table_format(write(tmp_path / "a.dat", '{"text": "x"}\n')) == "jsonl"
+    assert detect_table_format(write(tmp_path / "b.dat", "x\t1\n")) == "tsv"
+    assert detect_table_format(write(tmp_path / "c.dat", "a,b\n1,\"x,y\"\n")) == "csv"
+    assert detect_table_format(write(tmp_path / "d.dat", "well , it is\nfine\n")) == "txt"
+    assert detect_format is detect_table_format  # the older name keeps working
 
 
 # --------------------------------------------------------------------------- errors

@@ -1,6 +1,13 @@
 """Text input: tokenizers (str -> list of tokens) and streaming readers of labeled text files."""
 
-from embedlayer.text.readers import DecodeReport, Example, detect_format, read_examples, read_lines
+from embedlayer.text.readers import (
+    DecodeReport,
+    Example,
+    detect_format,
+    detect_table_format,
+    read_examples,
+    read_lines,
+)
 from embedlayer.text.tokenizers import (
     TOKENIZER_NAMES,
     ByteTokenizer,
@@ -21,7 +28,8 @@ __all__ = [
     "Tokenizer",
     "WhitespaceTokenizer",
     "WordTokenizer",
-    "detect_format",
+    "detect_format",  # the older name of detect_table_format
+    "detect_table_format",
     "get_tokenizer",
     "read_examples",
     "read_lines",

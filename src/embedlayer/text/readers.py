@@ -21,7 +21,8 @@ from typing import Literal, get_args
 
 from embedlayer.errors import ConfigError, DataError, where
 
-__all__ = ["TABLE_FORMATS", "Example", "DecodeReport", "read_lines", "read_examples", "detect_format"]
+__all__ = ["TABLE_FORMATS", "Example", "DecodeReport", "read_lines", "read_examples", "detect_table_format",
+           "detect_format"]
 
 Format = Literal["tsv", "csv", "jsonl", "txt"]
 #: The data file formats the readers take (the CLI's ``--format`` choices).
@@ -137,8 +138,9 @@ def read_lines(path: str | os.PathLike[str], *, errors: Literal["replace", "stri
     return _iter_lines(path, errors, report, keepends=False)
 
 
-def detect_format(path: str | os.PathLike[str]) -> Format:
-    """Guess the format: from the extension (.tsv .csv .jsonl .ndjson .txt), else from content.
+def detect_table_format(path: str | os.PathLike[str]) -> Format:
+    """Guess which of ``TABLE_FORMATS`` a data file is: from the extension (.tsv .csv .jsonl
+    .ndjson .txt), else from content.
 
     The content sniff looks at the first non-empty line: ``{`` -> jsonl, a tab -> tsv; then at
     the first 20 CSV records: all with the same number (>= 2) of fields -> csv, otherwise txt
@@ -169,6 +171,10 @@ def detect_format(path: str | os.PathLike[str]) -> Format:
     return "csv" if len(widths) == 1 and min(widths) >= 2 else "txt"
 
 
+#: The older name of ``detect_table_format``, kept working.
+detect_format = detect_table_format
+
+
 def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
@@ -189,7 +195,7 @@ def read_examples(path: str | os.PathLike[str], *, text_col: Column = "text", la
                   allow_empty_text: bool = False, fixed_label: str | None = None) -> Iterator[Example]:
     """Stream ``Example(text, label, line)`` records from a TSV, CSV, JSON-lines or text file.
 
-    - ``format``: None guesses with ``detect_format`` (extension, then content).
+    - ``format``: None guesses with ``detect_table_format`` (extension, then content).
     - tsv: fields split on tabs, no quoting. csv: the ``csv`` module (quoted fields may hold
       commas, quotes and newlines). Columns are names (need a header row) or 0-based indices.
     - ``header``: True/False say whether row 1 is a header; None (auto) treats row 1 as a header
@@ -220,7 +226,7 @@ def read_examples(path: str | os.PathLike[str], *, text_col: Column = "text", la
         raise DataError(f"{p}: file not found (expected an existing data file)")
     if not p.is_file():
         raise DataError(f"{p}: is not a regular file (expected a data file)")
-    fmt = format or detect_format(p)
+    fmt = format or detect_table_format(p)
     cols = [c for c in (text_col, label_col) if c is not None]
     if fmt == "jsonl" and any(isinstance(c, int) for c in cols):
         raise ConfigError(f"jsonl columns are keys: text_col and label_col must be strings, got {text_col!r}, {label_col!r}")
