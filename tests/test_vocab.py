@@ -120,6 +120,17 @@ def test_immutable() -> None:
     assert dict(v.stoi) == {t: i for i, t in enumerate(v.itos)}
 
 
+def test_gensim_names_are_the_same_table() -> None:
+    """index_to_key / key_to_index (gensim's names, as on Vectors) are itos / stoi themselves."""
+    v = Vocab.build(TEXTS)
+    assert v.index_to_key is v.itos and v.key_to_index is v.stoi
+    assert [v.key_to_index[t] for t in v.index_to_key] == list(range(len(v)))
+    with pytest.raises(TypeError):
+        v.key_to_index["new"] = 99  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        v.index_to_key = ()  # type: ignore[misc]
+
+
 def test_save_load_round_trip(tmp_path: Path) -> None:
     v = Vocab.build(TEXTS + [["naïve", "😀", 'quote"s']], extra_specials=("<bos>",), oov="hash", hash_buckets=3)
     path = tmp_path / "sub" / "vocab.json"

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, VocabError, where
@@ -54,7 +54,7 @@ def fnv1a_32(data: bytes) -> int:
     return h
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -63,6 +63,7 @@ class Vocab:
     """Immutable vocabulary. Build it with ``Vocab.build`` or ``Vocab.from_counts``.
 
     ``itos`` lists every token by id, specials first; ``counts`` is aligned with it (specials 0).
+    ``index_to_key`` / ``key_to_index`` are gensim's (and ``Vectors``') names for ``itos`` / ``stoi``.
     ``specials`` is the prefix of ``itos`` holding every special token (pad and unk included).
     Raises ``ConfigError`` when the fields are inconsistent (duplicates, pad equal to unk,
     ``oov="unk"`` without an unk token, ``oov="hash"`` without buckets, ...).
@@ -95,8 +96,8 @@ class Vocab:
         if len(self.counts) != len(self.itos):
             raise ConfigError(f"vocab has {len(self.itos)} tokens but {len(self.counts)} counts (expected one count per token)")
         if not all(_is_int(c) and c >= 0 for c in self.counts):
-            bad = next(c for c in self.counts if not (_is_int(c) and c >= 0))
-            raise ConfigError(f"vocab counts must be integers >= 0, got {bad!r}")
+            bad_count = next(c for c in self.counts if not (_is_int(c) and c >= 0))
+            raise ConfigError(f"vocab counts must be integers >= 0, got {bad_count!r}")
         _check_specials(self.pad_token, self.unk_token, ())
         if tuple(self.itos[: len(self.specials)]) != self.specials:
             raise ConfigError(f"specials {list(self.specials)} must be the first tokens of itos, "
@@ -201,6 +202,16 @@ class Vocab:
     @property
     def stoi(self) -> Mapping[str, int]:
         """Read-only ``token -> id`` mapping (tokens of ``itos`` only)."""
+        return self._stoi
+
+    @property
+    def index_to_key(self) -> tuple[str, ...]:
+        """gensim's name for ``itos`` (the same tuple), as on ``Vectors``."""
+        return self.itos
+
+    @property
+    def key_to_index(self) -> Mapping[str, int]:
+        """gensim's name for ``stoi`` (the same mapping), as on ``Vectors``."""
         return self._stoi
 
     @property
