@@ -20,10 +20,9 @@ def test_atomic_write_replaces_whole_file(tmp_path):
 def test_atomic_write_failure_keeps_old_file_and_no_temp(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(path) as fh:
-            fh.write("half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_write(path) as fh:
+        fh.write("half")
+        raise RuntimeError("crash")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 

@@ -186,7 +186,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         rng = np.random.default_rng([self.seed, self.epoch])
         perm = rng.permutation(n)
         pool = bs * self.bucket_size_multiplier  # a multiple of bs: only the last batch can be short
-        batches = []
+        batches: list[np.ndarray] = []
         for start in range(0, n, pool):
             chunk = perm[start:start + pool]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]

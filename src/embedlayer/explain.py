@@ -62,7 +62,7 @@ def onehot_equivalence(V: int, D: int, n_ids: int, seed: int = 0) -> dict[str, A
         "n_ids": n_ids,
         "seed": seed,
         "max_abs_diff_output": float((out_lookup - out_dense).detach().abs().max()),
-        "max_abs_diff_grad": float((w_lookup.grad - w_dense.grad).abs().max()),
+        "max_abs_diff_grad": float((_grad(w_lookup) - _grad(w_dense)).abs().max()),
         "lookup_multiply_adds": 0,
         "onehot_multiply_adds": n_ids * V * D,
     }
@@ -116,7 +116,7 @@ def _cost_row(
     def lookup(sparse: bool) -> None:
         weight.grad = None
         F.embedding(ids, weight, sparse=sparse).backward(upstream)  # (B, D)
-        grad = weight.grad
+        grad = _grad(weight)
         if sparse:
             sizes["sparse_grad"] = _nbytes(grad._indices()) + _nbytes(grad._values())
         else:
@@ -178,7 +178,7 @@ def sparse_step_rows(V: int, D: int, ids: Sequence[int] | Tensor, lr: float = 0.
     before = layer.weight.detach().clone()  # (V, D)
     out = layer(id_tensor)  # (..., D)
     out.backward(torch.randn(out.shape, generator=generator))
-    grad_rows = int(layer.weight.grad._values().shape[0])
+    grad_rows = int(_grad(layer.weight)._values().shape[0])
     torch.optim.SGD(layer.parameters(), lr=lr).step()
     changed = torch.nonzero((layer.weight.detach() != before).any(dim=1)).flatten().tolist()
     in_batch = sorted(set(id_tensor.flatten().tolist()))
@@ -208,6 +208,12 @@ def _median_time(fn: Callable[[], None], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _grad(t: Tensor) -> Tensor:
+    """``t.grad`` after a backward pass that reached ``t`` (always set there: an internal invariant)."""
+    assert t.grad is not None
+    return t.grad
 
 
 def _nbytes(t: Tensor) -> int:

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for row in costs:
         note = "  (batch reduced to keep the one-hot input under 256 MiB)" if row["batch_reduced"] else ""
         print(f"   {row['vocab_size']:>8} {row['batch']:>6} {_ms(row['lookup_seconds']):>10} "
-              f"{_ms(row['lookup_sparse_seconds']):>10} {_ms(row['onehot_seconds']):>10} {row['speedup']:>6.0f}x {_mb(row['onehot_input_bytes']):>14} "
+              f"{_ms(row['lookup_sparse_seconds']):>10} {_ms(row['onehot_seconds']):>10} {row['speedup']:>6.0f}x "
+              f"{_mb(row['onehot_input_bytes']):>14} "
               f"{_mb(row['dense_grad_bytes']):>11} {_mb(row['sparse_grad_bytes']):>12}{note}")
     print("   lookup: dense weight gradient (V x D zeros to fill); (sparse): gradient of the used rows only.")
     print("   The one-hot product grows with V; the lookup copies D numbers per id whatever V is.")

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", type=float, default=1e-3, help="down-sampling threshold of frequent words (0: off)")
     p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--lr", type=float, default=None,
-                   help="starting learning rate, falling linearly to --min-lr (default: 0.025 skipgram, 0.03 skipgram with --subwords, 0.05 cbow)")
+                   help="starting learning rate, falling linearly to --min-lr "
+                        "(default: 0.025 skipgram, 0.03 skipgram with --subwords, 0.05 cbow)")
     p.add_argument("--min-lr", type=float, default=1e-4, help="learning rate at the end of training")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="worker threads (1 with a fixed --seed gives identical vectors every run)")
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rate = stats["raw_words_per_s"]
     subwords = f", subwords {config.subwords[0]}-{config.subwords[1]}" if config.subwords else ""
-    print(f"trained {len(model.words):,} words x {config.dim} ({config.model}{subwords}) on {stats['raw_tokens']:,} tokens, "
+    print(f"trained {len(model.words):,} words x {config.dim} ({config.model}{subwords}) "
+          f"on {stats['raw_tokens']:,} tokens, "
           f"{config.epochs} epoch(s) in {stats['seconds']:.1f}s ({rate:,.0f} words/s, {stats['threads']} thread(s))")
     losses = ", ".join(f"{x:.4f}" for x in stats["epoch_loss"])
     if args.loss:

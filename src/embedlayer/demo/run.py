@@ -20,6 +20,7 @@ from embedlayer.demo.data import load_glove, tweets_path
 from embedlayer.demo.report import write_report
 from embedlayer.errors import ConfigError
 from embedlayer.models import EncoderConfig
+from embedlayer.models.config import EncoderKind
 from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
 from embedlayer.text import DecodeReport, Example, read_examples
 from embedlayer.train import TrainConfig
@@ -38,7 +39,7 @@ class DemoConfig:
     """What the demo runs; the defaults finish in a few minutes on 2 CPU cores."""
 
     out: Path  # run folder (created)
-    encoder: str = "cnn"  # bag | cnn | rnn | transformer — the same for all three runs
+    encoder: EncoderKind = "cnn"  # bag | cnn | rnn | transformer — the same for all three runs
     epochs: int = 6  # at most; early stopping on dev accuracy with `patience`
     patience: int = 2
     batch_size: int = 64
@@ -163,7 +164,7 @@ def _train_variant(
     return pipeline, VariantResult(
         name=name, accuracy=round(scores.accuracy, 4), macro_f1=round(scores.macro_f1, 4),
         train_seconds=round(seconds, 1), epochs=len(fitted.history), best_epoch=fitted.best_epoch,
-        coverage=None if pipeline.coverage is None else pipeline.coverage.to_dict(), history=fitted.history,
+        coverage=None if pipeline.coverage is None else pipeline.coverage.to_dict(), history=list(fitted.history),
     )
 
 

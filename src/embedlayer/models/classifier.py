@@ -31,7 +31,8 @@ class TextClassifier(nn.Module):
         self.embedding_dropout = nn.Dropout(emb_p)
         self.encoder = encoder
         self.encoder_dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(encoder.out_dim, config.num_classes)
+        # out_dim is a plain int attribute of every encoder, which nn.Module's typing cannot see
+        self.head = nn.Linear(encoder.out_dim, config.num_classes)  # type: ignore[arg-type]
 
     def forward(self, ids: Tensor, lengths: Tensor, mask: Tensor | None = None) -> Tensor:
         """ids (B, T) int64, lengths (B,) int64, mask (B, T) bool True on tokens (None: built

@@ -192,11 +192,12 @@ class ClassifierConfig:
         own = "ClassifierConfig"
         _check_int(own, "num_embeddings", self.num_embeddings, 1)
         _check_int(own, "embedding_dim", self.embedding_dim, 1)
-        if self.padding_idx is not None:
-            if isinstance(self.padding_idx, bool) or not isinstance(self.padding_idx, int) or not (
-                0 <= self.padding_idx < self.num_embeddings
-            ):
-                raise _fail(own, "padding_idx", self.padding_idx, f"None or an id in [0, {self.num_embeddings})")
+        if self.padding_idx is not None and (
+            isinstance(self.padding_idx, bool)
+            or not isinstance(self.padding_idx, int)
+            or not 0 <= self.padding_idx < self.num_embeddings
+        ):
+            raise _fail(own, "padding_idx", self.padding_idx, f"None or an id in [0, {self.num_embeddings})")
         _check_int(own, "num_classes", self.num_classes, 2)
         if isinstance(self.encoder, Mapping):  # from JSON
             object.__setattr__(self, "encoder", EncoderConfig.from_dict(self.encoder))

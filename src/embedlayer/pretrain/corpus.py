@@ -130,7 +130,7 @@ def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | N
 
     ``tokens[i]`` is provisional id i; ``line ends`` are positions in the provisional id stream
     where a line ended. ``split`` None: whitespace tokens, by the compiled ``Interner``."""
-    index = _Ids() if split is not None else Interner()
+    index: _Ids | Interner = _Ids() if split is not None else Interner()
     counts = np.zeros(0, dtype=np.int64)
     ends: list[np.ndarray] = []
     written = replaced = 0
@@ -138,8 +138,10 @@ def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | N
     with open(scratch, "wb") as out:
         for piece in _blocks(path, on_bytes):
             if split is None:
+                assert isinstance(index, Interner)  # chosen above with split
                 block, block_ends = index.block(piece)
             else:
+                assert isinstance(index, _Ids)
                 text, bad = _replaced(piece)
                 replaced += bad
                 block, block_ends = _split_lines(text, split, index)
@@ -153,10 +155,10 @@ def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | N
     lines = sum(map(len, ends)) + (1 if last not in (b"", b"\n") else 0)
     ends.append(np.array([written], dtype=np.int64))
     line_ends = np.concatenate(ends)
-    if split is not None:
+    if isinstance(index, _Ids):  # split was given
         return list(index), counts, line_ends, lines, replaced
-    tokens, canon, bad = index.tokens()
-    replaced = int((bad * counts).sum())  # each occurrence of a token with invalid bytes counts
+    tokens, canon, invalid = index.tokens()
+    replaced = int((invalid * counts).sum())  # each occurrence of a token with invalid bytes counts
     if len(tokens) < len(canon):  # byte strings that decode to the same text: one provisional id
         _merge(scratch, canon)
         counts = np.bincount(canon, weights=counts, minlength=len(tokens)).astype(np.int64)

@@ -68,7 +68,7 @@ class _Arrays:
         ty, ary = self.arrays[i]
         return cgutils.get_item_pointer(self.context, self.builder, ty, ary, [index])
 
-    def int(self, i: int) -> ir.Value:
+    def i64(self, i: int) -> ir.Value:
         """Integer argument ``i`` as an i64."""
         return self.context.cast(self.builder, self.args[i], self.signature.args[i], types.int64)
 
@@ -202,14 +202,15 @@ def _row_kernel(name: str, doc: str, kinds: str, width_of: int, emit):
     typer.__name__ = typer.__qualname__ = name
     typer.__doc__ = doc
     params = ["typingctx", *(f"arg{i}" for i in range(len(kinds)))]  # numba reads the arity from here
-    typer.__signature__ = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY) for p in params])
+    signature = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY) for p in params])
+    typer.__signature__ = signature  # type: ignore[attr-defined]  # what inspect.signature reads
     return intrinsic(typer)
 
 
 def _mean(a, builder, w, table, rows, count):
     """The mean of rows ``rows[:count]`` of ``table`` (argument numbers), as w vectors."""
     sums = _accumulators(builder, w)
-    n = a.int(count)
+    n = a.i64(count)
     with cgutils.for_range(builder, n) as loop:
         row = a.row(table, a.load_int(rows, loop.index))
         for b in range(w):
@@ -220,7 +221,7 @@ def _mean(a, builder, w, table, rows, count):
 
 def _scores(a, builder, w, h, table, outs, count, scores):
     """``scores[o] = h · table[outs[o]]``."""
-    with cgutils.for_range(builder, a.int(count)) as loop:
+    with cgutils.for_range(builder, a.i64(count)) as loop:
         builder.store(_dot(builder, h, a.row(table, a.load_int(outs, loop.index)), w), a.item(scores, loop.index))
 
 
@@ -228,10 +229,10 @@ def _steps(a, builder, w, h, grad, table, outs, count, coef):
     """``grad + Σ_o coef[o] · table[outs[o]]`` (rows as they were; returned), then
     ``table[outs[o]] += coef[o] · h``."""
     grads = _accumulators(builder, w, grad)
-    with cgutils.for_range(builder, a.int(count)) as loop:
+    with cgutils.for_range(builder, a.i64(count)) as loop:
         c = _splat(builder, builder.load(a.item(coef, loop.index)))
         _add_scaled(builder, grads, c, a.row(table, a.load_int(outs, loop.index)), w)
-    with cgutils.for_range(builder, a.int(count)) as loop:
+    with cgutils.for_range(builder, a.i64(count)) as loop:
         c = _splat(builder, builder.load(a.item(coef, loop.index)))
         _update_row(builder, a.row(table, a.load_int(outs, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w)
     return [builder.load(slot) for slot in grads]
@@ -239,7 +240,7 @@ def _steps(a, builder, w, h, grad, table, outs, count, coef):
 
 def _adds(a, builder, w, g, table, rows, count):
     """``table[rows[r]] += g``."""
-    with cgutils.for_range(builder, a.int(count)) as loop:
+    with cgutils.for_range(builder, a.i64(count)) as loop:
         _update_row(builder, a.row(table, a.load_int(rows, loop.index)), g, w)
 
 
@@ -276,8 +277,8 @@ def _cbow_backward(a, builder, w):
 
 
 def _sg_scores(a, builder, w):
-    nout = a.int(5)
-    with cgutils.for_range(builder, a.int(2)) as outer:
+    nout = a.i64(5)
+    with cgutils.for_range(builder, a.i64(2)) as outer:
         u = _load_row(builder, a.row(0, a.load_int(1, outer.index)), w)
         base = builder.mul(outer.index, nout)
         with cgutils.for_range(builder, nout) as inner:
@@ -286,7 +287,7 @@ def _sg_scores(a, builder, w):
 
 
 def _sg_steps(a, builder, w):
-    nc, nout = a.int(2), a.int(5)
+    nc, nout = a.i64(2), a.i64(5)
 
     def coefficient(c, o):
         return _splat(builder, builder.load(a.item(6, builder.add(builder.mul(c, nout), o))))

@@ -72,7 +72,7 @@ _SIG_SMALL = (1.0 / (1.0 + np.exp(np.linspace(0.0, _SIG_RANGE, _SIG_STEPS + 1)))
 
 
 @njit(inline="always")
-def _prob(score: float, positive: bool) -> tuple[float, float]:
+def _prob(score: float | np.float32, positive: bool) -> tuple[float, float]:
     """(σ(score) - label, probability the model gives the right answer).
 
     The smaller of σ(±score) is interpolated linearly in a 2049-point table over [0, 8]
@@ -102,6 +102,7 @@ def sg_window(syn0, syn1, ctx, nc, outs, nout, lr, win, wout, coef, want_loss) -
     ``win`` (>= nc, D), ``wout`` (>= nout, D) and ``coef`` (>= nc, >= nout) are scratch arrays.
     Returns the summed loss of the ``nc`` positive examples (0.0 unless ``want_loss``).
     """
+    g: float | np.float32  # σ - label (float64) while scoring, then a float32 step (no code: a type)
     dim = syn0.shape[1]
     for c in range(nc):
         row = ctx[c]

@@ -116,7 +116,7 @@ def output(state: np.uint64) -> np.uint64:
 
 
 @njit(inline="always")
-def below(bits: np.uint64, n: int) -> int:
+def below(bits: np.uint64, n: int) -> np.int64:
     """A draw in [0, n) from the high 32 of 64 random ``bits`` (multiply-shift, no division)."""
     return np.int64(((bits >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))  # int() would stay uint64
 
@@ -128,7 +128,7 @@ def low32(bits: np.uint64) -> np.uint64:
 
 
 @njit(inline="always")
-def draw_noise(bits: np.uint64, table: np.ndarray) -> int:
+def draw_noise(bits: np.uint64, table: np.ndarray) -> np.int64:
     """One noise word from the ``alias_table``, using 64 random bits."""
     column = below(bits, len(table))
     entry = table[column]

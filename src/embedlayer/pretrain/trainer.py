@@ -30,6 +30,7 @@ import numpy as np
 from numba.core import event as numba_event
 
 from embedlayer.errors import ConfigError
+from embedlayer.kernels.memory import zeros_array
 from embedlayer.pretrain import kernels
 from embedlayer.pretrain.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from embedlayer.pretrain.config import PretrainConfig
@@ -42,7 +43,6 @@ from embedlayer.pretrain.sampling import (
     keep_thresholds,
     noise_distribution,
 )
-from embedlayer.kernels.memory import zeros_array
 from embedlayer.subwords import subword_rows
 
 __all__ = ["PretrainCompile", "PretrainEpoch", "PretrainPrepare", "PretrainProgress", "train_word_vectors"]
@@ -187,7 +187,7 @@ def train_word_vectors(
                              tokenizer=tokenizer, on_bytes=on_bytes)
         prepared = time.perf_counter() - started
         run = _Run(config, data, compute_loss, progress)
-        if resume:
+        if resume and checkpoint_dir is not None:  # (resume without one was refused above)
             run.restore(load_checkpoint(checkpoint_dir, config, data))
         with ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool, \
                 numba_event.install_listener("numba:compile", _CompileNotice(progress or (lambda _: None))):

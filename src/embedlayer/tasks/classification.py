@@ -24,6 +24,7 @@ from embedlayer._io import atomic_path, atomic_write
 from embedlayer.batching import Batch, BucketBatchSampler, pad_batch
 from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
+from embedlayer.layers.options import MissingPolicy
 from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
 from embedlayer.text import Example, Tokenizer, get_tokenizer, tokenizer_from_config
 from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
@@ -49,7 +50,7 @@ class PipelineConfig:
     embedding_dropout: float | None = None  # on the token vectors (None: same as dropout)
     freeze: bool = False  # keep pretrained rows fixed
     static_channel: bool = False  # with vectors: also a frozen copy of them, concatenated (Kim 2014)
-    missing: str = "random"  # vocabulary words the vectors lack: random | zero | mean
+    missing: MissingPolicy = "random"  # vocabulary words the vectors lack: random | zero | mean
     # Also add the N first (most frequent) words of the vectors to the vocabulary, so words the
     # training data never showed still get their pretrained row at prediction time instead of
     # <unk>. 0: the vocabulary is the training data's only. Costs N x D weights in the model.

@@ -196,7 +196,8 @@ class WhitespaceTokenizer:
         return {"name": self.name, "lowercase": self.lowercase}
 
 
-_REGISTRY: dict[str, type] = {
+_TokenizerClass = type[WordTokenizer] | type[CharTokenizer] | type[ByteTokenizer] | type[WhitespaceTokenizer]
+_REGISTRY: dict[str, _TokenizerClass] = {
     "word": WordTokenizer,
     "char": CharTokenizer,
     "byte": ByteTokenizer,

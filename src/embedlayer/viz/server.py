@@ -17,6 +17,7 @@ stops a web page elsewhere from reaching it through DNS rebinding.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import threading
@@ -120,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, self._api(url.path, url.query), body=body, cache=False)
         except ApiError as exc:
             self._send_json(exc.status, exc.body, body=body, cache=False)
-        except Exception as exc:  # a bug: report it as JSON, keep serving
+        except Exception as exc:  # noqa: BLE001 - a bug: report it as JSON, keep serving
             self.server.report(f"error answering {self.path!r}: {type(exc).__name__}: {exc}")
             self._send_json(500, {"error": f"internal error: {type(exc).__name__}"}, body=body, cache=False)
 
@@ -146,7 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(404, data.unknown_message(unknown), kind="unknown_word", word=unknown,
                            suggestions=data.suggestions(unknown))
         with self.server.compute:  # one query computes at a time: see _Server.compute
-            return data.neighbours(*words, k) if len(words) == 1 else data.analogy(*words, k)
+            if len(words) == 1:
+                return data.neighbours(words[0], k)
+            a, b, c = words
+            return data.analogy(a, b, c, k)
 
     def _send_asset(self, path: str, *, body: bool) -> None:
         content = self.server.assets[path]
@@ -176,10 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own errors (malformed request line, header too long, ...) as JSON too."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):  # the client is gone: nobody to tell
             self._send_json(code, {"error": message or explain or f"HTTP {code}"}, body=self.command != "HEAD")
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.report(format % args)
