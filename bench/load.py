@@ -122,7 +122,7 @@ def main() -> None:
             opens.append(time.perf_counter() - t)
             assert len(v) == n
             t = time.perf_counter()
-            v.key_to_index  # first word lookup reads words.txt
+            _ = v.key_to_index  # first word lookup reads words.txt
             firsts.append(time.perf_counter() - t)
             del v
         mem_native = _child("ours", native, "native", {})
@@ -144,7 +144,8 @@ def main() -> None:
           f"incl. the words)")
     for r in rows:
         print(f"RESULT bench=load case={r['case']} ours={r['ours_s']:.3f}s anchor=gensim:{r['gensim_s']:.3f}s "
-              f"speedup={r['speedup']:.2f} quality=load_peak_mb:{r['ours_load_peak_mb']:.0f}/{r['gensim_load_peak_mb']:.0f},"
+              f"speedup={r['speedup']:.2f} "
+              f"quality=load_peak_mb:{r['ours_load_peak_mb']:.0f}/{r['gensim_load_peak_mb']:.0f},"
               f"process_peak_mb:{r['ours_peak_mb']:.0f}/{r['gensim_peak_mb']:.0f}")
     print(f"RESULT bench=load case=native-open ours={native_row['ours_s'] * 1e3:.2f}ms anchor=target:50ms "
           f"speedup={0.05 / native_row['ours_s']:.2f}")

@@ -35,7 +35,7 @@ from embedlayer.sparse import QuantizedEmbedding, gather
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sparse_step import copy_bandwidth, save_results
+from sparse_step import copy_bandwidth, save_results  # noqa: E402 - found through the sys.path line above
 
 
 def time_variants(variants: dict, ids_list: list[torch.Tensor], repeats: int) -> dict[str, float]:
@@ -154,15 +154,18 @@ def report(results: list[dict], quality: dict, bandwidth: float, args: argparse.
     for r in results:
         s, gbs, tag = r["seconds"], r["gbs"], f"{r['ids'] // 1024}k"
         for anchor in ("torch-index_select", "torch-F.embedding"):
-            print(f"RESULT bench=lookup case=gather-{tag} ours={s['ours'] * 1e3:.3f}ms anchor={anchor}:{s[anchor] * 1e3:.3f}ms "
+            print(f"RESULT bench=lookup case=gather-{tag} ours={s['ours'] * 1e3:.3f}ms "
+                  f"anchor={anchor}:{s[anchor] * 1e3:.3f}ms "
                   f"speedup={s[anchor] / s['ours']:.2f} quality=GBps:{gbs['ours']:.1f}/{gbs[anchor]:.1f},"
                   f"copy_GBps:{bandwidth / 1e9:.1f}")
         print(f"RESULT bench=lookup case=gather-{tag}-out ours={s['ours-out'] * 1e3:.3f}ms anchor=torch-index_select-out:"
               f"{s['torch-index_select-out'] * 1e3:.3f}ms speedup={s['torch-index_select-out'] / s['ours-out']:.2f} "
               f"quality=GBps:{gbs['ours-out']:.1f}/{gbs['torch-index_select-out']:.1f}")
-        print(f"RESULT bench=lookup case=gather-{tag}-bf16 ours={s['ours-bf16'] * 1e3:.3f}ms anchor=torch-bf16-index_select:"
+        print(f"RESULT bench=lookup case=gather-{tag}-bf16 ours={s['ours-bf16'] * 1e3:.3f}ms "
+              f"anchor=torch-bf16-index_select:"
               f"{s['torch-bf16'] * 1e3:.3f}ms speedup={s['torch-bf16'] / s['ours-bf16']:.2f}")
-        print(f"RESULT bench=lookup case=gather-{tag}-int8 ours={s['ours-int8'] * 1e3:.3f}ms anchor=torch-index_select-float32:"
+        print(f"RESULT bench=lookup case=gather-{tag}-int8 ours={s['ours-int8'] * 1e3:.3f}ms "
+              f"anchor=torch-index_select-float32:"
               f"{s['torch-index_select'] * 1e3:.3f}ms speedup={s['torch-index_select'] / s['ours-int8']:.2f}")
     if quality:
         rc, acc = quality["neighbours"]["recall_at_10"], quality["classifier"]["accuracy"]

@@ -99,7 +99,8 @@ def main() -> None:
     for w, a, b in mismatches[:5]:
         print(f"  differs for {w!r}: ours {a} gensim {b}")
     for r in rows:
-        print(f"RESULT bench=neighbors case={r['case']} ours={r['ours_qps']:.0f}q/s anchor=gensim:{r['gensim_qps']:.0f}q/s "
+        print(f"RESULT bench=neighbors case={r['case']} ours={r['ours_qps']:.0f}q/s "
+              f"anchor=gensim:{r['gensim_qps']:.0f}q/s "
               f"speedup={r['speedup']:.2f} quality=identical_top{topn}:{r['identical_top10']:.3f}/1.000,"
               f"max_score_diff:{r['max_score_diff']:.1e}")
 

@@ -5,7 +5,7 @@ a fixed target (``F.mse_loss``), runs backward and the optimizer step. Anchors (
 run, same threads, same ids, same table memory): ``nn.Embedding`` with a dense gradient + ``Adam``,
 ``sparse=True`` + ``SparseAdam``, ``sparse=True`` + ``SGD``, ``sparse=True`` + ``Adagrad``. Ours:
 ``embedlayer.layers.Embedding`` bound to ``LazyAdam``, ``SparseSGD``, ``SparseAdagrad``,
-``RowwiseAdagrad`` (updates fused into backward). Ids are uniform, then Zipf-distributed
+``RowwiseAdagrad`` (``bind()``: updates at the end of backward). Ids are uniform, then Zipf-distributed
 (p(rank k) ~ 1/k, rank = id as in a frequency-sorted vocabulary: many duplicates).
 
 Besides the times (median per step, variants interleaved in rounds), it prints the memory-traffic
@@ -79,7 +79,7 @@ def make_steps(weight: torch.Tensor) -> dict[str, Callable[[torch.Tensor, torch.
         steps["torch-" + name] = _step(module, cls(module.parameters(), **kw))
     for name, (cls, kw, _) in OURS.items():
         module = Embedding.from_weight(weight)
-        steps[name] = _step(module, cls(module, **kw))
+        steps[name] = _step(module, cls(module, **kw).bind())
     return steps
 
 
@@ -194,7 +194,7 @@ def check_against_torch(rows: int = 100_000, dim: int = 128) -> dict[str, dict[s
     for name, (ours_cls, ours_kw, ref_cls) in pairs.items():
         ours = Embedding.from_weight(base.clone())
         ref = torch.nn.Embedding(rows, dim, sparse=True, _weight=base.clone())
-        opt, ref_opt = ours_cls(ours, lr=0.01, **ours_kw), ref_cls(ref.parameters(), lr=0.01)
+        opt, ref_opt = ours_cls(ours, lr=0.01, **ours_kw).bind(), ref_cls(ref.parameters(), lr=0.01)
         for ids, target in batches:
             for module, o in ((ours, opt), (ref, ref_opt)):
                 o.zero_grad()
@@ -261,7 +261,8 @@ def report(rows: list[dict], bandwidth: float, equal: dict[str, dict[str, float]
     print(f"{'case':<28} {'unique':>7} {'ms/step':>8} {'fwd':>6} {'loss':>6} {'bwd':>7} {'step':>7} {'optim':>7} "
           f"{'bound':>7} {'xbound':>7} {'upd alone':>9} {'upd bound':>9}")
     for r in rows:
-        line = (f"{r['case']:<28} {r['unique_rows']:>7.0f} {r['step_ms']:>8.2f} {r['forward_ms']:>6.2f} {r['loss_ms']:>6.2f} "
+        line = (f"{r['case']:<28} {r['unique_rows']:>7.0f} {r['step_ms']:>8.2f} "
+                f"{r['forward_ms']:>6.2f} {r['loss_ms']:>6.2f} "
                 f"{r['backward_ms']:>7.2f} {r['optimizer_step_ms']:>7.2f} {r['optimizer_ms']:>7.2f}")
         if "bound_ms" in r:
             line += (f" {r['bound_ms']:>7.2f} {r['step_ms'] / r['bound_ms']:>7.2f} {r['update_alone_ms']:>9.2f} "
@@ -273,7 +274,8 @@ def report(rows: list[dict], bandwidth: float, equal: dict[str, dict[str, float]
     for dist in ("uniform", "zipf"):
         for ours, anchor in COMPARE:
             o, a = by_case[f"{ours}-{dist}"], by_case[f"torch-{anchor}-{dist}"]
-            quality = f"bound_ratio:{o['step_ms'] / o['bound_ms']:.2f},optimizer_part_speedup:{a['optimizer_ms'] / o['optimizer_ms']:.2f}"
+            quality = (f"bound_ratio:{o['step_ms'] / o['bound_ms']:.2f},"
+                       f"optimizer_part_speedup:{a['optimizer_ms'] / o['optimizer_ms']:.2f}")
             if ours in equal and anchor != "dense-Adam" and not ours.startswith("rowwise"):
                 quality += f",max_abs_diff_vs_torch:{equal[ours]['ours_vs_torch']:.1e}"
             print(f"RESULT bench=sparse_step case={ours}-{dist} ours={o['step_ms']:.2f}ms anchor=torch-{anchor}:"
