@@ -63,7 +63,7 @@ def test_oov_hash_policy() -> None:
     v = Vocab.build(TEXTS, oov="hash", hash_buckets=5)
     n = len(v)
     assert v.num_embeddings == n + 5
-    expected = n + fnv1a_32("bird".encode()) % 5
+    expected = n + fnv1a_32(b"bird") % 5
     assert v.encode(["bird", "the", "bird"]) == [expected, 2, expected]
     assert v["bird"] == expected
     assert v.decode([expected]) == [f"<hash:{expected - n}>"]
