@@ -1,0 +1,29 @@
+"""Files the way every command writes them: atomic writes, the output policy, locks, digests.
+
+- `atomic`: a file is written beside its place and renamed in (never half-written); modes
+  follow the umask.
+- `output`: `claim_output`, the policy of every command that writes a folder or a file
+  (refuse what holds something unless resume/force; never an input; one run at a time).
+- `lock`: `ExclusiveLock` (a flock naming its PID) and `scratch_dir` (temporary folders a later
+  run removes when their run was killed).
+- `digest`: `file_digest` and `first_difference`, what a resumed run compares.
+"""
+
+from embedlayer._io.atomic import atomic_path, atomic_write, default_mode, set_default_modes
+from embedlayer._io.digest import describe_difference, file_digest, first_difference
+from embedlayer._io.lock import ExclusiveLock, scratch_dir
+from embedlayer._io.output import OutputClaim, claim_output
+
+__all__ = [
+    "ExclusiveLock",
+    "OutputClaim",
+    "atomic_path",
+    "atomic_write",
+    "claim_output",
+    "default_mode",
+    "describe_difference",
+    "file_digest",
+    "first_difference",
+    "scratch_dir",
+    "set_default_modes",
+]
