@@ -79,7 +79,7 @@ def main() -> None:
     from gensim.models import KeyedVectors
 
     from embedlayer.demo.data import load_glove
-    from embedlayer.vectors import load_vectors, save_vectors
+    from embedlayer.vectors import load_vectors
 
     table = load_glove(limit)
     n, dim = len(table), table.vector_size
@@ -87,8 +87,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         tmp = Path(tmp)
         for _case, (name, fmt, _) in CASES.items():
-            save_vectors(table, tmp / name, fmt)
-        save_vectors(table, tmp / "glove.vectors", "native")
+            table.save(tmp / name, fmt)
+        table.save(tmp / "glove.vectors", "native")
         del table
 
         for case, (name, fmt, kwargs) in CASES.items():

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from embedlayer.kernels.bag import embedding_bag
 from embedlayer.layers import EmbeddingBag
 from embedlayer.sparse import SparseSGD
-from embedlayer.kernels.bag import embedding_bag
 
 V, D = 17, 5
 
@@ -110,7 +110,7 @@ def test_layer_sparse_gradient_equals_dense_and_half_storage_computes_in_float32
 def test_bag_trained_by_a_fused_optimizer():
     bag = EmbeddingBag(V, D, mode="sum", padding_idx=0, generator=torch.Generator().manual_seed(1))
     before = bag.weight.detach().clone()
-    SparseSGD(bag, lr=0.5)
+    SparseSGD(bag, lr=0.5).bind()
     ids, offsets = torch.tensor([3, 3, 0, 4]), torch.tensor([0, 2])
     psw = torch.tensor([1.0, 2.0, 5.0, -1.0])
     bag(ids, offsets, psw).sum().backward()

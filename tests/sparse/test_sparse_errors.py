@@ -15,8 +15,7 @@ from embedlayer.sparse import (
     open_table,
 )
 from embedlayer.kernels.bag import embedding_bag
-from embedlayer.vectors import Vectors
-from embedlayer.vectors.native import save_native
+from embedlayer.vectors import Vectors, save_native
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from sparse_reference import Reference
 
 from embedlayer.errors import ConfigError
 from embedlayer.sparse import LazyAdam, RowwiseAdagrad, open_table
-from embedlayer.vectors import Vectors, load_vectors
-from embedlayer.vectors.native import save_native
+from embedlayer.vectors import Vectors, load_vectors, save_native
 
 
 def small_table(path: Path, rows: int = 50, dim: int = 6) -> np.ndarray:

@@ -94,7 +94,7 @@ def test_half_table_bound_to_an_optimizer_trains_through_forward_and_backward(dt
 
     layer = Embedding(30, 4, dtype=dtype, padding_idx=0, generator=torch.Generator().manual_seed(0))
     before = layer.weight.detach().float().clone()
-    SparseSGD(layer, lr=0.25)
+    SparseSGD(layer, lr=0.25).bind()
     rows = layer(torch.tensor([3, 3, 0, 7]))
     assert rows.dtype == torch.float32
     rows.sum().backward()
@@ -104,7 +104,7 @@ def test_half_table_bound_to_an_optimizer_trains_through_forward_and_backward(dt
     assert torch.equal(layer.weight.detach(), expected.to(dtype))  # float32 update, one rounding
     bag = EmbeddingBag(30, 4, mode="mean", dtype=dtype, generator=torch.Generator().manual_seed(0))
     start = bag.weight.detach().float().clone()
-    SparseSGD(bag, lr=1.0)
+    SparseSGD(bag, lr=1.0).bind()
     bag(torch.tensor([[5, 6]])).sum().backward()
     assert torch.equal(bag.weight.detach()[[5, 6]], (start[[5, 6]] - 0.5).to(dtype))
 

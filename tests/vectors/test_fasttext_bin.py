@@ -10,8 +10,8 @@ import pytest
 
 from embedlayer.errors import FormatError, VocabError
 from embedlayer.subwords import char_ngrams, fasttext_hash
-from embedlayer.vectors import FastTextVectors, detect_format, load_vectors
-from embedlayer.vectors.fasttext_bin import FASTTEXT_MAGIC, load_fasttext_bin
+from embedlayer.vectors import FastTextVectors, detect_vectors_format, load_vectors
+from embedlayer.vectors.fasttext_bin import FASTTEXT_MAGIC
 
 FORMATS = "formats"
 OOV = ["steamtrain", "xyzzy", "naïveté", "приветик", "раскольниковщина", "петербургский", "ё", "qz", ""]
@@ -23,7 +23,7 @@ def test_equal_to_gensim(shared_data: Path, name: str) -> None:
     gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
     path = shared_data / FORMATS / name
     vectors = load_vectors(path)
-    assert detect_format(path) == "fasttext-bin" and isinstance(vectors, FastTextVectors)
+    assert detect_vectors_format(path) == "fasttext-bin" and isinstance(vectors, FastTextVectors)
     reference = gensim_fasttext.load_facebook_model(str(path)).wv
     assert vectors.index_to_key == tuple(reference.index_to_key)
     assert (vectors.minn, vectors.maxn, vectors.bucket) == (reference.min_n, reference.max_n, reference.bucket)
@@ -89,7 +89,7 @@ def tiny_bin(*, magic=FASTTEXT_MAGIC, version=12, quant=False, words=(b"a", b"bb
 def test_tiny_model_reads(tmp_path: Path) -> None:
     path = tmp_path / "m.bin"
     path.write_bytes(tiny_bin())
-    vectors = load_fasttext_bin(path)
+    vectors = FastTextVectors.load(path)
     assert vectors.index_to_key == ("a", "bb")
     grams = [2 + fasttext_hash(g) % 3 for g in char_ngrams("a", 1, 2)]
     expected = np.arange(10, dtype=np.float32).reshape(5, 2)[[0, *grams]].mean(axis=0)
@@ -115,7 +115,7 @@ def test_bad_files(tmp_path: Path, data: bytes, message: str) -> None:
     path = tmp_path / "m.bin"
     path.write_bytes(data)
     with pytest.raises(FormatError, match=message) as info:
-        load_fasttext_bin(path)
+        FastTextVectors.load(path)
     assert "m.bin at byte" in str(info.value)
 
 

@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embedlayer.errors import FormatError
-from embedlayer.vectors import Vectors, load_vectors, save_vectors
-from embedlayer.vectors.fasttext_bin import FASTTEXT_MAGIC, load_fasttext_bin
-from embedlayer.vectors.text_format import load_text
-from embedlayer.vectors.word2vec_binary import load_word2vec_binary
+from embedlayer.vectors import Vectors, load_vectors
+from embedlayer.vectors.fasttext_bin import FASTTEXT_MAGIC
 
 # words: any characters but ASCII whitespace (the separators) and surrogates (not UTF-8)
 WORD = st.text(st.characters(exclude_categories=["Cs"], exclude_characters=" \t\n\r\x0b\x0c"), min_size=1, max_size=8)
@@ -35,7 +33,7 @@ def tables(draw) -> Vectors:
 def test_round_trip(table: Vectors, fmt: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "v"
-        save_vectors(table, path, fmt)
+        table.save(path, fmt)
         loaded = load_vectors(path, format=fmt)
         assert loaded.index_to_key == table.index_to_key
         np.testing.assert_array_equal(loaded.matrix, table.matrix)  # exact, -0.0 and subnormals included
@@ -47,7 +45,7 @@ def _valid_files() -> dict[str, bytes]:
     files = {}
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in ("glove", "word2vec", "word2vec-binary"):
-            save_vectors(table, Path(tmp) / fmt, fmt)
+            table.save(Path(tmp) / fmt, fmt)
             files[fmt] = (Path(tmp) / fmt).read_bytes()
     args = struct.pack("<12id", 3, 5, 5, 1, 5, 1, 2, 2, 4, 2, 3, 100, 1e-4)
     words = [b"the", b"of", "слово".encode()]
@@ -61,13 +59,8 @@ def _valid_files() -> dict[str, bytes]:
 
 
 VALID = _valid_files()
-READERS = {
-    "glove": lambda p: load_text(p, "glove"),
-    "word2vec": lambda p: load_text(p, "word2vec"),
-    "word2vec-binary": load_word2vec_binary,
-    "fasttext-bin": load_fasttext_bin,
-    "detect": load_vectors,
-}
+READERS = {fmt: lambda p, fmt=fmt: Vectors.load(p, fmt) for fmt in ("glove", "word2vec", "word2vec-binary", "fasttext-bin")}
+READERS["detect"] = load_vectors
 
 
 @settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])

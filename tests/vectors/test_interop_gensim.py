@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedlayer.vectors import Vectors, load_vectors, save_vectors
+from embedlayer.vectors import Vectors, load_vectors
 
 gensim_models = pytest.importorskip("gensim.models")
 pytestmark = pytest.mark.interop
@@ -41,7 +41,7 @@ def test_gensim_writes_we_read(tmp_path: Path, table: Vectors, binary: bool, hea
 @pytest.mark.parametrize("fmt", ["word2vec-binary", "word2vec", "fasttext-vec", "glove"])
 def test_we_write_gensim_reads(tmp_path: Path, table: Vectors, fmt: str) -> None:
     path = tmp_path / "o.vec"
-    save_vectors(table, path, fmt)
+    table.save(path, fmt)
     kv = KeyedVectors.load_word2vec_format(str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove")
     assert kv.index_to_key == list(table.index_to_key)
     np.testing.assert_array_equal(kv.vectors, table.matrix)

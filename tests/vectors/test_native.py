@@ -11,7 +11,6 @@ import pytest
 
 from embedlayer.errors import ConfigError, FormatError
 from embedlayer.vectors import Vectors
-from embedlayer.vectors.native import load_native, save_native
 
 WORDS = ["the", "Ünïcode", "naïve café", "", "tab\there", "last"]
 
@@ -24,27 +23,27 @@ def small() -> Vectors:
 
 def test_round_trip_and_layout(tmp_path: Path, small: Vectors) -> None:
     path = tmp_path / "v.native"
-    save_native(small, path)
+    small.save(path, format="native")
     assert sorted(p.name for p in path.iterdir()) == ["meta.json", "vectors.npy", "words.txt"]
     meta = json.loads((path / "meta.json").read_text())
     assert meta == {"format": "embedlayer.vectors", "version": 1, "count": 6, "dim": 4, "dtype": "float32",
                     "matrix": "vectors.npy", "words": "words.txt"}
     assert (path / "words.txt").read_bytes() == "".join(w + "\n" for w in WORDS).encode()
-    loaded = load_native(path)
+    loaded = Vectors.load(path, format="native")
     assert loaded.index_to_key == tuple(WORDS)
     np.testing.assert_array_equal(loaded.matrix, small.matrix)
     assert loaded.matrix.dtype == np.float32 and not loaded.matrix.flags.writeable
     np.testing.assert_array_equal(np.load(path / "vectors.npy"), small.matrix)  # plain numpy reads it
     assert loaded.most_similar("the", topn=3) == small.most_similar("the", topn=3)
     small.save(tmp_path / "via_save", format="native")
-    assert load_native(tmp_path / "via_save").index_to_key == tuple(WORDS)
+    assert Vectors.load(tmp_path / "via_save", format="native").index_to_key == tuple(WORDS)
 
 
 def test_open_is_lazy_and_does_not_read_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     n = 300_000
     words = [f"w{i}" for i in range(n)]
     big = Vectors(words, np.random.default_rng(0).standard_normal((n, 8)).astype(np.float32), copy=False)
-    save_native(big, tmp_path / "big")
+    big.save(tmp_path / "big", format="native")
     opened: list[str] = []
     real_open = builtins.open
 
@@ -53,7 +52,7 @@ def test_open_is_lazy_and_does_not_read_words(tmp_path: Path, monkeypatch: pytes
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", spy)
-    vectors = load_native(tmp_path / "big")
+    vectors = Vectors.load(tmp_path / "big", format="native")
     assert not any(p.endswith("words.txt") for p in opened), opened
     assert not vectors.words_loaded and len(vectors) == n and vectors.vector_size == 8
     assert isinstance(vectors.matrix.base, np.memmap) or np.shares_memory(vectors.matrix, vectors.matrix)
@@ -66,30 +65,30 @@ def test_open_is_lazy_and_does_not_read_words(tmp_path: Path, monkeypatch: pytes
 
 
 def test_limit_is_a_view_of_the_first_rows(tmp_path: Path, small: Vectors) -> None:
-    save_native(small, tmp_path / "v")
-    head = load_native(tmp_path / "v", limit=2)
+    small.save(tmp_path / "v", format="native")
+    head = Vectors.load(tmp_path / "v", format="native", limit=2)
     assert len(head) == 2 and head.index_to_key == ("the", "Ünïcode")
     np.testing.assert_array_equal(head.matrix, small.matrix[:2])
     assert "last" not in head
-    assert len(load_native(tmp_path / "v", limit=100)) == 6
+    assert len(Vectors.load(tmp_path / "v", format="native", limit=100)) == 6
     with pytest.raises(ConfigError, match="limit must be a positive int"):
-        load_native(tmp_path / "v", limit=0)
+        Vectors.load(tmp_path / "v", format="native", limit=0)
 
 
 def test_replace_existing_table_atomically(tmp_path: Path, small: Vectors) -> None:
     path = tmp_path / "v"
-    save_native(small, path)
+    small.save(path, format="native")
     other = Vectors(["x"], [[1.0, 2.0]])
-    save_native(other, path)
-    assert load_native(path).index_to_key == ("x",)
+    other.save(path, format="native")
+    assert Vectors.load(path, format="native").index_to_key == ("x",)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]  # no temporary or old directory left
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
     with pytest.raises(ConfigError, match="not a native vectors directory"):
-        save_native(small, tmp_path / "mine")
+        small.save(tmp_path / "mine", format="native")
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
     with pytest.raises(FormatError, match=r"contains a newline"):
-        save_native(Vectors(["a\nb"], [[1.0]]), tmp_path / "nl")
+        Vectors(["a\nb"], [[1.0]]).save(tmp_path / "nl", format="native")
     assert not (tmp_path / "nl").exists()
 
 
@@ -113,38 +112,38 @@ def _corrupt(path: Path, **meta_changes) -> None:
     ],
 )
 def test_bad_meta(tmp_path: Path, small: Vectors, change: dict, message: str) -> None:
-    save_native(small, tmp_path / "v")
+    small.save(tmp_path / "v", format="native")
     _corrupt(tmp_path / "v", **change)
     with pytest.raises(FormatError, match=message):
-        load_native(tmp_path / "v")
+        Vectors.load(tmp_path / "v", format="native")
 
 
 def test_bad_files(tmp_path: Path, small: Vectors) -> None:
     path = tmp_path / "v"
     with pytest.raises(FormatError, match="does not exist"):
-        load_native(path)
-    save_native(small, path)
+        Vectors.load(path, format="native")
+    small.save(path, format="native")
     npy = path / "vectors.npy"
     data = npy.read_bytes()
     npy.write_bytes(data[:-3])
     with pytest.raises(FormatError, match=r"vectors.npy: \d+ bytes; expected \d+ .*truncated"):
-        load_native(path)
+        Vectors.load(path, format="native")
     npy.write_bytes(data + b"xx")
     with pytest.raises(FormatError, match="trailing bytes"):
-        load_native(path)
+        Vectors.load(path, format="native")
     npy.write_bytes(b"not numpy at all")
     with pytest.raises(FormatError, match="not a valid .npy file"):
-        load_native(path)
+        Vectors.load(path, format="native")
     np.save(npy, np.asfortranarray(small.matrix))
     with pytest.raises(FormatError, match="Fortran order"):
-        load_native(path)
+        Vectors.load(path, format="native")
     np.save(npy, small.matrix.astype(np.float64))
     with pytest.raises(FormatError, match="float64"):
-        load_native(path)
+        Vectors.load(path, format="native")
     np.save(npy, small.matrix)
     (path / "meta.json").write_text("{broken")
     with pytest.raises(FormatError, match="meta.json: not valid JSON"):
-        load_native(path)
+        Vectors.load(path, format="native")
 
 
 @pytest.mark.parametrize(
@@ -157,15 +156,15 @@ def test_bad_files(tmp_path: Path, small: Vectors) -> None:
     ],
 )
 def test_bad_words_file_raises_on_first_lookup(tmp_path: Path, small: Vectors, words: bytes, message: str) -> None:
-    save_native(small, tmp_path / "v")
+    small.save(tmp_path / "v", format="native")
     (tmp_path / "v" / "words.txt").write_bytes(words)
-    vectors = load_native(tmp_path / "v")  # opening does not read the words
+    vectors = Vectors.load(tmp_path / "v", format="native")  # opening does not read the words
     with pytest.raises(FormatError, match=message):
         "a" in vectors  # noqa: B015
 
 
 def test_empty_table(tmp_path: Path) -> None:
     empty = Vectors([], np.zeros((0, 3), dtype=np.float32))
-    save_native(empty, tmp_path / "e")
-    loaded = load_native(tmp_path / "e")
+    empty.save(tmp_path / "e", format="native")
+    loaded = Vectors.load(tmp_path / "e", format="native")
     assert len(loaded) == 0 and loaded.vector_size == 3 and loaded.index_to_key == ()

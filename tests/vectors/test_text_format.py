@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from embedlayer.errors import ConfigError, FormatError
-from embedlayer.vectors import Vectors, detect_format, load_vectors
+from embedlayer.vectors import Vectors, detect_vectors_format, load_vectors
 
 TEST_GLOVE = "formats/test_glove.txt"  # under the shared_data fixture (tests/conftest.py)
 WORD2VEC = "formats/word2vec_pre_kv_c"
@@ -46,7 +46,7 @@ def test_round_trip_is_exact(tmp_path: Path, sample: Vectors, fmt: str) -> None:
     sample.save(path, format=fmt)
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert (first == "6 4") == (fmt == "word2vec")
-    assert detect_format(path) == fmt
+    assert detect_vectors_format(path) == fmt
     loaded = load_vectors(path)
     assert loaded.index_to_key == sample.index_to_key
     np.testing.assert_array_equal(loaded.matrix, sample.matrix)
@@ -75,7 +75,7 @@ def test_golden_test_glove(shared_data: Path) -> None:
     path = shared_data / TEST_GLOVE
     vectors = load_vectors(path)
     words, matrix = independent_parse(path, header=False)
-    assert detect_format(path) == "glove"
+    assert detect_vectors_format(path) == "glove"
     assert (len(vectors), vectors.vector_size) == (76, 50)
     assert vectors.index_to_key == tuple(words)
     np.testing.assert_array_equal(vectors.matrix, matrix)
@@ -86,7 +86,7 @@ def test_golden_word2vec_text_with_header(shared_data: Path) -> None:
     path = shared_data / WORD2VEC
     vectors = load_vectors(path)
     words, matrix = independent_parse(path, header=True)
-    assert detect_format(path) == "word2vec"
+    assert detect_vectors_format(path) == "word2vec"
     assert (len(vectors), vectors.vector_size) == (1750, 10)
     assert vectors.index_to_key == tuple(words)
     np.testing.assert_array_equal(vectors.matrix, matrix)

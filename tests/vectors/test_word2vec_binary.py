@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from embedlayer.errors import ConfigError, FormatError
-from embedlayer.vectors import Vectors, detect_format, load_vectors
-from embedlayer.vectors.word2vec_binary import load_word2vec_binary, save_word2vec_binary
+from embedlayer.vectors import Vectors, detect_vectors_format, load_vectors
 
 
 def record(word: bytes, values, newline: bool = True) -> bytes:
@@ -32,9 +31,9 @@ def sample() -> Vectors:
 
 def test_round_trip_and_detection(tmp_path: Path, sample: Vectors) -> None:
     path = tmp_path / "v.bin"
-    save_word2vec_binary(sample, path)
+    sample.save(path, "word2vec-binary")
     assert path.read_bytes().startswith(b"5 3\nthe ")
-    assert detect_format(path) == "word2vec-binary"
+    assert detect_vectors_format(path) == "word2vec-binary"
     loaded = load_vectors(path)
     assert loaded.index_to_key == sample.index_to_key
     np.testing.assert_array_equal(loaded.matrix, sample.matrix)
@@ -49,7 +48,7 @@ def test_both_record_styles_and_small_chunks(tmp_path: Path, newline: bool, monk
     monkeypatch.setattr(module, "_CHUNK", 7)  # records cross chunk boundaries
     rows = np.arange(40, dtype=np.float32).reshape(10, 4) - 20.5
     data = b"10 4\n" + b"".join(record(f"w{i}".encode(), r, newline) for i, r in enumerate(rows))
-    vectors = load_word2vec_binary(write(tmp_path, data))
+    vectors = Vectors.load(write(tmp_path, data), "word2vec-binary")
     assert vectors.index_to_key == tuple(f"w{i}" for i in range(10))
     np.testing.assert_array_equal(vectors.matrix, rows)
 
@@ -89,17 +88,17 @@ GOOD = record(b"a", [1, 2]) + record(b"b", [3, 4])
 )
 def test_bad_files(tmp_path: Path, data: bytes, kwargs: dict, message: str) -> None:
     with pytest.raises(FormatError, match=message):
-        load_word2vec_binary(write(tmp_path, data), **kwargs)
+        Vectors.load(write(tmp_path, data), "word2vec-binary", **kwargs)
 
 
 def test_limit_stops_before_bad_data(tmp_path: Path) -> None:
     path = write(tmp_path, b"3 2\n" + GOOD + b"\xff\xfe garbage")
-    assert load_word2vec_binary(path, limit=2).index_to_key == ("a", "b")
+    assert Vectors.load(path, "word2vec-binary", limit=2).index_to_key == ("a", "b")
 
 
 def test_missing_file_and_unwritable_words(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="nope.bin: no such file"):
-        load_word2vec_binary(tmp_path / "nope.bin")
+        Vectors.load(tmp_path / "nope.bin", "word2vec-binary")
     with pytest.raises(FormatError, match=r"'new york' \(row 1\)"):
-        save_word2vec_binary(Vectors(["ok", "new york"], np.zeros((2, 2))), tmp_path / "w.bin")
+        Vectors(["ok", "new york"], np.zeros((2, 2))).save(tmp_path / "w.bin", "word2vec-binary")
     assert not (tmp_path / "w.bin").exists()

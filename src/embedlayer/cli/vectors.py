@@ -77,32 +77,15 @@ def _add_source(p: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str, fmt: str | None, limit: int | None):
-    """Load through the format registry (embedlayer.vectors.io); native directories without it."""
-    from embedlayer.vectors.native import is_native, load_native
+    from embedlayer.vectors import Vectors
 
-    try:
-        from embedlayer.vectors.io import load_vectors
-    except ImportError:  # pragma: no cover - the registry is part of the package
-        if fmt == "native" or (fmt is None and is_native(path)):
-            return load_native(path, limit=limit)
-        from embedlayer.vectors.text_format import load_text
-
-        return load_text(path, fmt, limit)
-    return load_vectors(path, fmt, limit)
+    return Vectors.load(path, fmt, limit)
 
 
 def _detect(path: str, fmt: str | None) -> str:
-    if fmt is not None:
-        return fmt
-    try:
-        from embedlayer.vectors.io import detect_format
-    except ImportError:  # pragma: no cover
-        from embedlayer.vectors.native import is_native
-        from embedlayer.vectors.text_format import detect_format
+    from embedlayer.vectors import detect_vectors_format
 
-        if is_native(path):
-            return "native"
-    return str(detect_format(path))
+    return fmt if fmt is not None else detect_vectors_format(path)
 
 
 # ------------------------------------------------------------------------------------ commands
@@ -142,12 +125,7 @@ def _true_norms(matrix):
 
 def run_convert(args: argparse.Namespace) -> int:
     vectors = _load(args.src, args.format, args.limit)
-    try:
-        from embedlayer.vectors.io import save_vectors
-    except ImportError:  # pragma: no cover
-        vectors.save(args.dst, format=args.to)
-    else:
-        save_vectors(vectors, args.dst, args.to)
+    vectors.save(args.dst, format=args.to)
     summary = {"src": args.src, "dst": args.dst, "format": args.to, "count": len(vectors), "dim": vectors.vector_size}
     if args.json:
         print_json(summary)
@@ -224,7 +202,8 @@ class _Bar:
     """A tqdm bar on stderr for a long evaluation when tqdm is installed and stderr is a terminal."""
 
     def __init__(self, desc: str) -> None:
-        self.desc, self.bar = desc, None
+        self.desc = desc
+        self.bar: Any = None  # a tqdm bar once the first call finds a terminal
 
     def __enter__(self) -> _Bar:
         return self

@@ -7,7 +7,8 @@
 * updates (:mod:`.updates`, :mod:`.coalesce`): the numba row-update drivers of the sparse
   optimizers, callable from other numba code (pretraining);
 * plumbing (:mod:`.threads`, :mod:`.prefetch`, :mod:`.memory`): running chunks on torch's thread
-  team, software prefetch, huge-page allocations.
+  team, software prefetch, huge-page allocations;
+* tables (:mod:`.tables`): the Protocols of a trainable table and of where its row gradients go.
 
 Nothing here knows a layer, a vocabulary or an optimizer class: ``embedlayer.layers`` and
 ``embedlayer.sparse`` build on these modules, never the other way round.

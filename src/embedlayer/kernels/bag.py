@@ -3,14 +3,14 @@
 Unlike ``torch.nn.functional.embedding_bag`` (weights only with ``mode="sum"``), every mode takes
 ``per_sample_weights`` (definitions in :mod:`embedlayer.kernels.bag_kernels`); the padding id is
 skipped in every mode, empty bags give zeros. The table gradient is, as the layer asks: handed to
-a bound sparse optimizer (no table gradient at all), a sparse COO tensor of the looked-up rows, or
+a bound row-wise optimizer (no table gradient at all), a sparse COO tensor of the looked-up rows, or
 a dense (V, D) tensor. Runs on CPU (numba kernels over ranges of bags, on parallel threads);
 tables stored as float16/bfloat16 are widened row by row to float32 for the computation.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,10 +20,8 @@ from embedlayer.errors import ConfigError
 from embedlayer.kernels import bag_kernels as K
 from embedlayer.kernels.checks import check_ids, check_offsets, check_table, raise_bad_id
 from embedlayer.kernels.lookup import first_bad, split
+from embedlayer.kernels.tables import RowSink
 from embedlayer.kernels.threads import run_chunks
-
-if TYPE_CHECKING:
-    from embedlayer.sparse.optim import TableBinding
 
 __all__ = ["BAG_MODES", "embedding_bag"]
 
@@ -34,7 +32,7 @@ _MIN_BAGS_PER_THREAD = 64
 class _Bag(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, weight: Tensor, per_sample_weights: Tensor | None, ids: Tensor, bounds: Tensor, mode: int,
-                padding_idx: int, binding: TableBinding | None, sparse: bool, ids_shape: tuple[int, ...]) -> Tensor:
+                padding_idx: int, sink: RowSink | None, sparse: bool, ids_shape: tuple[int, ...]) -> Tensor:
         weight = weight.detach()
         gathered = weight.dtype != torch.float32
         table = weight.index_select(0, ids).float() if gathered else weight  # (N, D) or (V, D)
@@ -50,7 +48,7 @@ class _Bag(torch.autograd.Function):
         bad = first_bad(run_chunks(K.bag_forward, args, parts))
         if bad >= 0:
             raise_bad_id(ids.reshape(ids_shape), int(bad), weight.shape[0])
-        ctx.mode, ctx.padding_idx, ctx.binding, ctx.sparse, ctx.gathered = mode, padding_idx, binding, sparse, gathered
+        ctx.mode, ctx.padding_idx, ctx.sink, ctx.sparse, ctx.gathered = mode, padding_idx, sink, sparse, gathered
         ctx.has_weights, ctx.shape, ctx.dtype = has_weights, tuple(weight.shape), weight.dtype
         ctx.save_for_backward(table, ids, bounds, w, out, argmax, wsum)
         return out  # (B, D)
@@ -68,8 +66,8 @@ class _Bag(torch.autograd.Function):
         parts = split(out.shape[0], minimum=_MIN_BAGS_PER_THREAD)
         run_chunks(K.bag_backward, args, parts)
         grad_weight = None
-        if ctx.binding is not None:
-            ctx.binding.accept(ids, grad_rows)
+        if ctx.sink is not None:
+            ctx.sink.accept(ids, grad_rows)
         elif ctx.needs_input_grad[0]:
             if ctx.sparse:
                 grad_weight = torch.sparse_coo_tensor(ids.long().unsqueeze(0), grad_rows, ctx.shape,
@@ -88,7 +86,7 @@ def embedding_bag(
     per_sample_weights: Tensor | None = None,
     padding_idx: int | None = None,
     include_last_offset: bool = False,
-    binding: TableBinding | None = None,
+    sink: RowSink | None = None,
     sparse: bool = False,
 ) -> Tensor:
     """Pool the rows of ``weight`` (V, D) over bags of ``ids`` -> (B, D) float32.
@@ -99,8 +97,9 @@ def embedding_bag(
         mode: "sum", "mean" or "max".
         per_sample_weights: (N,) or (B, L) float, one weight per id, in every mode.
         padding_idx: the id that takes no part (None: every id counts).
-        binding: a sparse optimizer's binding to the table: its rows are updated in backward.
-        sparse: the table gradient is a sparse COO tensor (else dense), without ``binding``.
+        sink: where backward hands the gradient rows (a bound row-wise optimizer) instead of
+            giving the table a gradient.
+        sparse: the table gradient is a sparse COO tensor (else dense), without ``sink``.
 
     Raises:
         ConfigError: a bad mode, non-integer ids, offsets that do not fit the ids (see
@@ -137,6 +136,6 @@ def embedding_bag(
     pad = K.NO_PADDING if padding_idx is None else int(padding_idx)
     if weight.dtype != torch.float32:
         check_ids(ids, weight.shape[0])
-    return _Bag.apply(weight, per_sample_weights, ids.reshape(-1), bounds.contiguous(), BAG_MODES[mode], pad, binding,
+    return _Bag.apply(weight, per_sample_weights, ids.reshape(-1), bounds.contiguous(), BAG_MODES[mode], pad, sink,
                       bool(sparse), tuple(ids.shape))
 

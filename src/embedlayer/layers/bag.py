@@ -1,19 +1,26 @@
 """EmbeddingBag: a table whose lookup pools each bag of ids into one vector (sum, mean, max).
 
 The same table as :class:`~embedlayer.layers.embedding.Embedding` (init, padding row, freezing,
-float16/bfloat16 storage, ``from_weight``, binding to a sparse optimizer), read through
-:func:`embedlayer.kernels.bag.embedding_bag`: per-id weights in every mode (torch allows them only
-with ``sum``), empty bags give zeros, the padding id takes no part. Equivalent to looking the ids
-up and pooling them, without materialising the (N, D) rows.
+float16/bfloat16 storage, ``from_pretrained``/``from_weight``, binding to a row-wise optimizer),
+read through :func:`embedlayer.kernels.bag.embedding_bag`: per-id weights in every mode (torch
+allows them only with ``sum``), empty bags give zeros, the padding id takes no part. Equivalent to
+looking the ids up and pooling them, without materialising the (N, D) rows.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from embedlayer.errors import ConfigError
-from embedlayer.layers.embedding import STORAGE_DTYPES, Embedding, InitScheme
+from embedlayer.layers.embedding import Embedding, InitScheme, checked_table
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from embedlayer.kernels.tables import TableStorage
 
 __all__ = ["EmbeddingBag"]
 
@@ -22,6 +29,12 @@ _MODES = ("sum", "mean", "max")
 
 class EmbeddingBag(Embedding):
     """``num_embeddings`` rows of size ``embedding_dim``, looked up and pooled per bag.
+
+    Where it differs from ``torch.nn.EmbeddingBag``: ``padding_idx=0`` by default in the
+    constructor (``<pad>`` is id 0 of a ``Vocab``; ``from_pretrained`` keeps torch's None);
+    ``per_sample_weights`` in every mode (torch: ``sum`` only); no ``max_norm`` and no
+    ``scale_grad_by_freq`` (ConfigError); float32 output whatever the storage ``dtype``; and the
+    other differences of :class:`~embedlayer.layers.embedding.Embedding`.
 
     Args:
         mode: "sum", "mean" (weighted mean with per-id weights) or "max".
@@ -56,6 +69,34 @@ class EmbeddingBag(Embedding):
         self.include_last_offset = bool(include_last_offset)
 
     @classmethod
+    def from_pretrained(  # type: ignore[override]
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> Self:
+        """A bag layer whose table *is* ``embeddings`` (V, D), as ``torch.nn.EmbeddingBag.from_pretrained``
+        (same arguments and order): no copy, no initialisation.
+
+        Raises:
+            ConfigError: ``embeddings`` is not a 2-D float32/float16/bfloat16 tensor, ``max_norm``
+                set or ``scale_grad_by_freq=True`` (not supported by bags), or a bad setting.
+        """
+        weight = checked_table(embeddings, f"{cls.__name__}.from_pretrained")
+        for name, value, expected in (("max_norm", max_norm, None), ("scale_grad_by_freq", scale_grad_by_freq, False)):
+            if value != expected:
+                raise ConfigError(f"{cls.__name__}.from_pretrained: {name}={value!r} is not supported by bags; "
+                                  f"expected {expected}")
+        return cls(weight.shape[0], weight.shape[1], mode=mode, padding_idx=padding_idx, freeze=freeze, sparse=sparse,
+                   dtype=weight.dtype, include_last_offset=include_last_offset, _weight=weight)
+
+    @classmethod
     def from_weight(  # type: ignore[override]
         cls,
         weight: Tensor,
@@ -65,17 +106,18 @@ class EmbeddingBag(Embedding):
         freeze: bool = False,
         sparse: bool = False,
         include_last_offset: bool = False,
-    ) -> EmbeddingBag:
-        """A bag layer whose table *is* ``weight`` (V, D): no copy, no initialisation.
+        storage: TableStorage | None = None,
+    ) -> Self:
+        """``from_pretrained`` for a table trained in place (``freeze=False`` by default, and
+        ``storage``), as :meth:`Embedding.from_weight <embedlayer.layers.embedding.Embedding.from_weight>`.
 
         Raises:
-            ConfigError: ``weight`` is not a 2-D float32/float16/bfloat16 tensor, or a bad setting.
+            ConfigError: as :meth:`from_pretrained`.
         """
-        if not isinstance(weight, Tensor) or weight.dim() != 2 or weight.dtype not in STORAGE_DTYPES:
-            got = f"{weight.dtype} {tuple(weight.shape)}" if isinstance(weight, Tensor) else type(weight).__name__
-            raise ConfigError(f"from_weight: expected a 2-D float32, float16 or bfloat16 tensor, got {got}")
-        return cls(weight.shape[0], weight.shape[1], mode=mode, padding_idx=padding_idx, freeze=freeze, sparse=sparse,
-                   dtype=weight.dtype, include_last_offset=include_last_offset, _weight=weight.detach())
+        layer = cls.from_pretrained(weight, freeze=freeze, mode=mode, sparse=sparse,
+                                    include_last_offset=include_last_offset, padding_idx=padding_idx)
+        layer.storage = storage
+        return layer
 
     def forward(  # type: ignore[override]
         self, ids: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
@@ -90,12 +132,9 @@ class EmbeddingBag(Embedding):
         """
         from embedlayer.kernels.bag import embedding_bag
 
-        binding = self.row_optimizer
-        if binding is not None and not (self.weight.requires_grad and torch.is_grad_enabled()):
-            binding = None
         return embedding_bag(self.weight, ids, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
                              padding_idx=self.padding_idx, include_last_offset=self.include_last_offset,
-                             binding=binding, sparse=self.sparse)
+                             sink=self._active_sink(), sparse=self.sparse)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, mode={self.mode!r}"

@@ -18,11 +18,13 @@ Guarantees beyond ``torch.nn.Embedding``:
   non-integer ids raise ``ConfigError`` instead of a C++ message;
 * ``dtype=torch.float16`` or ``torch.bfloat16`` stores the table in 2 bytes a value while the
   rows it returns are float32 (float32 compute);
-* a row-wise optimizer of :mod:`embedlayer.sparse` built over the layer (``LazyAdam(layer)``)
-  binds to it (``layer.row_optimizer``): lookups then update the rows they used inside
-  ``backward()``, without a (V, D) gradient (see :mod:`embedlayer.sparse.optim`);
-* ``Embedding.from_weight`` wraps an existing tensor without copying it (e.g. a memory-mapped
-  table, :mod:`embedlayer.sparse.mmap`).
+* a row-wise optimizer of :mod:`embedlayer.sparse`, once bound (``LazyAdam(layer).bind()``),
+  receives the gradient of the rows a lookup used (``layer.row_sink``) and updates them at the
+  end of ``backward()``, without a (V, D) gradient (see :mod:`embedlayer.sparse.optim`); the
+  binding is never saved with the layer (``__getstate__`` drops it, as it drops ``storage``);
+* ``Embedding.from_pretrained`` wraps an existing tensor without copying it, as torch's does;
+  ``from_weight`` is the same for a table trained in place (e.g. memory-mapped,
+  :mod:`embedlayer.sparse.mmap`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from embedlayer.kernels.checks import TABLE_DTYPES, check_ids
 if TYPE_CHECKING:
     from typing import Self
 
+    from embedlayer.kernels.tables import RowSink, TableStorage
     from embedlayer.layers.pretrained import CoverageReport
     from embedlayer.vectors import Vectors
     from embedlayer.vocab import Vocab
@@ -54,6 +57,20 @@ STORAGE_DTYPES = TABLE_DTYPES
 
 class Embedding(nn.Module):
     """A lookup table of ``num_embeddings`` rows of size ``embedding_dim``.
+
+    Where it differs from ``torch.nn.Embedding`` (and why):
+
+    * ``padding_idx=0`` by default in the constructor (torch: None), because a ``Vocab`` puts
+      ``<pad>`` at id 0; ``from_pretrained`` keeps torch's None;
+    * arguments after the two sizes are keyword-only, and ``freeze`` / ``generator`` / ``dtype``
+      / ``init`` / ``std`` are constructor arguments (torch has ``_freeze`` and no init choice);
+      the default init, N(0, 1), is torch's;
+    * ``dtype`` is the *storage* (float32, float16 or bfloat16, not float64): lookups return
+      float32 rows whatever it is, so half storage never means half-precision compute;
+    * ``max_norm`` renormalises the looked-up rows out of place and differentiates through it
+      (torch edits the weight in place, under no_grad);
+    * ``scale_grad_by_freq`` is not supported (``from_pretrained`` raises ConfigError for True);
+    * ids are checked: out-of-range ids raise ``IdOutOfRangeError``, float/bool ids ConfigError.
 
     Args:
         num_embeddings: V, the number of rows (``vocab.num_embeddings``, buckets included).
@@ -81,7 +98,8 @@ class Embedding(nn.Module):
     """
 
     weight: nn.Parameter  # (V, D)
-    row_optimizer: Any  # the embedlayer.sparse TableBinding that trains the table, or None
+    row_sink: RowSink | None  # a bound row-wise optimizer (its bind() sets it); never saved
+    storage: TableStorage | None  # where the rows live when not in memory (from_weight); never saved
 
     def __init__(
         self,
@@ -120,12 +138,38 @@ class Embedding(nn.Module):
         self.norm_type = float(norm_type)
         self.sparse = bool(sparse)
         self.coverage: CoverageReport | None = None  # set by from_vectors
-        self.row_optimizer = None
-        if _weight is not None:  # from_weight: the tensor is used as is, not initialised
+        self.row_sink = None
+        self.storage = None
+        if _weight is not None:  # from_pretrained: the tensor is used as is, not initialised
             self.weight = nn.Parameter(_weight, requires_grad=not freeze)
             return
         self.weight = nn.Parameter(torch.empty(num_embeddings, embedding_dim, dtype=dtype), requires_grad=not freeze)
         self.reset_parameters(generator)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Self:
+        """A layer whose table *is* ``embeddings`` (V, D), as ``torch.nn.Embedding.from_pretrained``:
+        no copy (the parameter shares its memory), no initialisation, the padding row left as it is.
+
+        Raises:
+            ConfigError: ``embeddings`` is not a 2-D float32/float16/bfloat16 tensor,
+                ``scale_grad_by_freq=True`` (not supported), or a bad setting.
+        """
+        weight = checked_table(embeddings, f"{cls.__name__}.from_pretrained")
+        if scale_grad_by_freq:
+            raise ConfigError(f"{cls.__name__}.from_pretrained: scale_grad_by_freq=True is not supported; expected "
+                              f"False (scale the loss per id instead)")
+        return cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, freeze=freeze, max_norm=max_norm,
+                   norm_type=norm_type, sparse=sparse, dtype=weight.dtype, _weight=weight)
 
     @classmethod
     def from_weight(
@@ -137,18 +181,19 @@ class Embedding(nn.Module):
         max_norm: float | None = None,
         norm_type: float = 2.0,
         sparse: bool = False,
-    ) -> Embedding:
-        """A layer whose table *is* ``weight`` (V, D): no copy, no initialisation, the padding row
-        left as it is (a memory-mapped table stays on disk; the optimizers never move that row).
+        storage: TableStorage | None = None,
+    ) -> Self:
+        """``from_pretrained`` for a table trained in place: ``freeze=False`` by default, and
+        ``storage`` says where the rows live when not in memory (a memory-mapped file: whether it
+        may be written, where optimizer state goes; see :mod:`embedlayer.kernels.tables`).
 
         Raises:
-            ConfigError: ``weight`` is not a 2-D float32/float16/bfloat16 tensor, or a bad setting.
+            ConfigError: as :meth:`from_pretrained`.
         """
-        if not isinstance(weight, Tensor) or weight.dim() != 2 or weight.dtype not in STORAGE_DTYPES:
-            got = f"{weight.dtype} {tuple(weight.shape)}" if isinstance(weight, Tensor) else type(weight).__name__
-            raise ConfigError(f"from_weight: expected a 2-D float32, float16 or bfloat16 tensor, got {got}")
-        return cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, freeze=freeze, max_norm=max_norm,
-                   norm_type=norm_type, sparse=sparse, dtype=weight.dtype, _weight=weight.detach())
+        layer = cls.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, max_norm=max_norm,
+                                    norm_type=norm_type, sparse=sparse)
+        layer.storage = storage
+        return layer
 
     # --- initialisation ---------------------------------------------------------------------------
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -185,6 +230,14 @@ class Embedding(nn.Module):
             self.weight.copy_(weight)
         self.zero_padding_row()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The module's state for pickling and ``copy.deepcopy``, without the optimizer binding and
+        the external storage: a copy or a saved model is a plain table in memory."""
+        state = super().__getstate__()
+        state["row_sink"] = None
+        state["storage"] = None
+        return state
+
     # --- freezing ---------------------------------------------------------------------------------
     def freeze(self) -> Self:
         """Stop training the table (``weight.requires_grad = False``); returns self."""
@@ -210,12 +263,12 @@ class Embedding(nn.Module):
                 silently truncated).
             IdOutOfRangeError: an id is negative or not below V (naming the id, where it is, and V).
         """
-        binding = self.row_optimizer
-        if binding is not None and self.weight.requires_grad and torch.is_grad_enabled():
+        sink = self._active_sink()
+        if sink is not None:
             from embedlayer.kernels.fused_lookup import fused_lookup
 
-            # (..., D); the gather checks the ids' range as it copies; the backward updates the rows in place
-            rows = fused_lookup(self.weight, check_ids(ids, None), binding)
+            # (..., D); the gather checks the ids' range as it copies; the backward hands the rows' gradient to sink
+            rows = fused_lookup(self.weight, check_ids(ids, None), sink)
         else:
             ids = check_ids(ids, self.num_embeddings)
             rows = F.embedding(ids, self.weight, self.padding_idx, None, 2.0, False, self.sparse)  # (..., D)
@@ -227,6 +280,13 @@ class Embedding(nn.Module):
         norms = torch.linalg.vector_norm(rows, ord=self.norm_type, dim=-1, keepdim=True)  # (..., 1)
         scale = torch.where(norms > self.max_norm, self.max_norm / (norms + 1e-7), torch.ones_like(norms))
         return rows * scale
+
+    def _active_sink(self) -> RowSink | None:
+        """The bound optimizer when this lookup is to train the table through it (bound, the weight
+        requires grad and grad mode is on), else None (plain autograd, or no gradient)."""
+        if self.row_sink is not None and self.weight.requires_grad and torch.is_grad_enabled():
+            return self.row_sink
+        return None
 
     def extra_repr(self) -> str:
         parts = [f"{self.num_embeddings}, {self.embedding_dim}", f"padding_idx={self.padding_idx}",
@@ -277,6 +337,18 @@ class Embedding(nn.Module):
         layer.load_weight(weight)
         layer.coverage = report
         return layer
+
+
+def checked_table(weight: object, where: str) -> Tensor:
+    """``weight`` detached, after checking it is a 2-D float32/float16/bfloat16 tensor.
+
+    Raises:
+        ConfigError: naming ``where``, the dtype and shape found, and what was expected.
+    """
+    if not isinstance(weight, Tensor) or weight.dim() != 2 or weight.dtype not in STORAGE_DTYPES:
+        got = f"{weight.dtype} {tuple(weight.shape)}" if isinstance(weight, Tensor) else type(weight).__name__
+        raise ConfigError(f"{where}: expected a 2-D float32, float16 or bfloat16 tensor, got {got}")
+    return weight.detach()
 
 
 def _check_positive_int(name: str, value: object) -> None:

@@ -25,8 +25,8 @@ from numba import njit, prange
 
 from embedlayer._io import atomic_write
 from embedlayer.pretrain.config import PretrainConfig
-from embedlayer.vectors.fasttext_bin import FastTextArgs, FastTextVectors
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.fasttext_bin import FastTextArgs
+from embedlayer.vectors.store import FastTextVectors, Vectors
 
 __all__ = ["WordVectorModel", "fasttext_args"]
 
@@ -99,13 +99,11 @@ class WordVectorModel:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the run directory (see the module docstring); returns its path. Other files in
         the directory (a checkpoint) are left alone; each of ours is replaced atomically."""
-        from embedlayer.vectors.native import save_native
-
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".vectors-", dir=out))
         try:
-            save_native(Vectors(self.words, self.word_matrix(), copy=False), staging)
+            Vectors(self.words, self.word_matrix(), copy=False).save(staging, format="native")
             for name in ("vectors.npy", "words.txt", "meta.json"):  # meta.json last: it vouches for the rest
                 os.replace(staging / name, out / name)
         finally:

@@ -36,7 +36,7 @@ from torch import Tensor
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.layers.bag import EmbeddingBag
 from embedlayer.layers.embedding import Embedding
-from embedlayer.vectors.native import META, load_native
+from embedlayer.vectors.native import META, NativeTable, open_native
 
 __all__ = ["MmapTable", "open_table"]
 
@@ -55,7 +55,7 @@ class MmapTable:
     """
 
     def __init__(self, path: Path, matrix_path: Path, array: np.ndarray, writable: bool, state_dir: Path | None,
-                 vectors: object) -> None:
+                 vectors: NativeTable) -> None:
         self.path, self.matrix_path = path, matrix_path
         self.writable, self.state_dir = writable, state_dir
         self._array = array
@@ -73,7 +73,7 @@ class MmapTable:
     @property
     def words(self) -> tuple[str, ...]:
         """The V words of words.txt, read on first use."""
-        return self._vectors.index_to_key  # type: ignore[attr-defined]
+        return self._vectors.words
 
     def embedding(self, *, padding_idx: int | None = None, max_norm: float | None = None) -> Embedding:
         """An :class:`~embedlayer.layers.embedding.Embedding` over the mapped rows (no copy); frozen
@@ -145,12 +145,12 @@ def open_table(path: str | os.PathLike[str], *, writable: bool = True,
         state_dir: directory for memory-mapped optimizer state (None: state in memory).
 
     Raises:
-        FormatError: not a valid native directory (see ``load_native``), or an empty table.
+        FormatError: not a valid native directory (see ``open_native``), or an empty table.
         ConfigError: ``writable=True`` and the matrix file is read-only (no write permission bit,
             or the OS refuses to open it for writing), naming the file.
     """
     root = Path(path)
-    vectors = load_native(root)  # validates meta.json, the .npy header and the file size
+    vectors = open_native(root)  # validates meta.json, the .npy header and the file size
     meta = json.loads((root / META).read_text(encoding="utf-8"))
     matrix_path = root / meta["matrix"]
     if meta["count"] == 0:

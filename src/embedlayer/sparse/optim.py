@@ -1,16 +1,30 @@
-"""The base of the row-wise sparse optimizers, and how an optimizer binds to its tables.
+"""The base of the row-wise sparse optimizers, and how one is bound to its tables.
 
-A table is a module with a 2-D ``weight`` and a ``padding_idx`` (embedlayer's ``Embedding`` and
-``EmbeddingBag``, the modules of a memory-mapped table) or a bare 2-D tensor. Building an
-optimizer over tables *binds* it to each module (``module.row_optimizer``): from then on the
-module's forward pass goes through :mod:`embedlayer.kernels.fused_lookup`, whose backward hands the
-gradient of the looked-up rows, (N, D), to the optimizer instead of building a (V, D) gradient.
+A table is an embedlayer module with a 2-D ``weight`` and a ``padding_idx`` (``Embedding``,
+``EmbeddingBag``, the modules over a memory-mapped table: a
+:class:`~embedlayer.kernels.tables.RowTable`) or a bare 2-D tensor. Building an optimizer changes
+nothing about its tables; how their gradients reach it is chosen explicitly:
 
-* ``fused=True`` (default): the update is applied right there, inside ``loss.backward()``;
-  ``step()`` has nothing left to do. One update per lookup: a table looked up twice in one graph
-  is updated twice (look it up once with the ids concatenated, or use ``fused=False``).
-* ``fused=False``: backward only records (ids, gradient rows); ``step()`` applies every lookup
-  since ``zero_grad()`` as one update (duplicates across lookups summed), like a torch optimizer.
+* **bound** (``opt = LazyAdam(layer, lr=1e-3).bind()``; ``opt.unbind()`` undoes it): the
+  modules' lookups go through :mod:`embedlayer.kernels.fused_lookup`, whose backward hands the
+  gradient of the looked-up rows, (N, D), to the optimizer: no (V, D) gradient, no ``.grad``. A
+  table is bound to one optimizer at a time, through its ``row_sink`` slot, which
+  ``copy.deepcopy``, pickling, ``torch.save`` and ``state_dict`` never carry.
+
+  - ``fused=True`` (default): the update runs once at the end of each ``backward()``, every
+    lookup of a table in that backward summed into one update (a table looked up twice is updated
+    once, as if looked up once with the ids concatenated); ``step()`` has nothing left to apply.
+  - ``fused=False``: backward only records; ``step()`` applies every lookup since ``zero_grad()``
+    as one update, like a torch optimizer.
+
+  A bound table must get its gradient through its lookups only: a ``.grad`` on its weight (from
+  another use, e.g. an output layer tied to it) raises ConfigError at the end of backward or at
+  ``step()``, instead of being silently left out.
+* **not bound**: ``step()`` applies each table's sparse ``.grad`` (a layer built with
+  ``sparse=True``) as one update, as ``torch.optim.SparseAdam`` would; a dense ``.grad`` raises
+  ConfigError (which rows were looked up is unknown): bind the optimizer or use ``sparse=True``.
+
+``apply_gradients(table, ids, grads)`` applies one update from gradient rows given directly.
 
 Every update coalesces the ids (:mod:`embedlayer.kernels.coalesce`), leaves the padding id out
 (the padding row never moves), and runs one of the numba drivers of
@@ -18,120 +32,127 @@ Every update coalesces the ids (:mod:`embedlayer.kernels.coalesce`), leaves the 
 (:mod:`embedlayer.kernels.threads`, ``torch.get_num_threads()`` of them). Tables stored as float16 or
 bfloat16 are updated in float32: the touched rows are widened, updated and rounded back (to
 nearest even). Optimizer state is always float32 (counts int64), allocated at the first update,
-through ``module.state_allocator(name, shape, dtype)`` when the module has one (memory-mapped
-tables put their state in files) and :func:`embedlayer.kernels.memory.zeros` (huge pages) otherwise.
+by the table's ``storage`` when it has one (memory-mapped tables put their state in files) and
+:func:`embedlayer.kernels.memory.zeros` (huge pages) otherwise.
 
 These optimizers subclass ``torch.optim.Optimizer`` (``param_groups`` with ``lr``, ``zero_grad``,
 ``step``, ``state_dict``/``load_state_dict``), so LR schedules and checkpoints treat them as any
-other; the table's ``.grad`` stays ``None``.
+other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numba
 import numpy as np
 import torch
 from torch import Tensor
+from torch.autograd import Variable
 
 from embedlayer.errors import ConfigError
 from embedlayer.kernels.checks import check_table, raise_bad_id
-from embedlayer.kernels.coalesce import balanced_chunks, coalesce
 from embedlayer.kernels.memory import zeros
-from embedlayer.kernels.threads import num_threads, run_chunks
+from embedlayer.sparse.rows import BareTable, Rows, as_arrays, as_tables, describe, first_out_of_range
 
-__all__ = ["Rows", "SparseOptimizer", "TableBinding"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Self
+
+__all__ = ["SparseOptimizer", "TableBinding"]
 
 FORMAT = "embedlayer.sparse-optimizer"
-_MIN_ROWS_PER_THREAD = 256  # below this a second thread costs more than it saves
 
-
-class Rows:
-    """One update's grouping: ids (N,) numpy, heads/nxt/counts from ``coalesce``, and chunks."""
-
-    __slots__ = ("bounds", "counts", "heads", "ids", "nxt")
-
-    def __init__(self, ids: np.ndarray, padding_idx: int) -> None:
-        self.ids = ids
-        self.heads, self.nxt, self.counts = coalesce(ids, padding_idx)
-        threads = num_threads() if len(self.heads) >= _MIN_ROWS_PER_THREAD else 1
-        self.bounds = balanced_chunks(self.counts, threads)
-
-    def row_ids(self) -> np.ndarray:
-        """(U,) the distinct row ids, first-occurrence order."""
-        return self.ids[self.heads]
-
-    def run(self, kernel: Any, state: tuple[np.ndarray, ...], grads: np.ndarray, *settings: Any) -> None:
-        """``kernel(*state, ids, heads, nxt, grads, lo, hi, *settings)`` (a driver of
-        :mod:`embedlayer.kernels.updates`) for every chunk of distinct rows, chunks on parallel threads."""
-        args = (*state, self.ids, self.heads, self.nxt, grads)
-        run_chunks(kernel, (*args, *settings), self.bounds, at=len(args))
+_Entries = list[tuple[Tensor, Tensor]]  # (ids (N,), gradient rows (N, D)) of the lookups of one table
 
 
 class TableBinding:
-    """One table trained by one optimizer; the layers call ``lookup`` and the backward ``accept``."""
+    """One table trained by one optimizer: what a bound table's lookups hand their gradient to
+    (a :class:`~embedlayer.kernels.tables.RowSink`)."""
 
-    __slots__ = ("active", "index", "optimizer", "table")
+    __slots__ = ("index", "optimizer", "table")
 
     def __init__(self, optimizer: SparseOptimizer, table: Any, index: int) -> None:
-        self.optimizer, self.table, self.index, self.active = optimizer, table, index, True
+        self.optimizer, self.table, self.index = optimizer, table, index
 
     def accept(self, ids: Tensor, grads: Tensor) -> None:
         """Gradient rows (N, D) of the lookups ``ids`` (N,), from a backward pass."""
         self.optimizer._accept(self, ids, grads)
 
-
-class _BareTable:
-    """A bare 2-D tensor given as a table (no module to bind, no padding row)."""
-
-    padding_idx = None
-
-    def __init__(self, weight: Tensor) -> None:
-        self.weight = weight
-
-
-def _describe(table: Any) -> str:
-    weight = table.weight
-    return f"{type(table).__name__}{tuple(weight.shape)}"
+    @property
+    def bound(self) -> bool:
+        """Whether the table's lookups currently hand their gradient here."""
+        return self.table.row_sink is self
 
 
 class SparseOptimizer(torch.optim.Optimizer):
     """Base class: subclasses define ``name``, ``_new_state`` and ``_run``.
 
     Args:
-        tables: a table or an iterable of tables (modules with ``weight`` and ``padding_idx``, or
-            2-D tensors).
+        tables: a table or an iterable of tables (embedlayer modules with ``weight`` and
+            ``padding_idx``, or 2-D tensors).
         defaults: the hyperparameters (``lr`` first), kept in ``param_groups[0]``.
-        fused: apply each update inside backward (True) or at ``step()`` (False).
+        fused: once bound, apply the updates at the end of each backward (True) or at ``step()``
+            (False).
 
     Raises:
         ConfigError: no tables, a table that is not a 2-D contiguous CPU float32/float16/bfloat16
-            tensor, the same table twice, or a table opened read-only (``writable=False``).
+            tensor, a module that is not an embedlayer table, the same table twice, or a table
+            whose storage is read-only.
     """
 
     name: ClassVar[str] = ""
 
     def __init__(self, tables: Any, defaults: dict[str, Any], *, fused: bool = True) -> None:
-        tables = _as_tables(tables)
+        tables = as_tables(tables)
         super().__init__([t.weight for t in tables], defaults)
         self.fused = bool(fused)
         self._layout = [(t.weight.shape, t.weight.dtype) for t in tables]
         self._bindings = tuple(TableBinding(self, t, i) for i, t in enumerate(tables))
-        self._pending: list[list[tuple[Tensor, Tensor]]] = [[] for _ in tables]
-        for binding in self._bindings:
-            if not isinstance(binding.table, _BareTable):
-                previous = getattr(binding.table, "row_optimizer", None)
-                if previous is not None:
-                    previous.active = False  # the newest optimizer wins; the old one refuses this table
-                binding.table.row_optimizer = binding
+        self._pending: list[_Entries] = [[] for _ in tables]  # fused=False: recorded until step()
+        self._in_backward: dict[int, list[_Entries]] = {}  # fused=True: by autograd graph task, until its end
 
     # ------------------------------------------------------------------ public
     @property
     def tables(self) -> tuple[Any, ...]:
         """The tables this optimizer was built for (modules, or wrappers of bare tensors)."""
         return tuple(b.table for b in self._bindings)
+
+    @property
+    def bound(self) -> bool:
+        """Whether :meth:`bind` routes the lookups of this optimizer's tables to it."""
+        return any(b.bound for b in self._bindings)
+
+    def bind(self) -> Self:
+        """Route the lookups of this optimizer's module tables to it: their backward hands it the
+        looked-up rows' gradient (see the module docstring). Returns the optimizer.
+
+        Raises:
+            ConfigError: a table is bound to another optimizer (``unbind()`` that one first), or
+                every table is a bare tensor (no lookups to route: use ``apply_gradients``).
+        """
+        modules = [b for b in self._bindings if not isinstance(b.table, BareTable)]
+        if not modules:
+            raise ConfigError(f"{type(self).__name__}.bind(): its tables are bare tensors, whose lookups cannot be "
+                              f"routed; expected embedlayer modules (e.g. Embedding.from_pretrained(tensor, "
+                              f"freeze=False)), or update bare tensors with apply_gradients")
+        for binding in modules:
+            other = binding.table.row_sink
+            if other is not None and other is not binding:
+                owner = type(getattr(other, "optimizer", other)).__name__
+                raise ConfigError(f"{type(self).__name__}.bind(): {describe(binding.table)} is already bound to "
+                                  f"{owner}; expected an unbound table (call that optimizer's unbind() first)")
+        for binding in modules:
+            binding.table.row_sink = binding
+        return self
+
+    def unbind(self) -> None:
+        """Return the tables bound to this optimizer to plain autograd lookups."""
+        for binding in self._bindings:
+            if binding.bound:
+                binding.table.row_sink = None
+
+    detach = unbind  # the name of unbind before bind() was explicit
 
     def apply_gradients(self, table: Any, ids: Tensor | np.ndarray, grads: Tensor | np.ndarray) -> None:
         """One update of ``table`` from gradient rows ``grads`` (N, D) of the lookups ``ids`` (N,).
@@ -144,32 +165,34 @@ class SparseOptimizer(torch.optim.Optimizer):
         """
         self._apply(self._binding_for(table), ids, grads)
 
-    def detach(self) -> None:
-        """Unbind from the tables: their modules go back to plain autograd lookups."""
-        for binding in self._bindings:
-            binding.active = False
-            if getattr(binding.table, "row_optimizer", None) is binding:
-                binding.table.row_optimizer = None
-
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Apply the recorded lookups (``fused=False``); nothing to do when fused."""
+        """Apply what reached the optimizer since ``zero_grad()``: the recorded lookups of bound
+        tables (``fused=False``; nothing when fused, the updates ran in backward) and the sparse
+        ``.grad`` of tables not bound.
+
+        Raises:
+            ConfigError: a table not bound has a dense ``.grad``, or a bound table has a ``.grad``.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for binding, pending in zip(self._bindings, self._pending):
-            if pending:
-                ids = torch.cat([i.reshape(-1) for i, _ in pending])
-                grads = torch.cat([g.reshape(-1, g.shape[-1]) for _, g in pending])
-                pending.clear()
-                self._apply(binding, ids, grads)
+            if binding.bound:
+                self._check_no_grad(binding)
+            elif binding.table.weight.grad is not None:
+                pending.append(self._sparse_grad(binding))
+            entries = pending[:]
+            pending.clear()
+            self._apply_entries(binding, entries)
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget recorded lookups (``fused=False``) and clear ``.grad`` as torch does."""
         for pending in self._pending:
             pending.clear()
+        self._in_backward.clear()  # left by a backward that raised before its end
         super().zero_grad(set_to_none=set_to_none)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -189,26 +212,67 @@ class SparseOptimizer(torch.optim.Optimizer):
                 if (table.data_ptr() == weight.data_ptr() and table.shape == weight.shape
                         and table.dtype == weight.dtype and table.stride() == weight.stride()):
                     return binding
-        built = ", ".join(_describe(b.table) for b in self._bindings)
+        built = ", ".join(describe(b.table) for b in self._bindings)
         what = f"a tensor of shape {tuple(table.shape)}" if isinstance(table, Tensor) else (
-            _describe(table) if isinstance(getattr(table, "weight", None), Tensor) else type(table).__name__)
+            describe(table) if isinstance(getattr(table, "weight", None), Tensor) else type(table).__name__)
         raise ConfigError(f"{type(self).__name__} was built for the table(s) {built}; got {what}, which it was "
                           f"not built for (build an optimizer with that table)")
 
     def _accept(self, binding: TableBinding, ids: Tensor, grads: Tensor) -> None:
-        if not binding.active:
-            raise ConfigError(f"{type(self).__name__} no longer trains {_describe(binding.table)}: another optimizer "
-                              f"was built for it (or detach() was called); use that optimizer")
-        if self.fused:
+        entry = (ids.detach(), grads.detach())
+        if not self.fused:
+            self._pending[binding.index].append(entry)
+            return
+        task = torch._C._current_graph_task_id()
+        if task < 0:  # not called from a backward pass: nothing to wait for
+            self._apply_entries(binding, [entry])
+            return
+        waiting = self._in_backward.get(task)
+        if waiting is None:  # the first lookup of this backward: apply them all at its end
+            waiting = self._in_backward[task] = [[] for _ in self._bindings]
+            Variable._execution_engine.queue_callback(lambda: self._end_of_backward(task))
+        waiting[binding.index].append(entry)
+
+    def _end_of_backward(self, task: int) -> None:
+        waiting = self._in_backward.pop(task, None)
+        for binding, entries in zip(self._bindings, waiting or ()):
+            if entries:
+                self._check_no_grad(binding)
+                self._apply_entries(binding, entries)
+
+    def _check_no_grad(self, binding: TableBinding) -> None:
+        grad = binding.table.weight.grad
+        if grad is not None:
+            kind = "sparse" if grad.is_sparse else "dense"
+            raise ConfigError(f"{type(self).__name__}: {describe(binding.table)} is bound to it, but its weight has a "
+                              f"{kind} .grad, from another use than its lookups (e.g. an output layer tied to it) or "
+                              f"left from before bind(); a bound optimizer applies only its lookups' gradient: "
+                              f"expected no .grad (untie the table, or zero_grad() before binding)")
+
+    def _sparse_grad(self, binding: TableBinding) -> tuple[Tensor, Tensor]:
+        """(ids (N,), rows (N, D)) of the sparse ``.grad`` of a table not bound."""
+        grad = binding.table.weight.grad
+        if not grad.is_sparse:
+            raise ConfigError(f"{type(self).__name__}.step(): {describe(binding.table)} has a dense .grad and the "
+                              f"optimizer is not bound to it, so which rows were looked up is unknown; expected a "
+                              f"sparse gradient (build the layer with sparse=True) or a bound optimizer (bind(): "
+                              f"the rows are updated in backward)")
+        return grad._indices()[0], grad._values()
+
+    def _apply_entries(self, binding: TableBinding, entries: _Entries) -> None:
+        """One update from the lookups ``entries`` of one table (duplicates across them summed)."""
+        if len(entries) == 1:
+            self._apply(binding, *entries[0])
+        elif entries:
+            ids = torch.cat([i.reshape(-1).long() for i, _ in entries])
+            grads = torch.cat([g.reshape(-1, g.shape[-1]) for _, g in entries])
             self._apply(binding, ids, grads)
-        else:
-            self._pending[binding.index].append((ids.detach(), grads.detach()))
 
     @torch.no_grad()
     def _apply(self, binding: TableBinding, ids: Tensor | np.ndarray, grads: Tensor | np.ndarray) -> None:
         weight = self._checked_weight(binding)
-        ids_np, grads_np = _as_arrays(ids, grads, weight.shape[1])
-        bad = _first_out_of_range(ids_np, weight.shape[0])
+        ids_np, grads_np = as_arrays(ids, grads, weight.shape[1])
+        bad = first_out_of_range(ids_np, weight.shape[0])
         if bad >= 0:
             raise_bad_id(torch.from_numpy(ids_np), bad, weight.shape[0])
         padding = binding.table.padding_idx
@@ -225,7 +289,7 @@ class SparseOptimizer(torch.optim.Optimizer):
             compact = weight.index_select(0, index).float()
             self._run(compact.numpy(), state, rows, grads_np, True, group)
             weight.index_copy_(0, index, compact.to(weight.dtype))
-        torch.autograd.graph.increment_version(weight)
+        torch.autograd.graph.increment_version(weight)  # a graph that saved the table sees it changed
 
     def _checked_weight(self, binding: TableBinding) -> Tensor:
         weight = binding.table.weight
@@ -237,10 +301,10 @@ class SparseOptimizer(torch.optim.Optimizer):
         return check_table(weight.detach(), what=f"{type(self).__name__} table")
 
     def _allocate(self, binding: TableBinding, name: str, shape: Sequence[int], dtype: torch.dtype) -> Tensor:
-        allocate = getattr(binding.table, "state_allocator", None)
-        if allocate is None:
+        storage = binding.table.storage
+        if storage is None:
             return zeros(shape, dtype)
-        return allocate(name, tuple(shape), dtype)
+        return storage.allocate_state(name, tuple(shape), dtype)
 
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -301,56 +365,3 @@ class SparseOptimizer(torch.optim.Optimizer):
                 else:
                     fresh[name] = value
             self.state[binding.table.weight] = fresh
-
-
-def _as_tables(tables: Any) -> list[Any]:
-    if isinstance(tables, Tensor) or hasattr(tables, "weight"):
-        tables = [tables]
-    if not isinstance(tables, Iterable):
-        raise ConfigError(f"tables must be a table (a module with a 2-D weight, or a 2-D tensor) or a list of "
-                          f"them, got {type(tables).__name__}")
-    out: list[Any] = []
-    for i, table in enumerate(tables):
-        table = _BareTable(table) if isinstance(table, Tensor) else table
-        weight = getattr(table, "weight", None)
-        check_table(weight.detach() if isinstance(weight, Tensor) else weight, what=f"table {i}")
-        if getattr(table, "writable", True) is False:
-            source = getattr(table, "source", None) or "its file"
-            raise ConfigError(f"table {i} ({_describe(table)}) is memory-mapped read-only from {source}; open it with "
-                              f"writable=True to train it")
-        if any(weight is t.weight for t in out):
-            raise ConfigError(f"table {i} ({_describe(table)}) is given twice; expected each table once")
-        out.append(table)
-    if not out:
-        raise ConfigError("an optimizer needs at least one table, got none")
-    return out
-
-
-def _as_arrays(ids: Tensor | np.ndarray, grads: Tensor | np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """ids (N,) int32/int64 and grads (N, dim) float32 as contiguous numpy arrays."""
-    if isinstance(ids, Tensor):
-        if ids.dtype.is_floating_point or ids.dtype == torch.bool:
-            raise ConfigError(f"ids must be integers, got dtype {ids.dtype}")
-        ids = ids.detach().cpu().reshape(-1)
-        ids = (ids if ids.dtype in (torch.int32, torch.int64) else ids.long()).contiguous().numpy()
-    else:
-        ids = np.asarray(ids)
-        if ids.dtype.kind not in "iu":
-            raise ConfigError(f"ids must be integers, got dtype {ids.dtype}")
-        ids = np.ascontiguousarray(ids.reshape(-1), dtype=ids.dtype if ids.dtype in (np.int32, np.int64) else np.int64)
-    if isinstance(grads, Tensor):
-        grads = grads.detach().cpu().reshape(-1, grads.shape[-1] if grads.dim() else 1).float().contiguous().numpy()
-    else:
-        grads = np.ascontiguousarray(np.asarray(grads, dtype=np.float32))
-    if grads.ndim != 2 or grads.shape != (ids.shape[0], dim):
-        raise ConfigError(f"gradient rows have shape {tuple(grads.shape)}; expected ({ids.shape[0]}, {dim}): one row "
-                          f"of the table's dimension per id")
-    return ids, grads
-
-
-@numba.njit(cache=True, nogil=True)
-def _first_out_of_range(ids, rows):  # pragma: no cover - compiled
-    for i in range(ids.shape[0]):
-        if ids[i] < 0 or ids[i] >= rows:
-            return i
-    return -1

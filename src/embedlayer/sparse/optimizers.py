@@ -24,7 +24,8 @@ import torch
 
 from embedlayer.errors import ConfigError
 from embedlayer.kernels import updates as kernels
-from embedlayer.sparse.optim import Rows, SparseOptimizer, TableBinding
+from embedlayer.sparse.optim import SparseOptimizer, TableBinding
+from embedlayer.sparse.rows import Rows
 
 __all__ = ["SPARSE_OPTIMIZERS", "LazyAdam", "RowwiseAdagrad", "SparseAdagrad", "SparseSGD", "make_sparse_optimizer"]
 

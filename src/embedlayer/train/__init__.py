@@ -12,6 +12,6 @@ if TYPE_CHECKING:
     from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
     from embedlayer.train.loop import evaluate, fit
     from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
-    from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr
+    from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr, unbind_row_optimizers
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__)

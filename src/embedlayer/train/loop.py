@@ -28,7 +28,7 @@ from embedlayer.train.checkpoint import has_checkpoint, load_checkpoint, save_ch
 from embedlayer.train.config import TrainConfig
 from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
 from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
-from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr
+from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr, unbind_row_optimizers
 
 __all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "TrainResult", "evaluate", "fit"]
 
@@ -239,10 +239,29 @@ def fit(
     ``resume=True`` continues from there (a fresh start if there is none); its TrainConfig must
     equal ``cfg`` except ``epochs`` (ConfigError otherwise).
     ``progress`` receives a ProgressEvent per step and an EpochEvent per epoch.
+    A row-wise ``cfg.sparse_optimizer`` is bound to the tables for the run only: the model leaves
+    ``fit`` with plain tables (to fit again, copy or save).
     """
     if dev_batches is not None and iter(dev_batches) is dev_batches:
         raise ConfigError("fit: dev_batches is a one-shot iterator; expected a re-iterable collection such as a list")
     opts = build_optimizers(model, cfg)
+    try:
+        return _train(model, opts, train_batches, dev_batches, cfg, progress, checkpoint_dir, resume)
+    finally:
+        unbind_row_optimizers(opts)
+
+
+def _train(
+    model: nn.Module,
+    opts: list[torch.optim.Optimizer],
+    train_batches: Callable[[int], Iterable[Batch]],
+    dev_batches: Iterable[Batch] | None,
+    cfg: TrainConfig,
+    progress: Progress | None,
+    checkpoint_dir: str | os.PathLike[str] | None,
+    resume: bool,
+) -> TrainResult:
+    """The body of :func:`fit`, with the optimizers built."""
     device = _device(model)
     class_weights = None
     if cfg.class_weights is not None:

@@ -3,9 +3,10 @@
 Embedding tables with sparse gradients go to ``torch.optim.SparseAdam``: it updates only the rows
 present in a batch (weights and both Adam moments of every other row stay bit-identical), which is
 what makes large vocabularies cheap. With ``TrainConfig.sparse_optimizer`` they go instead to one
-of embedlayer.sparse's row-wise optimizers, which binds to the tables and updates the rows inside
-``backward()`` (no gradient tensor at all; ``step()`` is then a no-op for them). Everything else
-trainable goes to one Adam/AdamW. Frozen parameters (``requires_grad=False``) are left out.
+of embedlayer.sparse's row-wise optimizers, bound to the tables (``bind()``): their rows are
+updated at the end of ``backward()`` (no gradient tensor at all; ``step()`` has nothing left to do
+for them), until :func:`unbind_row_optimizers`. Everything else trainable goes to one Adam/AdamW.
+Frozen parameters (``requires_grad=False``) are left out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
 from embedlayer.train.config import TrainConfig
 
-__all__ = ["build_optimizers", "clip_dense_grads", "embedding_parameters", "lr_factor", "set_lr", "sparse_tables"]
+__all__ = ["build_optimizers", "clip_dense_grads", "embedding_parameters", "lr_factor", "set_lr", "sparse_tables",
+           "unbind_row_optimizers"]
 
 _EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
 
@@ -65,7 +67,16 @@ def _row_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim
     if foreign:
         raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains embedlayer.layers.Embedding/EmbeddingBag "
                           f"tables; the model has {', '.join(foreign)} (use SparseAdam: sparse_optimizer=None)")
-    return make_sparse_optimizer(cfg.sparse_optimizer, tables, lr=lr, weight_decay=cfg.embedding_weight_decay)
+    return make_sparse_optimizer(cfg.sparse_optimizer, tables, lr=lr, weight_decay=cfg.embedding_weight_decay).bind()
+
+
+def unbind_row_optimizers(optimizers: Iterable[torch.optim.Optimizer]) -> None:
+    """Unbind the row-wise optimizers among ``optimizers`` (``build_optimizers`` bound them): the
+    tables go back to plain autograd lookups, and stop holding the optimizers (and their state)."""
+    for opt in optimizers:
+        unbind = getattr(opt, "unbind", None)
+        if unbind is not None:
+            unbind()
 
 
 def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
@@ -75,7 +86,8 @@ def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Opt
     - dense: Adam/AdamW (``cfg.optimizer``) with ``cfg.lr`` and ``cfg.weight_decay``; dense
       embedding tables form their own group with ``cfg.embedding_lr`` (default ``cfg.lr``);
     - sparse: SparseAdam with ``cfg.embedding_lr`` (default ``cfg.lr``) for sparse tables, or
-      the row-wise optimizer ``cfg.sparse_optimizer`` (bound to the tables, see above).
+      the row-wise optimizer ``cfg.sparse_optimizer``, bound to the tables (see above; call
+      :func:`unbind_row_optimizers` when done).
     Each param group records its peak rate as ``initial_lr`` for :func:`set_lr`.
     Raises ConfigError when nothing is trainable, or when ``cfg.sparse_optimizer`` is set and the
     trainable tables all have dense gradients (``sparse=False``).

@@ -11,7 +11,7 @@ Backends are optional extras, imported only here: ``faiss-cpu`` (``pip install f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -70,7 +70,7 @@ class ApproxIndex:
         if backend == "faiss":
             import faiss
 
-            index = faiss.IndexHNSWFlat(vectors.vector_size, m, faiss.METRIC_INNER_PRODUCT)
+            index: Any = faiss.IndexHNSWFlat(vectors.vector_size, m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = ef_construction
             index.add(unit)
             index.hnsw.efSearch = ef_search

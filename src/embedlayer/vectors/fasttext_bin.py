@@ -19,9 +19,9 @@ word itself and of its character n-grams (``embedlayer.subwords``). A word the f
 mean of its n-gram rows only, and the zero vector if it has none. The input matrix is memory-mapped,
 so a multi-GB model opens without reading its bucket rows.
 
-``"word" in vectors`` follows gensim's ``FastTextKeyedVectors``: True for every string when the
-model has n-grams (``bucket > 0`` and ``maxn > 0``), because a vector can always be computed;
-``word in vectors.key_to_index`` tells whether the file holds the word itself.
+This module builds no ``Vectors``: ``read_fasttext_bin`` returns a ``FastTextModel`` (words, their
+vectors, the input matrix and settings), which ``Vectors.load`` turns into a ``FastTextVectors``
+(``embedlayer.vectors.store``, which answers unseen words with ``mean_rows``).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embedlayer.errors import ConfigError, FormatError, VocabError, where
-from embedlayer.subwords import hash_many, ngram_bytes, subword_ids
-from embedlayer.vectors.store import UnicodeErrors, Vectors
+from embedlayer.errors import FormatError, where
+from embedlayer.subwords import hash_many, ngram_bytes
+from embedlayer.vectors.checks import UnicodeErrors, check_read_options
 
-__all__ = ["FastTextArgs", "FastTextVectors", "load_fasttext_bin", "FASTTEXT_MAGIC", "is_fasttext_bin"]
+__all__ = ["FastTextArgs", "FastTextModel", "read_fasttext_bin", "mean_rows", "FASTTEXT_MAGIC", "is_fasttext_bin"]
 
 FASTTEXT_MAGIC = 793712314
 _VERSIONS = (11, 12)
@@ -75,77 +75,24 @@ class FastTextArgs:
     version: int  # 0 for the pre-0.2 layout without magic number
 
 
-class FastTextVectors(Vectors):
-    """``Vectors`` of a fastText model's words, which also computes vectors for unseen words.
+@dataclass(frozen=True, kw_only=True)
+class FastTextModel:
+    """What ``read_fasttext_bin`` returns: the (first ``limit``) words and their (N, D) float32
+    vectors as fastText computes them, and what unseen words need."""
 
-    ``matrix`` holds the known words' vectors (as fastText's ``get_word_vector``). ``input_matrix``
-    is the (nwords + bucket, D) input matrix (memory-mapped, read-only); ``minn``, ``maxn`` and
-    ``bucket`` are the n-gram settings, ``args`` all stored settings, ``counts`` the word counts.
-    """
-
-    def __init__(self, words, matrix, *, input_matrix: np.ndarray, args: FastTextArgs, counts: np.ndarray,
-                 nwords: int, subwords: bool, labels: tuple[str, ...] = ()) -> None:
-        super().__init__(words, matrix, copy=False)
-        self.input_matrix = input_matrix
-        self.args = args
-        self.counts = counts
-        self.labels = labels
-        self._nwords = nwords  # rows before the buckets (all the file's words, even beyond a limit)
-        self._subwords = subwords
-
-    @property
-    def minn(self) -> int:
-        return self.args.minn
-
-    @property
-    def maxn(self) -> int:
-        return self.args.maxn
-
-    @property
-    def bucket(self) -> int:
-        return self.args.bucket
-
-    def __contains__(self, word: object) -> bool:
-        if self._subwords:
-            return isinstance(word, str)
-        return super().__contains__(word)
-
-    def __getitem__(self, word: str) -> np.ndarray:
-        return self.get_vector(word)
-
-    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
-        """The (D,) vector of ``word``: its stored vector if known, else the mean of its n-gram
-        rows exactly as fastText computes it (the zero vector when it has no n-gram). Unit length
-        when ``norm``.
-
-        Raises:
-            VocabError: ``word`` is unknown and the model has no subwords (or is not a str).
-        """
-        if word in self.key_to_index or not self._subwords or not isinstance(word, str):
-            return super().get_vector(word, norm=norm)
-        vector = self.oov_vector(word)
-        if norm:
-            length = np.linalg.norm(vector)
-            vector = vector / length if length > 0 else vector
-        vector.flags.writeable = False
-        return vector
-
-    def subword_ids(self, word: str) -> np.ndarray:
-        """Input-matrix rows of the n-grams of ``word`` (without the word's own row)."""
-        if not self._subwords or word == "</s>":
-            return np.zeros(0, dtype=np.int64)
-        return subword_ids(word, self.minn, self.maxn, self.bucket, self._nwords)
-
-    def oov_vector(self, word: str) -> np.ndarray:
-        """Mean of the n-gram rows of ``word``, as fastText for a word not in its dictionary."""
-        if not isinstance(word, str):
-            raise VocabError(f"word {word!r} is not a str")
-        ids = self.subword_ids(word)
-        return _mean_rows(self.input_matrix, ids)
+    words: tuple[str, ...]
+    matrix: np.ndarray  # (N, D) the words' vectors
+    input_matrix: np.ndarray  # (nwords + bucket, D) memory-mapped, read-only
+    args: FastTextArgs
+    counts: np.ndarray  # (N,) int64 word counts
+    labels: tuple[str, ...]  # a supervised model's labels
+    nwords: int  # rows before the buckets (all the file's words, even beyond a limit)
+    subwords: bool  # whether unseen words get a vector (n-grams stored and used)
 
 
-def _mean_rows(matrix: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """fastText's average: float32 sum in order, then times float32(1 / count)."""
+def mean_rows(matrix: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """(D,) fastText's average of ``matrix[ids]``: float32 sum in order, then times float32(1 / count);
+    the zero vector for no ids."""
     vector = np.zeros(matrix.shape[1], dtype=np.float32)
     for i in ids.tolist():
         vector += matrix[i]
@@ -154,13 +101,13 @@ def _mean_rows(matrix: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return vector
 
 
-def load_fasttext_bin(
+def read_fasttext_bin(
     path: str | os.PathLike[str],
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
     unicode_errors: UnicodeErrors = "strict",
-) -> FastTextVectors:
+) -> FastTextModel:
     """Read a fastText ``.bin`` model (unsupervised or supervised, not quantized).
 
     Args:
@@ -175,12 +122,7 @@ def load_fasttext_bin(
             version, a quantized model, inconsistent counts, a truncated file, invalid UTF-8,
             duplicate words, a matrix whose shape disagrees with the dictionary and settings.
     """
-    for name, value in (("limit", limit), ("expected_dim", expected_dim)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name} must be a positive int or None, got {value!r}")
-    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
-        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
-                          f"got {unicode_errors!r}")
+    check_read_options(limit, expected_dim, unicode_errors)
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -206,7 +148,7 @@ class _BinReader:
                                             f"{offset}); expected a complete fastText .bin (truncated?)")
         return layout.unpack_from(self.data, offset)
 
-    def read(self) -> FastTextVectors:
+    def read(self) -> FastTextModel:
         magic, version = self.unpack(struct.Struct("<ii"), 0, "magic number and version")
         if magic != FASTTEXT_MAGIC:
             try:  # fastText before 0.2 wrote no magic number: the file starts with the settings
@@ -218,7 +160,7 @@ class _BinReader:
             raise self.fail(4, f"fastText file version is {version}; expected one of {_VERSIONS}")
         return self.read_body(8, version)
 
-    def read_body(self, pos: int, version: int) -> FastTextVectors:
+    def read_body(self, pos: int, version: int) -> FastTextModel:
         """Everything after the magic number and version; ``version`` 0 is the pre-0.2 layout
         (no prune index, no quantization flags)."""
         args, pos = self.read_args(pos, version)
@@ -299,7 +241,7 @@ class _BinReader:
                                                 f"from byte {end + _MATRIX.size}); truncated?")
         return matrix
 
-    def build(self, args: FastTextArgs, entries, nwords: int, matrix: np.ndarray) -> FastTextVectors:
+    def build(self, args: FastTextArgs, entries, nwords: int, matrix: np.ndarray) -> FastTextModel:
         keep = nwords if self.limit is None else min(self.limit, nwords)
         words = []
         for raw, _, _, offset in entries[:keep]:
@@ -324,8 +266,8 @@ class _BinReader:
                                              f"value; expected finite numbers")
         labels = tuple(e[0].decode("utf-8", "replace") for e in entries[nwords:])
         counts = np.array([e[1] for e in entries[:keep]], dtype=np.int64)
-        return FastTextVectors(words, vectors, input_matrix=matrix, args=args, counts=counts, nwords=nwords,
-                               subwords=subwords, labels=labels)
+        return FastTextModel(words=tuple(words), matrix=vectors, input_matrix=matrix, args=args, counts=counts,
+                             labels=labels, nwords=nwords, subwords=subwords)
 
 
 def _word_vectors(matrix: np.ndarray, raw_words: list[bytes], args: FastTextArgs, nwords: int,

@@ -4,7 +4,7 @@ What we write is what fastText 0.9's ``saveModel`` writes for an unsupervised mo
 negative sampling: the settings, the dictionary (words with counts; no ``</s>`` entry unless the
 words contain it, no labels, no pruning), ``quant_input = false``, the input matrix (word rows,
 then the n-gram bucket rows), ``qout = false`` and the output matrix (one row per word). fastText's
-``load_model`` and our ``load_fasttext_bin`` both read it, and both compute a word's vector as the
+``load_model`` and our ``read_fasttext_bin`` both read it, and both compute a word's vector as the
 mean of its row and its n-gram rows, so the vectors agree.
 """
 

@@ -1,4 +1,5 @@
-"""Read and write every vectors format, the format detected from the file's content.
+"""The one dispatch over the vectors file formats: which format a file is, and which module reads or
+writes it. ``Vectors.load`` and ``Vectors.save`` are thin over ``read_vectors`` / ``write_vectors``.
 
 ==================  =====  =====  ==============================================================
 format              read   write  what it is
@@ -11,32 +12,39 @@ format              read   write  what it is
 ``native``          yes    yes    our directory format (``embedlayer.vectors.native``), mmap-able
 ==================  =====  =====  ==============================================================
 
-Detection (``detect_format``): a directory is ``native``; fastText's magic number is
+Detection (``detect_vectors_format``): a directory is ``native``; fastText's magic number is
 ``fasttext-bin`` (so is a file whose first 4 bytes hold a NUL: fastText before 0.2 wrote no
 magic number, and text never holds NUL); a ``count dim`` first line followed by bytes that are not text is
 ``word2vec-binary``, followed by text ``word2vec``; anything else ``glove``.
+
+Layering: the format modules below return words and a matrix and know nothing of ``Vectors``;
+this module knows only them; ``store.Vectors`` builds itself from what ``read_vectors`` returns.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.fasttext_bin import is_fasttext_bin, load_fasttext_bin
-from embedlayer.vectors.store import UnicodeErrors, Vectors
-from embedlayer.vectors.text_format import load_text, save_text
-from embedlayer.vectors.word2vec_binary import load_word2vec_binary, looks_like_word2vec_binary, save_word2vec_binary
+import numpy as np
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "load_vectors", "save_vectors"]
+from embedlayer.errors import ConfigError, FormatError, where
+from embedlayer.vectors.checks import Table, UnicodeErrors, check_read_options, header_numbers
+from embedlayer.vectors.fasttext_bin import FastTextModel, is_fasttext_bin, read_fasttext_bin
+from embedlayer.vectors.native import NativeTable, open_native, write_native
+from embedlayer.vectors.text_format import read_text, write_text
+from embedlayer.vectors.word2vec_binary import looks_like_word2vec_binary, read_word2vec_binary, write_word2vec_binary
+
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_vectors_format", "read_vectors", "write_vectors"]
 
 FORMATS = ("glove", "word2vec", "fasttext-vec", "word2vec-binary", "fasttext-bin", "native")
 WRITABLE_FORMATS = ("glove", "word2vec", "fasttext-vec", "word2vec-binary", "native")
 _HEAD = 4096
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """The format of ``path`` from its content: one of ``FORMATS`` except ``fasttext-vec``
+def detect_vectors_format(path: str | os.PathLike[str]) -> str:
+    """The vectors format of ``path`` from its content: one of ``FORMATS`` except ``fasttext-vec``
     (reported as ``word2vec``, which it is).
 
     Raises:
@@ -56,81 +64,67 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "word2vec-binary"
     if not head.strip():
         raise FormatError(f"{where(path)}: empty file; expected a vectors file (one of {FORMATS})")
-    line = head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n").split(b"\n", 1)[0].split()
-    return "word2vec" if len(line) == 2 and all(f.isdigit() for f in line) else "glove"
+    first_line = head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n").split(b"\n", 1)[0]
+    return "word2vec" if header_numbers(first_line.split()) is not None else "glove"
 
 
-def load_vectors(
+def read_vectors(
     path: str | os.PathLike[str],
     format: str | None = None,
     limit: int | None = None,
     *,
     expected_dim: int | None = None,
     unicode_errors: UnicodeErrors = "strict",
-) -> Vectors:
-    """Read vectors in any of ``FORMATS`` (detected from the content when ``format`` is None).
-
-    Args:
-        path: a file, or a directory for the native format.
-        format: one of ``FORMATS`` or None.
-        limit: read only the first ``limit`` words.
-        expected_dim: if given, the vectors' dimension must equal it.
-        unicode_errors: words that are not valid UTF-8: ``"strict"`` raises, ``"replace"`` puts
-            U+FFFD, ``"ignore"`` drops the bad bytes, ``"backslashreplace"`` writes them as ``\\x97``
-            (what gensim does for fastText .bin words, and never makes two words equal).
-
-    Returns:
-        ``Vectors``; a ``FastTextVectors`` for ``fasttext-bin`` (vectors for unseen words too).
+) -> Table | NativeTable | FastTextModel:
+    """Read a file in any of ``FORMATS`` (detected from the content when ``format`` is None) with
+    the format's module: a ``Table`` for the text and word2vec binary formats, a ``NativeTable``
+    (memory-mapped, words read on first use) for ``native``, a ``FastTextModel`` for
+    ``fasttext-bin``. ``Vectors.load`` documents the arguments.
 
     Raises:
         ConfigError: unknown ``format``, bad ``limit``/``expected_dim``/``unicode_errors``.
-        FormatError: the file does not follow its format, naming the file, the line or byte offset,
-            and what was expected.
+        FormatError: the file does not follow its format, naming the file, the line or byte
+            offset, and what was expected.
     """
-    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
-        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
-                          f"got {unicode_errors!r}")
     if format is not None and format not in FORMATS:
         raise ConfigError(f"vectors format must be one of {FORMATS} or None, got {format!r}")
-    fmt = format or detect_format(path)
+    check_read_options(limit, expected_dim, unicode_errors)  # before the file is opened, for every format
+    fmt = format or detect_vectors_format(path)
     if fmt == "native":
-        from embedlayer.vectors.native import load_native  # the native format's own module
-
-        vectors = load_native(path, limit=limit)
-        if expected_dim is not None and vectors.vector_size != expected_dim:
-            raise FormatError(f"{where(path)}: the vectors have dimension {vectors.vector_size}, "
-                              f"expected_dim is {expected_dim}")
-        return vectors
+        table = open_native(path, limit=limit)
+        dim = table.matrix.shape[1]
+        if expected_dim is not None and dim != expected_dim:
+            raise FormatError(f"{where(path)}: the vectors have dimension {dim}, expected_dim is {expected_dim}")
+        return table
     if fmt == "fasttext-bin":
-        return load_fasttext_bin(path, limit, expected_dim, unicode_errors=unicode_errors)
+        return read_fasttext_bin(path, limit, expected_dim, unicode_errors=unicode_errors)
     if fmt == "word2vec-binary":
-        return load_word2vec_binary(path, limit, expected_dim, unicode_errors=unicode_errors)
-    text_format = "glove" if fmt == "glove" else "word2vec"
-    return load_text(path, text_format, limit, expected_dim, unicode_errors=unicode_errors)
+        return read_word2vec_binary(path, limit, expected_dim, unicode_errors=unicode_errors)
+    return read_text(path, "glove" if fmt == "glove" else "word2vec", limit, expected_dim,
+                     unicode_errors=unicode_errors)
 
 
-def save_vectors(
-    vectors: Vectors,
+def write_vectors(
+    words: Sequence[str],
+    matrix: np.ndarray,
     path: str | os.PathLike[str],
     format: str = "glove",
     *,
     precision: int | None = None,
 ) -> None:
-    """Write ``vectors`` atomically in one of ``WRITABLE_FORMATS``.
-
-    ``precision`` applies to the text formats (None: the shortest decimal that reads back exactly).
+    """Write ``words`` and their (N, D) float32 rows (those of a ``Vectors``: unique words, finite
+    values) atomically in one of ``WRITABLE_FORMATS``. ``Vectors.save`` documents the arguments.
 
     Raises:
         ConfigError: unknown or read-only ``format``, bad ``precision``.
-        FormatError: a word the format cannot hold (empty or with whitespace, for text and binary).
+        FormatError: a word the format cannot hold (empty or with whitespace, for text and binary;
+            with a newline, for native).
     """
     if format not in WRITABLE_FORMATS:
         raise ConfigError(f"vectors format to write must be one of {WRITABLE_FORMATS}, got {format!r}")
     if format == "native":
-        from embedlayer.vectors.native import save_native
-
-        save_native(vectors, path)
+        write_native(words, matrix, path)
     elif format == "word2vec-binary":
-        save_word2vec_binary(vectors, path)
+        write_word2vec_binary(words, matrix, path)
     else:
-        save_text(vectors, path, format="glove" if format == "glove" else "word2vec", precision=precision)
+        write_text(words, matrix, path, format="glove" if format == "glove" else "word2vec", precision=precision)

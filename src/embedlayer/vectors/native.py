@@ -15,27 +15,31 @@ directory is executed or unpickled (``allow_pickle=False``).
 
 Saving writes a temporary directory beside the target and renames it into place; an existing
 native directory at the target is swapped out and then deleted, never left half-written.
+
+This module builds no ``Vectors`` (``Vectors.load`` / ``Vectors.save`` call it): ``open_native``
+returns a ``NativeTable`` (the mapped matrix, the words read on first use), ``write_native`` takes
+words and a matrix.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError, where
+from embedlayer.vectors.checks import check_limit
 
-if TYPE_CHECKING:
-    from embedlayer.vectors.store import Vectors
-
-__all__ = ["load_native", "save_native", "is_native", "FORMAT_NAME", "VERSION"]
+__all__ = ["NativeTable", "open_native", "write_native", "is_native", "FORMAT_NAME", "VERSION", "META"]
 
 FORMAT_NAME = "embedlayer.vectors"
 VERSION = 1
@@ -49,7 +53,28 @@ def is_native(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / META).is_file()
 
 
-def load_native(path: str | os.PathLike[str], *, limit: int | None = None) -> Vectors:
+class NativeTable:
+    """An opened native directory: ``matrix`` is the (N, D) float32 table mapped read-only, and
+    ``words`` the N words, read from words.txt on first use. ``source`` names the words file."""
+
+    def __init__(self, matrix: np.ndarray, words_path: Path, count: int) -> None:
+        self.matrix = matrix
+        self.source = str(words_path)
+        self._words_path = words_path
+        self._count = count
+
+    @functools.cached_property
+    def words(self) -> tuple[str, ...]:
+        """The N words of the (possibly limited) table, in row order; read once.
+
+        Raises:
+            FormatError (naming words.txt and the line): bad UTF-8, or a line count other than
+                meta.json's ``count``.
+        """
+        return tuple(_read_words(self._words_path, len(self.matrix), self._count))
+
+
+def open_native(path: str | os.PathLike[str], *, limit: int | None = None) -> NativeTable:
     """Open a native vectors directory: O(1) in the table size, the matrix memory-mapped read-only.
 
     Args:
@@ -57,20 +82,16 @@ def load_native(path: str | os.PathLike[str], *, limit: int | None = None) -> Ve
         limit: only the first ``limit`` rows (a view: nothing is copied).
 
     Returns:
-        ``Vectors`` whose words are read from words.txt on the first lookup that needs them. Values
-        are not scanned for NaN/inf on opening (``save_native`` only writes checked ``Vectors``).
+        a ``NativeTable``. Values are not scanned for NaN/inf on opening (``write_native`` is only
+        given the checked rows of a ``Vectors``), and the words are not read.
 
     Raises:
         ConfigError: bad ``limit``.
         FormatError (naming the file): not a directory, missing or bad meta.json (format, version,
             count, dim, dtype, file names), a matrix file whose header, shape, order or size
-            disagrees with meta.json, a missing words file. Later, on first word lookup: a words
-            file with bad UTF-8, a line count other than ``count``, or duplicate words.
+            disagrees with meta.json, a missing words file.
     """
-    from embedlayer.vectors.store import Vectors
-
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigError(f"limit must be a positive int or None, got {limit!r}")
+    check_limit(limit)
     root = Path(path)
     if not root.is_dir():
         what = "does not exist" if not root.exists() else "is not a directory"
@@ -85,11 +106,12 @@ def load_native(path: str | os.PathLike[str], *, limit: int | None = None) -> Ve
         raise FormatError(f"{where(words_path)}: {words_path.stat().st_size} bytes cannot hold {count} lines; "
                           f"expected one word a line as {META} says")
     rows = count if limit is None else min(limit, count)
-    return Vectors.with_lazy_words(matrix[:rows], lambda: _read_words(words_path, rows, count), source=str(words_path))
+    return NativeTable(matrix[:rows], words_path, count)
 
 
-def save_native(vectors: Vectors, path: str | os.PathLike[str]) -> None:
-    """Write ``vectors`` as a native directory at ``path``, atomically.
+def write_native(words: Sequence[str], matrix: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write ``words`` and their (N, D) float32 rows (those of a ``Vectors``: unique words, finite
+    values) as a native directory at ``path``, atomically.
 
     An existing native directory at ``path`` is replaced (swapped aside, then deleted); anything
     else there is refused, so a typo never deletes a user's directory.
@@ -101,14 +123,14 @@ def save_native(vectors: Vectors, path: str | os.PathLike[str]) -> None:
     target = Path(path)
     if target.exists() and not (target.is_dir() and (is_native(target) or not any(target.iterdir()))):
         raise ConfigError(f"{target} exists and is not a native vectors directory; refusing to replace it")
-    words_bytes = _encode_words(vectors.index_to_key)
+    words_bytes = _encode_words(words)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        matrix = np.ascontiguousarray(vectors.matrix, dtype=np.float32)
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         _write(tmp / _MATRIX, lambda fh: np.save(fh, matrix, allow_pickle=False))
         _write(tmp / _WORDS, lambda fh: fh.write(words_bytes))
-        meta = {"format": FORMAT_NAME, "version": VERSION, "count": len(vectors), "dim": vectors.vector_size,
+        meta = {"format": FORMAT_NAME, "version": VERSION, "count": len(words), "dim": matrix.shape[1],
                 "dtype": "float32", "matrix": _MATRIX, "words": _WORDS}
         _write(tmp / META, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))
         os.chmod(tmp, 0o777 & ~_umask())
@@ -206,7 +228,7 @@ def _read_words(path: Path, rows: int, count: int) -> list[str]:
 
 
 # --- writing -------------------------------------------------------------------------------------
-def _encode_words(words: tuple[str, ...]) -> bytes:
+def _encode_words(words: Sequence[str]) -> bytes:
     for i, word in enumerate(words):
         if "\n" in word:
             raise FormatError(f"word {word!r} (row {i}) contains a newline; the native format keeps one word a line")
@@ -249,5 +271,5 @@ def _umask() -> int:
     return mask
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

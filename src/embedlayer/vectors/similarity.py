@@ -14,14 +14,14 @@ to ~1e-7. Differences, on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["SimilarityMixin", "Term"]
+__all__ = ["SimilarityMixin", "Term", "unit_vector"]
 
 #: A query term: a word, a (D,) vector, or either paired with a weight (gensim's tuple form).
 Term = Union[str, np.ndarray, tuple[Union[str, np.ndarray], float]]
@@ -30,8 +30,23 @@ _CHUNK_ELEMENTS = 1 << 22  # scores computed per block: ~16 MB of float32
 
 
 class SimilarityMixin:
-    """The query methods of ``Vectors`` (which provides ``matrix``, ``norms()``, ``_row()``,
-    ``index_to_key``, ``vector_size`` and ``len``)."""
+    """The query methods of ``Vectors``, which provides what is declared below."""
+
+    if TYPE_CHECKING:  # provided by Vectors (store.py)
+        @property
+        def matrix(self) -> np.ndarray: ...
+        @property
+        def index_to_key(self) -> tuple[str, ...]: ...
+        @property
+        def key_to_index(self) -> Mapping[str, int]: ...
+        @property
+        def vector_size(self) -> int: ...
+        def norms(self) -> np.ndarray: ...
+        def normed_matrix(self) -> np.ndarray: ...
+        def get_vector(self, word: str, norm: bool = False) -> np.ndarray: ...
+        def _row(self, word: str) -> int: ...
+        def __len__(self) -> int: ...
+        def __contains__(self, word: object) -> bool: ...
 
     # --- building a query ------------------------------------------------------------------------
     def get_mean_vector(
@@ -66,7 +81,7 @@ class SimilarityMixin:
         if total_weight > 0:
             total /= total_weight
         if post_normalize:
-            total = _unit(total)
+            total = unit_vector(total)
         return total.astype(np.float32)
 
     def _term_vector(self, key: str | np.ndarray, *, normalize: bool) -> np.ndarray:
@@ -141,9 +156,10 @@ class SimilarityMixin:
         return self._results(scores, topn)
 
     def similar_by_vector(
-        self, vector: np.ndarray, topn: int = 10, restrict_vocab: int | None = None
-    ) -> list[tuple[str, float]]:
-        """The ``topn`` words closest by cosine to ``vector`` (D,), best first."""
+        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """The ``topn`` words closest by cosine to ``vector`` (D,), best first (``topn=None``: the
+        cosines of all searched rows, as ``most_similar``)."""
         return self.most_similar(positive=[np.asarray(vector)], topn=topn, restrict_vocab=restrict_vocab)
 
     def most_similar_batch(
@@ -279,7 +295,7 @@ class SimilarityMixin:
         if not len(ws1) or not len(ws2):
             raise ConfigError("n_similarity needs two non-empty lists of words")
         m1, m2 = (self.get_mean_vector(ws, pre_normalize=False, ignore_missing=False) for ws in (ws1, ws2))
-        return float(np.dot(_unit(m1.astype(np.float64)), _unit(m2.astype(np.float64))))
+        return float(np.dot(unit_vector(m1.astype(np.float64)), unit_vector(m2.astype(np.float64))))
 
     def doesnt_match(self, words: Sequence[str]) -> str:
         """The word furthest by cosine from the mean of the words' unit vectors (gensim's rule; ties
@@ -291,7 +307,7 @@ class SimilarityMixin:
         if not len(words):
             raise ConfigError("doesnt_match needs at least one word")
         unit = np.stack([self.get_vector(w, norm=True) for w in words])  # (K, D)
-        mean = _unit(unit.astype(np.float64).mean(axis=0)).astype(np.float32)
+        mean = unit_vector(unit.astype(np.float64).mean(axis=0)).astype(np.float32)
         dists = unit @ mean
         return min(zip(dists.tolist(), words))[1]
 
@@ -323,7 +339,7 @@ class SimilarityMixin:
         In memory: one BLAS product with the cached unit rows (as gensim does). Memory-mapped
         tables are never copied: their rows are read and divided by their norms block by block.
         """
-        if not isinstance(self._matrix, np.memmap):
+        if not isinstance(self.matrix, np.memmap):
             return queries @ self.normed_matrix()[:limit].T
         out = np.empty((len(queries), limit), dtype=np.float32)
         norms = self.norms()
@@ -362,7 +378,8 @@ def _check_topn(topn: Any, *, allow_none: bool = False) -> None:
         raise ConfigError(f"topn must be a positive int, got {topn!r}")
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """``vector`` scaled to unit L2 length; a zero vector is returned as is."""
     length = np.linalg.norm(vector)
     return vector / length if length > 0 else vector
 

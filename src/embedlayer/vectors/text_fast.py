@@ -16,16 +16,15 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 
 from embedlayer.errors import FormatError
-from embedlayer.vectors.store import Vectors, first_non_finite_row
+from embedlayer.vectors.checks import Table, build_index, first_non_finite_row, header_numbers
 
-if TYPE_CHECKING:
-    from embedlayer.vectors.text_format import TextFormat
-
+#: The two text layouts: GloVe (no header) and word2vec text (a "count dim" header line).
+TextFormat = Literal["glove", "word2vec"]
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -49,7 +48,7 @@ class FastReader:
         self.path, self.fmt, self.limit = path, fmt, limit
         self.expected_dim, self.unicode_errors = expected_dim, unicode_errors
 
-    def read(self, fh: BinaryIO) -> Vectors:
+    def read(self, fh: BinaryIO) -> Table:
         rows_bound = _count_lines(fh)
         fh.seek(0)
         first = fh.readline()
@@ -58,7 +57,7 @@ class FastReader:
         fields = first.split()
         count = None
         if self.fmt == "word2vec":
-            numbers = _header_numbers(fields)
+            numbers = header_numbers(fields)
             if numbers is None or numbers[1] < 1 or numbers[0] == 0:
                 raise GiveUp
             count, dim = numbers
@@ -88,9 +87,10 @@ class FastReader:
         if first_non_finite_row(matrix) is not None:
             raise GiveUp
         try:
-            return Vectors(words, matrix, copy=False)  # checks for duplicate words
+            index = build_index(words)  # checks for duplicate words
         except FormatError:
             raise GiveUp from None
+        return Table(tuple(words), index, matrix)
 
     def _parse(self, chunk: bytes, dim: int, room: int) -> tuple[list[str], np.ndarray, bool]:
         """Words, (k, dim) values of the first ``room`` non-blank lines of ``chunk``, and whether
@@ -164,9 +164,3 @@ def _count_fields(data: bytes, lines: int) -> int:
         return data.count(b" ") + lines
     ws = _WS[np.frombuffer(data, dtype=np.uint8)]
     return int(not ws[0]) + int(np.count_nonzero(ws[:-1] & ~ws[1:]))
-
-
-def _header_numbers(fields: list[bytes]) -> tuple[int, int] | None:
-    if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
-        return int(fields[0]), int(fields[1])
-    return None

@@ -1,4 +1,4 @@
-"""GloVe and word2vec *text* vector files: read (streaming, format detected by content) and write.
+"""GloVe and word2vec *text* vector files: read (streaming) and write words and a matrix.
 
 Both formats are one word per line, the word then its D values separated by spaces::
 
@@ -6,89 +6,76 @@ Both formats are one word per line, the word then its D values separated by spac
                     "the 0.1 0.2 0.3 0.4"
     GloVe:          "the 0.1 0.2 0.3 0.4"   (no header)
 
-fastText's ``.vec`` files are word2vec text. Detection reads the first line: exactly two fields
-that are both non-negative integers means a word2vec header, anything else GloVe. (A GloVe file of
-dimension 1 whose first word is an integer looks like a header; pass ``format="glove"`` for it.)
+fastText's ``.vec`` files are word2vec text. Which of the two a file is, is the caller's to say
+(``embedlayer.vectors.io.detect_vectors_format`` tells from the first line; a GloVe file of
+dimension 1 whose first word is an integer looks like a header: pass ``format="glove"`` for it).
 
 Lines are read as bytes and split on ASCII whitespace, so words may hold any other Unicode
 character (including no-break spaces).
 
 Speed: good files are parsed in bulk by ``text_fast.FastReader``; a file it cannot vouch for is
 read again line by line here, which names the problem with ``file:line``.
+
+This module builds no ``Vectors`` (``Vectors.load`` / ``Vectors.save`` call it): ``read_text``
+returns a ``Table`` (words, index, matrix), ``write_text`` takes words and a matrix.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import BinaryIO, Literal
+from collections.abc import Iterator, Sequence
+from types import MappingProxyType
+from typing import BinaryIO
 
 import numpy as np
 
 from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.store import UnicodeErrors, Vectors
-from embedlayer.vectors.text_fast import _BOM, FastReader, GiveUp, _header_numbers
+from embedlayer.vectors.checks import Table, UnicodeErrors, check_plain_words, check_read_options, header_numbers
+from embedlayer.vectors.text_fast import _BOM, FastReader, GiveUp, TextFormat
 
-__all__ = ["load_text", "detect_format", "save_text"]
+__all__ = ["read_text", "write_text", "TextFormat"]
 
-TextFormat = Literal["glove", "word2vec"]
 _FORMATS = ("glove", "word2vec")
-_ASCII_SPACE = frozenset(" \t\n\r\x0b\x0c")
 _MAX_PREALLOC = 1 << 20  # rows
 
 
-def detect_format(path: str | os.PathLike[str]) -> TextFormat:
-    """``"word2vec"`` if the first line is a ``"count dim"`` header, else ``"glove"``.
-
-    Raises:
-        FormatError: the file is missing or empty.
-    """
-    with _open(path) as fh:
-        for _, fields in _lines(fh):
-            return "word2vec" if _header_numbers(fields) is not None else "glove"
-    raise FormatError(f"{where(path)}: empty file; expected GloVe or word2vec text vectors")
-
-
-def load_text(
+def read_text(
     path: str | os.PathLike[str],
-    format: TextFormat | None = None,
+    format: TextFormat,
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
     unicode_errors: UnicodeErrors = "strict",
-) -> Vectors:
-    """Read a GloVe or word2vec text file into ``Vectors``.
+) -> Table:
+    """Read a GloVe or word2vec text file.
 
     Args:
         path: the file.
-        format: ``"glove"``, ``"word2vec"``, or ``None`` to detect it from the first line.
+        format: ``"glove"`` (no header) or ``"word2vec"`` (a ``"count dim"`` header line).
         limit: read only the first ``limit`` words (the file's order, usually by frequency).
         expected_dim: if given, the file's dimension must equal it.
         unicode_errors: how to decode words that are not valid UTF-8 (``"strict"`` raises).
 
+    Returns:
+        ``Table(words, index, matrix)``: N unique words and their (N, D) float32 rows.
+
     Raises:
-        ConfigError: bad ``format``, ``limit`` or ``expected_dim``.
+        ConfigError: bad ``format``, ``limit``, ``expected_dim`` or ``unicode_errors``.
         FormatError (with ``file:line``): missing or empty file, bad header, a row with the wrong
             number of values, a non-numeric or NaN/infinite value, a duplicate word, a header count
             that disagrees with the rows, a dimension other than ``expected_dim``, bad UTF-8.
     """
-    if format is not None and format not in _FORMATS:
-        raise ConfigError(f"vectors format must be one of {_FORMATS} or None, got {format!r}")
-    for name, value in (("limit", limit), ("expected_dim", expected_dim)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name} must be a positive int or None, got {value!r}")
-    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
-        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
-                          f"got {unicode_errors!r}")
-    fmt = format or detect_format(path)
+    if format not in _FORMATS:
+        raise ConfigError(f"vectors text format must be one of {_FORMATS}, got {format!r}")
+    check_read_options(limit, expected_dim, unicode_errors)
     try:
         with _open(path) as fh:
-            return FastReader(path, fmt, limit, expected_dim, unicode_errors).read(fh)
+            return FastReader(path, format, limit, expected_dim, unicode_errors).read(fh)
     except GiveUp:
         pass
     with _open(path) as fh:  # the careful reader finds and names the problem
-        return _Reader(path, fmt, limit, expected_dim, unicode_errors).read(fh)
+        return _Reader(path, format, limit, expected_dim, unicode_errors).read(fh)
 
 
 class _Reader:
@@ -100,13 +87,13 @@ class _Reader:
         self.header_count: int | None = None
         self.header_line = False  # the first line looked like a header (for a hint)
 
-    def read(self, fh: BinaryIO) -> Vectors:
+    def read(self, fh: BinaryIO) -> Table:
         lines = _lines(fh)
         dim = None
         if self.fmt == "word2vec":
             dim = self._header(lines)
             if self.header_count == 0:
-                return Vectors((), np.zeros((0, dim), np.float32), copy=False)
+                return Table((), MappingProxyType({}), np.zeros((0, dim), np.float32))
         # Preallocate what the header or limit promises (capped: a corrupt header must not
         # allocate gigabytes); the array doubles if the file holds more.
         capacity = min(self.limit or _MAX_PREALLOC, self.header_count or _MAX_PREALLOC, _MAX_PREALLOC)
@@ -149,13 +136,14 @@ class _Reader:
         if self.header_count is not None and self.limit is None and len(words) < self.header_count:
             raise FormatError(f"{where(self.path)}: the header says {self.header_count} words but the file "
                               f"has {len(words)}; expected as many rows as the header's count")
+        assert matrix is not None, "a row was read, so the matrix exists"
         matrix = matrix[: len(words)]
         self._check_finite(matrix, words, line_of_row)
-        return Vectors(words, matrix, copy=False)
+        return Table(tuple(words), MappingProxyType(index), matrix)
 
     def _header(self, lines: Iterator[tuple[int, list[bytes]]]) -> int:
         for lineno, fields in lines:
-            numbers = _header_numbers(fields)
+            numbers = header_numbers(fields)
             if numbers is None:
                 shown = b" ".join(fields)[:60].decode("utf-8", "replace")
                 raise FormatError(f"{where(self.path, lineno)}: expected a word2vec header 'count dim', "
@@ -172,7 +160,7 @@ class _Reader:
         if not values:
             raise FormatError(f"{where(self.path, lineno)}: found the word {word!r} and no values; "
                               f"expected 'word v1 ... vD'")
-        self.header_line = _header_numbers([word.encode(), *values]) is not None
+        self.header_line = header_numbers([word.encode(), *values]) is not None
         self._check_expected_dim(len(values), lineno)
         return len(values)
 
@@ -234,14 +222,18 @@ def _lines(fh: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
             yield lineno, fields
 
 
-def save_text(
-    vectors: Vectors,
+def write_text(
+    words: Sequence[str],
+    matrix: np.ndarray,
     path: str | os.PathLike[str],
     *,
     format: TextFormat = "glove",
     precision: int | None = None,
 ) -> None:
-    """Write ``vectors`` as GloVe or word2vec text, atomically (see ``Vectors.save``).
+    """Write ``words`` and their (N, D) rows as GloVe or word2vec text, atomically.
+
+    ``precision=None`` writes the shortest decimal that reads back to the same float32 (exact
+    round trip, and what gensim writes); an int writes that many significant digits.
 
     Raises:
         ConfigError: unknown ``format`` or ``precision`` not in 1..17.
@@ -252,14 +244,11 @@ def save_text(
     if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)
                                   or not 1 <= precision <= 17):
         raise ConfigError(f"precision must be None or an int in 1..17, got {precision!r}")
-    for row, word in enumerate(vectors.index_to_key):
-        if not word or _ASCII_SPACE.intersection(word):
-            raise FormatError(f"word {word!r} (row {row}) is empty or contains whitespace; "
-                              f"text vector formats cannot store it")
+    check_plain_words(words, "text vector formats")
     with atomic_write(path, "w") as fh:
         if format == "word2vec":
-            fh.write(f"{len(vectors)} {vectors.vector_size}\n")
-        for word, values in zip(vectors.index_to_key, vectors.matrix):
+            fh.write(f"{len(words)} {matrix.shape[1]}\n")
+        for word, values in zip(words, matrix):
             if precision is None:
                 text = " ".join(map(str, values))  # str(np.float32): shortest exact round trip
             else:

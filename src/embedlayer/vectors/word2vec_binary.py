@@ -1,4 +1,4 @@
-"""word2vec C binary vectors: read (streaming, chunked) and write (atomic).
+"""word2vec C binary vectors: read (streaming, chunked) and write (atomic) words and a matrix.
 
 The layout, as word2vec's C code writes it and gensim reads it::
 
@@ -17,25 +17,35 @@ Speed: the file is read in chunks of a few MB; a short Python loop finds the wor
 are gathered with one numpy mask and viewed as float32, straight into the preallocated matrix. The
 matrix is allocated once, its rows bounded by what the file size can hold, so a corrupt header
 cannot ask for gigabytes.
+
+This module builds no ``Vectors`` (``Vectors.load`` / ``Vectors.save`` call it).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import BinaryIO
 
 import numpy as np
 
 from embedlayer._io import atomic_write
-from embedlayer.errors import ConfigError, FormatError, where
-from embedlayer.vectors.store import UnicodeErrors, Vectors, first_non_finite_row
+from embedlayer.errors import FormatError, where
+from embedlayer.vectors.checks import (
+    Table,
+    UnicodeErrors,
+    build_index,
+    check_plain_words,
+    check_read_options,
+    first_non_finite_row,
+    header_numbers,
+)
 
-__all__ = ["load_word2vec_binary", "save_word2vec_binary", "looks_like_word2vec_binary", "first_non_finite_row"]
+__all__ = ["read_word2vec_binary", "write_word2vec_binary", "looks_like_word2vec_binary"]
 
 _CHUNK = 1 << 22  # bytes read at a time
 _MAX_WORD = 1 << 16  # bytes: a longer "word" means the file is not what its header says
 _MAX_HEADER = 256
-_ASCII_SPACE = frozenset(" \t\n\r\x0b\x0c")
 
 
 def looks_like_word2vec_binary(head: bytes) -> bool:
@@ -43,10 +53,10 @@ def looks_like_word2vec_binary(head: bytes) -> bool:
     record whose value bytes are not text: a control byte or invalid UTF-8 (word2vec text never
     has them; float32 bytes practically always do)."""
     line, sep, rest = head.partition(b"\n")
-    fields = line.split()
-    if not sep or len(fields) != 2 or not all(f.isdigit() for f in fields):
+    numbers = header_numbers(line.split())
+    if not sep or numbers is None:
         return False
-    dim = int(fields[1])
+    dim = numbers[1]
     space = rest.find(b" ")
     if dim < 1 or space < 0:
         return False
@@ -63,14 +73,14 @@ def looks_like_word2vec_binary(head: bytes) -> bool:
 _TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F or b in b" \t\n\r\x0b\x0c")
 
 
-def load_word2vec_binary(
+def read_word2vec_binary(
     path: str | os.PathLike[str],
     limit: int | None = None,
     expected_dim: int | None = None,
     *,
     unicode_errors: UnicodeErrors = "strict",
-) -> Vectors:
-    """Read a word2vec C binary file into ``Vectors``.
+) -> Table:
+    """Read a word2vec C binary file: ``Table(words, index, matrix)``, the matrix (N, D) float32.
 
     Args:
         path: the file.
@@ -86,12 +96,7 @@ def load_word2vec_binary(
             breaks the file's layout (wrong dimension), an empty word, invalid UTF-8 under
             ``"strict"``, a NaN or infinite value, a duplicate word.
     """
-    for name, value in (("limit", limit), ("expected_dim", expected_dim)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name} must be a positive int or None, got {value!r}")
-    if unicode_errors not in ("strict", "replace", "ignore", "backslashreplace"):
-        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
-                          f"got {unicode_errors!r}")
+    check_read_options(limit, expected_dim, unicode_errors)
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -115,11 +120,11 @@ class _BinaryReader:
         """(count, dim, offset of the first record)."""
         head = self.fh.read(_MAX_HEADER)
         end = head.find(b"\n")
-        fields = head[:end].split() if end >= 0 else []
-        if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        numbers = header_numbers(head[:end].split() if end >= 0 else [])
+        if numbers is None:
             shown = head[: end if end >= 0 else 60][:60]
             raise self.fail(0, f"expected a word2vec header 'count dim' and a newline, found {shown!r}")
-        count, dim = int(fields[0]), int(fields[1])
+        count, dim = numbers
         if dim < 1:
             raise self.fail(0, f"header dimension is {dim}; expected >= 1")
         if self.expected_dim is not None and dim != self.expected_dim:
@@ -133,7 +138,7 @@ class _BinaryReader:
                                        f"each); expected a complete file (truncated?)")
         return count, dim, start
 
-    def read(self) -> Vectors:
+    def read(self) -> Table:
         count, dim, start = self.header()
         wanted = min(count, self.limit or count)
         matrix = np.empty((wanted, dim), dtype=np.float32)
@@ -179,7 +184,8 @@ class _BinaryReader:
         position after the last one and the offsets of their values in ``buf``."""
         find, size, append = buf.find, len(buf), raw_words.append
         first = not raw_words
-        pos, starts = 0, []
+        pos = 0
+        starts: list[int] = []
         skip = 1 if newline else 0
         while len(starts) < room:
             rec = pos
@@ -230,7 +236,7 @@ class _BinaryReader:
             raise self.fail(offset, f"more data after the header's {count} words; expected the file to end "
                                     f"(is the header's count or dimension wrong?)")
 
-    def _finish(self, raw_words: list[bytes], matrix: np.ndarray, offsets: np.ndarray, dim: int) -> Vectors:
+    def _finish(self, raw_words: list[bytes], matrix: np.ndarray, offsets: np.ndarray, dim: int) -> Table:
         n = len(raw_words)
         word_offsets = offsets - np.fromiter(map(len, raw_words), dtype=np.int64, count=n) - 1
         words: list[str] = []
@@ -259,7 +265,7 @@ class _BinaryReader:
             raise self.fail(offset, f"value {column + 1} of the word {words[row]!r} is {matrix[row, column]}; "
                                     f"expected a finite number")
         try:
-            return Vectors(words, matrix, copy=False)  # checks for duplicates while building its index
+            return Table(tuple(words), build_index(words), matrix)  # build_index checks for duplicates
         except FormatError:
             seen: dict[str, int] = {}
             for i, word in enumerate(words):
@@ -270,19 +276,15 @@ class _BinaryReader:
             raise
 
 
-def save_word2vec_binary(vectors: Vectors, path: str | os.PathLike[str]) -> None:
-    """Write ``vectors`` as word2vec C binary (a newline after each vector, as word2vec does),
-    atomically.
+def write_word2vec_binary(words: Sequence[str], matrix: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write ``words`` and their (N, D) rows as word2vec C binary (a newline after each vector, as
+    word2vec does), atomically.
 
     Raises:
         FormatError: a word that is empty or contains ASCII whitespace (it could not be read back).
     """
-    words = vectors.index_to_key
-    for row, word in enumerate(words):
-        if not word or _ASCII_SPACE.intersection(word):
-            raise FormatError(f"word {word!r} (row {row}) is empty or contains whitespace; "
-                              f"word2vec binary cannot store it")
-    matrix = np.ascontiguousarray(vectors.matrix, dtype="<f4")
+    check_plain_words(words, "word2vec binary")
+    matrix = np.ascontiguousarray(matrix, dtype="<f4")
     with atomic_write(path, "wb") as fh:
         fh.write(f"{len(words)} {matrix.shape[1]}\n".encode("ascii"))
         step = 8192
