@@ -40,7 +40,7 @@ def test_training_writes_the_touched_rows_back_to_the_file(tmp_path):
     with open_table(tmp_path / "t") as table:
         assert table.shape == (50, 6) and table.words[:2] == ("w0", "w1")
         layer = table.embedding(padding_idx=9)
-        RowwiseAdagrad(layer, lr=0.1)
+        RowwiseAdagrad(layer, lr=0.1).bind()
         half_square_steps(layer, steps)
     ref = reference_run("rowwise-adagrad", matrix, steps, lr=0.1, padding_idx=9)
     on_disk = np.load(tmp_path / "t" / "vectors.npy")
@@ -55,7 +55,7 @@ def test_state_files_let_a_later_run_resume_exactly(tmp_path):
     for part in (steps[:2], steps[2:]):  # two runs, separate processes' worth of objects
         table = open_table(tmp_path / "t", state_dir=tmp_path / "state")
         layer = table.embedding()
-        LazyAdam(layer, lr=0.05)
+        LazyAdam(layer, lr=0.05).bind()
         half_square_steps(layer, part)
         table.close()
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["exp_avg.npy", "exp_avg_sq.npy", "row_step.npy"]
@@ -64,7 +64,7 @@ def test_state_files_let_a_later_run_resume_exactly(tmp_path):
     np.save(tmp_path / "state" / "row_step.npy", np.zeros(7, dtype=np.int64))
     table = open_table(tmp_path / "t", state_dir=tmp_path / "state")
     layer = table.embedding()
-    LazyAdam(layer)
+    LazyAdam(layer).bind()
     with pytest.raises(ConfigError, match=r"row_step.npy: optimizer state 'row_step' holds int64 \(7,\); expected "
                                           r"int64 \(50,\)"):
         layer(torch.tensor([1])).sum().backward()
@@ -94,14 +94,14 @@ def status(key):
 path, state_dir, ids_file, headroom_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(1)
 warm = Embedding(8, 4)  # load the compiled kernels and start the threads before the limit
-LazyAdam(warm)
+LazyAdam(warm).bind()
 warm(torch.tensor([1, 2, 2])).sum().backward()
 base = status("VmData")
 limit = (base + headroom_mb * 1024) * 1024
 resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 table = open_table(path, state_dir=state_dir)
 layer = table.embedding()
-LazyAdam(layer, lr=0.01)
+LazyAdam(layer, lr=0.01).bind()
 for ids in np.load(ids_file):
     layer(torch.from_numpy(ids)).square().sum().mul(0.5).backward()
 table.flush()

@@ -9,9 +9,13 @@ owns stays that of the batch (tested under an ``RLIMIT_DATA`` smaller than the t
 
     table = open_table("big.vectors", state_dir="big.state")   # LazyAdam moments in files too
     emb = table.embedding(padding_idx=None)                    # an Embedding over the mapping
-    opt = LazyAdam(emb, lr=1e-3)
+    opt = LazyAdam(emb, lr=1e-3).bind()
     ... loss.backward() ...                                    # touched rows updated in the file
     table.flush()
+
+The table is the ``storage`` of the modules it makes (:class:`~embedlayer.kernels.tables.TableStorage`):
+it says whether they may be written and where an optimizer's state goes; a copy of such a module
+(``copy.deepcopy``, ``torch.save``) is an ordinary table in memory.
 
 ``writable=False`` maps the file copy-on-write instead: the table can be read (and its modules
 used for inference) but never changes the file, and an optimizer refuses it with a clear error.
@@ -75,22 +79,21 @@ class MmapTable:
         """The V words of words.txt, read on first use."""
         return self._vectors.words
 
+    @property
+    def source(self) -> str:
+        """The matrix file, for messages."""
+        return str(self.matrix_path)
+
     def embedding(self, *, padding_idx: int | None = None, max_norm: float | None = None) -> Embedding:
-        """An :class:`~embedlayer.layers.embedding.Embedding` over the mapped rows (no copy); frozen
-        when the table is read-only. Its ``state_allocator`` puts optimizer state in ``state_dir``."""
-        return self._bind(Embedding.from_weight(self.weight, padding_idx=padding_idx, max_norm=max_norm,
-                                                freeze=not self.writable))
+        """An :class:`~embedlayer.layers.embedding.Embedding` over the mapped rows (no copy), with
+        this table as its ``storage`` (optimizer state in ``state_dir``); frozen when read-only."""
+        return Embedding.from_weight(self.weight, padding_idx=padding_idx, max_norm=max_norm,
+                                     freeze=not self.writable, storage=self)
 
     def bag(self, *, mode: str = "mean", padding_idx: int | None = None) -> EmbeddingBag:
-        """An :class:`~embedlayer.layers.bag.EmbeddingBag` over the mapped rows (no copy)."""
-        return self._bind(EmbeddingBag.from_weight(self.weight, mode=mode, padding_idx=padding_idx,
-                                                   freeze=not self.writable))
-
-    def _bind(self, module: Embedding) -> Embedding:
-        module.writable = self.writable
-        module.source = str(self.matrix_path)
-        module.state_allocator = self.allocate_state
-        return module
+        """An :class:`~embedlayer.layers.bag.EmbeddingBag` over the mapped rows (no copy), as :meth:`embedding`."""
+        return EmbeddingBag.from_weight(self.weight, mode=mode, padding_idx=padding_idx, freeze=not self.writable,
+                                        storage=self)
 
     def allocate_state(self, name: str, shape: Sequence[int], dtype: torch.dtype) -> Tensor:
         """A zero-initialised optimizer state tensor: memory-mapped from ``state_dir/<name>.npy``
