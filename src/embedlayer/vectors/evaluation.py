@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from embedlayer.errors import ConfigError, DataError, where
-from embedlayer.vectors.store import Vectors
+from embedlayer.vectors.similarity import SimilarityMixin
 
-__all__ = ["AnalogyResult", "PairsResult", "evaluate_word_analogies", "evaluate_word_pairs", "gensim_test_file"]
+__all__ = ["AnalogyResult", "AnalogyOutcomes", "PairsResult", "analogy_outcomes", "evaluate_word_analogies",
+           "evaluate_word_pairs", "gensim_test_file"]
 
 #: ``progress(done, total)``, called as questions are answered.
 Progress = Callable[[int, int], None]
@@ -91,7 +92,7 @@ def _resolve(path: str | os.PathLike[str] | None, default: str, what: str) -> tu
     return found, "gensim test data"
 
 
-def _ok_vocab(vectors: Vectors, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
+def _ok_vocab(vectors: SimilarityMixin, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
     """word (upper-cased when case-insensitive) -> row, over the first ``restrict_vocab`` rows; the
     first row wins among case variants."""
     if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, int) or restrict_vocab < 1:
@@ -103,25 +104,41 @@ def _ok_vocab(vectors: Vectors, restrict_vocab: int, case_insensitive: bool) -> 
 
 
 # --- analogies -----------------------------------------------------------------------------------
-def evaluate_word_analogies(
-    vectors: Vectors,
+#: One analogy question, its four words (upper-cased when case-insensitive), as gensim lists them.
+Question = tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalogyOutcomes:
+    """Every question's outcome: ``sections`` holds ``(name, correct, incorrect)`` lists of
+    questions per section of the file, then ``"Total accuracy"`` (what gensim's
+    ``evaluate_word_analogies`` returns, as lists instead of dicts)."""
+
+    sections: list[tuple[str, list[Question], list[Question]]]
+    questions: int  # well-formed questions in the file
+    oov: int  # questions with a word outside the first restrict_vocab words
+    path: str
+    source: str
+
+    @property
+    def score(self) -> float:
+        """Accuracy over all answered questions (the "Total accuracy" section); 0.0 for none."""
+        _, correct, incorrect = self.sections[-1]
+        answered = len(correct) + len(incorrect)
+        return len(correct) / answered if answered else 0.0
+
+
+def analogy_outcomes(
+    vectors: SimilarityMixin,
     path: str | os.PathLike[str] | None = None,
     *,
     restrict_vocab: int = 300000,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
     progress: Progress | None = None,
-) -> AnalogyResult:
-    """Accuracy on analogy questions "a b c d" (a is to b as c is to d) in ``: section`` blocks.
-
-    Args:
-        path: the questions file; ``None`` uses gensim's ``questions-words.txt`` if gensim is installed.
-
-    Raises:
-        ConfigError: no path and no gensim; bad ``restrict_vocab``.
-        DataError (``file:line``): a question before any ``: section`` line, bad UTF-8, no question.
-        OSError: the file cannot be read.
-    """
+) -> AnalogyOutcomes:
+    """Answer analogy questions "a b c d" (a is to b as c is to d) in ``: section`` blocks and list
+    which were answered correctly. Arguments and errors as ``evaluate_word_analogies``."""
     file, source = _resolve(path, "questions-words.txt", "analogies")
     ok_vocab = _ok_vocab(vectors, restrict_vocab, case_insensitive)
     names, questions, quadruplets, oov = _read_questions(file, ok_vocab, case_insensitive)
@@ -132,18 +149,40 @@ def evaluate_word_analogies(
     correct = np.zeros(len(questions), dtype=bool)
     correct[answerable] = _answer(vectors, rows, [questions[i][1] for i in answerable],
                                   min(restrict_vocab, len(vectors)), case_insensitive, progress)
-    sections = []
-    totals = [0, 0]
-    for s, name in enumerate(names):
-        ok = bad = 0
-        for i, (section, _, q_rows) in enumerate(questions):
-            if section == s and (q_rows is not None or dummy4unknown):
-                ok, bad = ok + bool(correct[i]), bad + (not correct[i])
-        sections.append(_section(name, ok, bad))
-        totals = [totals[0] + ok, totals[1] + bad]
-    total = _section("Total accuracy", *totals)
-    return AnalogyResult(score=total["accuracy"], sections=[*sections, total], questions=quadruplets, oov=oov,
-                         oov_ratio=100.0 * oov / quadruplets, path=str(file), source=source)
+    sections: list[tuple[str, list[Question], list[Question]]] = [(name, [], []) for name in names]
+    for (section, words, q_rows), ok in zip(questions, correct.tolist()):
+        if q_rows is not None or dummy4unknown:  # an OOV question counts (as wrong) only with dummy4unknown
+            sections[section][1 if ok else 2].append(words)
+    total = ("Total accuracy", [q for s in sections for q in s[1]], [q for s in sections for q in s[2]])
+    return AnalogyOutcomes(sections=[*sections, total], questions=quadruplets, oov=oov, path=str(file),
+                           source=source)
+
+
+def evaluate_word_analogies(
+    vectors: SimilarityMixin,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    restrict_vocab: int = 300000,
+    case_insensitive: bool = True,
+    dummy4unknown: bool = False,
+    progress: Progress | None = None,
+) -> AnalogyResult:
+    """Accuracy on analogy questions "a b c d" (a is to b as c is to d) in ``: section`` blocks.
+
+    Args:
+        vectors: a ``Vectors``.
+        path: the questions file; ``None`` uses gensim's ``questions-words.txt`` if gensim is installed.
+
+    Raises:
+        ConfigError: no path and no gensim; bad ``restrict_vocab``.
+        DataError (``file:line``): a question before any ``: section`` line, bad UTF-8, no question.
+        OSError: the file cannot be read.
+    """
+    out = analogy_outcomes(vectors, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
+                           dummy4unknown=dummy4unknown, progress=progress)
+    return AnalogyResult(score=out.score, sections=[_section(name, len(c), len(i)) for name, c, i in out.sections],
+                         questions=out.questions, oov=out.oov, oov_ratio=100.0 * out.oov / out.questions,
+                         path=out.path, source=out.source)
 
 
 def _section(name: str, correct: int, incorrect: int) -> dict[str, Any]:
@@ -182,7 +221,7 @@ def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool
     return names, questions, quadruplets, oov
 
 
-def _answer(vectors: Vectors, rows: np.ndarray, words: list[tuple[str, ...]], limit: int,
+def _answer(vectors: SimilarityMixin, rows: np.ndarray, words: list[tuple[str, ...]], limit: int,
             case_insensitive: bool, progress: Progress | None) -> np.ndarray:
     """Whether each question (rows a, b, c) is answered with its 4th word, as gensim decides."""
     norms = vectors.norms()
@@ -209,7 +248,7 @@ def _answer(vectors: Vectors, rows: np.ndarray, words: list[tuple[str, ...]], li
 
 # --- word pairs ----------------------------------------------------------------------------------
 def evaluate_word_pairs(
-    vectors: Vectors,
+    vectors: SimilarityMixin,
     path: str | os.PathLike[str] | None = None,
     *,
     delimiter: str = "\t",
@@ -221,6 +260,7 @@ def evaluate_word_pairs(
     """Correlation of cosine similarities with human judgements, lines ``word1<delim>word2<delim>score``.
 
     Args:
+        vectors: a ``Vectors``.
         path: the pairs file; ``None`` uses gensim's ``wordsim353.tsv`` if gensim is installed.
 
     Raises:
@@ -267,7 +307,7 @@ def evaluate_word_pairs(
                        pairs=len(gold), oov=oov, path=str(file), source=source, skipped_lines=skipped)
 
 
-def _cosine(vectors: Vectors, r1: int, r2: int) -> float:
+def _cosine(vectors: SimilarityMixin, r1: int, r2: int) -> float:
     norms = vectors.norms()
     a = vectors.matrix[r1].astype(np.float64) / norms[r1]
     b = vectors.matrix[r2].astype(np.float64) / norms[r2]

@@ -297,20 +297,6 @@ class SimilarityMixin:
         m1, m2 = (self.get_mean_vector(ws, pre_normalize=False, ignore_missing=False) for ws in (ws1, ws2))
         return float(np.dot(unit_vector(m1.astype(np.float64)), unit_vector(m2.astype(np.float64))))
 
-    def doesnt_match(self, words: Sequence[str]) -> str:
-        """The word furthest by cosine from the mean of the words' unit vectors (gensim's rule; ties
-        go to the smallest word).
-
-        Raises:
-            ConfigError: no words.  VocabError: a word is not in these vectors.
-        """
-        if not len(words):
-            raise ConfigError("doesnt_match needs at least one word")
-        unit = np.stack([self.get_vector(w, norm=True) for w in words])  # (K, D)
-        mean = unit_vector(unit.astype(np.float64).mean(axis=0)).astype(np.float32)
-        dists = unit @ mean
-        return min(zip(dists.tolist(), words))[1]
-
     def closer_than(self, w1: str, w2: str) -> list[str]:
         """Words (in row order, ``w1`` excluded) whose cosine to ``w1`` is greater than ``w2``'s."""
         r1, r2 = self._row(w1), self._row(w2)

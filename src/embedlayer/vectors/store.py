@@ -2,10 +2,10 @@
 written to every vectors format.
 
 The names follow gensim's ``KeyedVectors`` (``index_to_key``, ``key_to_index``, ``vectors["king"]``,
-``"king" in vectors``, ``most_similar``, ``similarity``, ...) so users feel at home,
+``"king" in vectors``, ``most_similar``, ``load_word2vec_format``, ...) so users feel at home,
 without its aliases or pickle format. A ``Vectors`` is immutable: the matrix is stored read-only,
 which is what makes caching the row norms for ``most_similar`` safe. The queries live in
-``similarity.py``.
+``similarity.py`` and ``keyed.py``.
 
 Files: ``Vectors.load`` / ``Vectors.save`` are the one way in and out, thin over the dispatch in
 ``io.py``; the format modules below it return words and a matrix, and only this module turns them
@@ -35,13 +35,14 @@ from embedlayer.vectors.checks import (
 )
 from embedlayer.vectors.fasttext_bin import FastTextArgs, FastTextModel, mean_rows
 from embedlayer.vectors.io import read_vectors, write_vectors
+from embedlayer.vectors.keyed import KeyedVectorsMixin
 from embedlayer.vectors.native import NativeTable
-from embedlayer.vectors.similarity import SimilarityMixin, unit_vector
+from embedlayer.vectors.similarity import unit_vector
 
 __all__ = ["Vectors", "FastTextVectors", "load_vectors"]
 
 
-class Vectors(SimilarityMixin):
+class Vectors(KeyedVectorsMixin):
     """Words and their vectors: row ``i`` of ``matrix`` belongs to ``index_to_key[i]``.
 
     Args:
