@@ -192,6 +192,15 @@ def test_evaluate_word_analogies_method_equals_gensim(both, questions_subset: Pa
         ours.evaluate_word_analogies(questions_subset, similarity_function="3CosMul")
 
 
+def test_evaluate_word_analogies_with_every_question_oov_equals_gensim(questions_subset: Path) -> None:
+    words, matrix = ["щи", "борщ"], np.eye(2, 3, dtype=np.float32)
+    theirs = KeyedVectors(3)
+    theirs.add_vectors(words, matrix)
+    for dummy4unknown in (False, True):
+        expected = theirs.evaluate_word_analogies(str(questions_subset), dummy4unknown=dummy4unknown)
+        assert Vectors(words, matrix).evaluate_word_analogies(questions_subset, dummy4unknown=dummy4unknown) == expected
+
+
 @pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
 @pytest.mark.parametrize("options", [{}, {"dummy4unknown": True, "case_insensitive": False}])
 def test_evaluate_word_pairs_method_equals_gensim(both, shared_data: Path, name: str, options: dict) -> None:

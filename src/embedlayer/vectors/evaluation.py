@@ -147,8 +147,9 @@ def analogy_outcomes(
     answerable = [i for i, q in enumerate(questions) if q[2] is not None]
     rows = np.array([questions[i][2] for i in answerable], dtype=np.int64).reshape(-1, 3)  # (Q, 3) a, b, c
     correct = np.zeros(len(questions), dtype=bool)
-    correct[answerable] = _answer(vectors, rows, [questions[i][1] for i in answerable],
-                                  min(restrict_vocab, len(vectors)), case_insensitive, progress)
+    if answerable:  # else every question is OOV: nothing to answer, the score is 0.0 as gensim's
+        correct[answerable] = _answer(vectors, rows, [questions[i][1] for i in answerable],
+                                      min(restrict_vocab, len(vectors)), case_insensitive, progress)
     sections: list[tuple[str, list[Question], list[Question]]] = [(name, [], []) for name in names]
     for (section, words, q_rows), ok in zip(questions, correct.tolist()):
         if q_rows is not None or dummy4unknown:  # an OOV question counts (as wrong) only with dummy4unknown
