@@ -17,6 +17,7 @@ __all__ = [
     "FormatError",
     "ModelError",
     "IdOutOfRangeError",
+    "KernelError",
     "where",
 ]
 
@@ -47,6 +48,10 @@ class ModelError(EmbedLayerError):
 
 class IdOutOfRangeError(EmbedLayerError, IndexError):
     """An id given to an embedding table is negative or not below its number of rows."""
+
+
+class KernelError(EmbedLayerError, RuntimeError):
+    """A compiled kernel raised on a thread its exception cannot be brought back from (an OpenMP team)."""
 
 
 def where(path: str | os.PathLike[str], line: int | None = None, *, offset: int | None = None) -> str:

@@ -1,4 +1,5 @@
-"""run_chunks: kernels on torch's OpenMP team, with the same results as on our own threads."""
+"""run_chunks: kernels on torch's OpenMP team (where verified), with the same results as on our own
+threads, every chunk run once."""
 
 from __future__ import annotations
 
@@ -12,13 +13,25 @@ import torch
 from numba import njit
 from numba.core.errors import TypingError
 
+from embedlayer.errors import KernelError
+from embedlayer.kernels import threads
 from embedlayer.kernels.coalesce import balanced_chunks, coalesce
-from embedlayer.kernels.lookup import gather_rows
+from embedlayer.kernels.lookup import gather, gather_rows
 from embedlayer.kernels.threads import omp_runtime, run_chunks, run_parallel
 from embedlayer.kernels.updates import sgd_apply
-from embedlayer.sparse import gather
 
 ON_OPENMP = "parallel backend: OpenMP" in torch.__config__.parallel_info()
+ON_TEAM = omp_runtime() is not None
+
+
+@pytest.fixture(params=["team", "pool"])
+def path(request, monkeypatch):
+    """Each test on torch's OpenMP team (where this machine has one) and on the thread pool."""
+    if request.param == "team" and not ON_TEAM:
+        pytest.skip("no verified OpenMP team here: the pool is the only path")
+    if request.param == "pool":
+        monkeypatch.setattr(threads, "_omp", [None])
+    return request.param
 
 
 @njit(nogil=True)
@@ -36,11 +49,28 @@ def _thread_of(out, lo, hi):
         out[i] = lo
 
 
-@pytest.mark.skipif(not ON_OPENMP, reason="torch here does not run on OpenMP")
-def test_runs_on_torchs_own_openmp_library():
+@pytest.mark.skipif(not (ON_OPENMP and sys.platform.startswith("linux")), reason="no GNU OpenMP torch here")
+def test_runs_on_torchs_own_gnu_openmp_library():
     path = omp_runtime()
-    assert path is not None
+    assert path is not None and os.path.basename(path).startswith("libgomp")
     assert os.path.realpath(path).startswith(os.path.realpath(os.path.dirname(torch.__file__)) + os.sep)
+
+
+@pytest.mark.skipif(not ON_TEAM, reason="no verified OpenMP team here")
+def test_the_team_is_used_only_after_its_self_test_passes(monkeypatch):
+    runtime = threads._omp[0]
+    assert threads._verified(runtime)
+
+    class Silent:  # a runtime whose "team" never runs the chunks: the self-test must reject it
+        path, thread_num, team_size = runtime.path, runtime.thread_num, runtime.team_size
+
+        @staticmethod
+        def parallel(fn, data, n, flags):
+            return None
+
+    assert not threads._verified(Silent())
+    monkeypatch.setattr(sys, "platform", "darwin")  # macOS's libomp, Windows: never the team
+    assert threads._find_openmp() is None
 
 
 def test_scalars_of_every_kind_and_bounds_in_the_middle_reach_the_kernel():
@@ -66,12 +96,31 @@ def _half(out, lo, hi):
     return lo / 2
 
 
-def test_a_kernel_that_raises_raises_here_after_every_chunk_ran():
+@njit(nogil=True)
+def _add_then_fail(table, lo, hi, bad):
+    """Adds 1 to rows lo..hi-1 in turn, and raises on reaching row ``bad`` (not idempotent)."""
+    for i in range(lo, hi):
+        if i == bad:
+            raise ValueError("bad row")
+        table[i] += 1.0
+    return hi - lo
+
+
+def test_a_kernel_that_raises_raises_here_after_every_chunk_ran(path):
     out = np.zeros(8, np.int64)
-    with pytest.raises(ZeroDivisionError):
+    team_error = r"_divide: chunk 0 of 4 \(rows 0..2\) raised on torch's OpenMP team \(4 chunk\(s\) failed\)"
+    with pytest.raises(KernelError, match=team_error) if path == "team" else pytest.raises(ZeroDivisionError):
         run_chunks(_divide, (out, 0), np.array([0, 2, 4, 6, 8]), at=1)
     assert run_chunks(_divide, (out, 5), np.array([0, 2, 4, 6, 8]), at=1) == [0, 2, 4, 6]
     assert np.array_equal(out, np.full(8, 2))
+
+
+def test_a_chunk_that_fails_half_way_is_not_run_again(path):
+    table = np.zeros((8, 3), np.float32)
+    with pytest.raises(KernelError, match="chunk 1 of 2") if path == "team" else pytest.raises(ValueError, match="bad"):
+        run_chunks(_add_then_fail, (table, 6), np.array([0, 4, 8]), at=1)
+    # rows 4 and 5 were updated before row 6 failed: once, not again by a second run of the chunk
+    assert np.array_equal(table[:, 0], [1, 1, 1, 1, 1, 1, 0, 0])
 
 
 def test_non_integer_results_come_back_whole():
@@ -124,12 +173,13 @@ def test_sgd_driver_gives_the_same_table_on_both_paths():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
 def test_a_forked_child_gathers_on_its_own_threads():
     """An OpenMP team does not survive fork() (torch's own parallel ops hang in such a child): the
     child's kernels must run on fresh threads of ours, not wait on the parent's team."""
     code = (
         "import os, torch, numpy as np\n"
-        "from embedlayer.sparse import gather\n"
+        "from embedlayer.kernels.lookup import gather\n"
         "from embedlayer.kernels.threads import omp_runtime\n"
         "w = torch.arange(400000.0).reshape(100000, 4); ids = torch.arange(99999, -1, -1)\n"
         "expected = w.numpy()[::-1]\n"
@@ -153,7 +203,7 @@ def test_gather_matches_index_select_on_a_large_table():
 
 def test_own_threads_on_request():
     code = ("import torch\n"
-            "from embedlayer.sparse import gather\n"
+            "from embedlayer.kernels.lookup import gather\n"
             "from embedlayer.kernels.threads import omp_runtime\n"
             "w = torch.randn(50000, 8); ids = torch.randint(0, 50000, (40000,))\n"
             "assert omp_runtime() is None and torch.equal(gather(w, ids), w[ids])\n")

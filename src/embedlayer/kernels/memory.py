@@ -3,9 +3,9 @@
 The sparse updates touch rows scattered over hundreds of MB of state; with 4 KiB pages nearly
 every row is also a TLB miss. State of 2 MiB or more is allocated as anonymous memory advised
 ``MADV_HUGEPAGE`` (Linux transparent huge pages in ``madvise`` mode), which the OS hands out
-already zeroed and maps 2 MiB at a time on first touch (measured: about 7% faster Adam updates on
-a 1M x 128 table). Elsewhere, or when the advice is refused, it is ``np.zeros``. Pretraining
-allocates its input and output tables here too (about 5-10 % faster CBOW epochs).
+already zeroed and maps 2 MiB at a time on first touch: one TLB entry then covers 512 times the
+rows (bench/results/NOTES.md has the measured gain). Elsewhere, or when the advice is refused, it
+is ``np.zeros``. Pretraining allocates its input and output tables here too, for the same reason.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The sparse optimizers update rows scattered over tables of hundreds of MB: every row is a cache
 and TLB miss, and a loop that waits for each in turn runs at memory latency, not bandwidth.
-Prefetching the rows a few iterations ahead overlaps those waits (measured on the Adam driver
-with 1M x 128 rows: 13.4 -> 10.0 ms per 32k rows on one thread). The intrinsics emit
+Prefetching the rows a few iterations ahead overlaps those waits (bench/results/NOTES.md has the
+measured gain). The intrinsics emit
 ``llvm.prefetch`` (write or read intent, high locality) for every 64-byte line of ``arr[row]``; it never
 faults, so a stale or out-of-range row is harmless, but callers pass valid rows anyway.
 """

@@ -1,20 +1,28 @@
 """Parallel chunks for the compiled kernels, run on torch's own OpenMP threads.
 
 The kernels are serial ``numba.njit(nogil=True)`` functions over a range ``lo..hi`` of rows;
-:func:`run_chunks` runs one range per thread. Where torch runs on OpenMP (its Linux builds), the
-ranges run on **torch's OpenMP team**: a small compiled wrapper (a numba ``cfunc``,
-one per kernel and argument types) is handed to the runtime's ``GOMP_parallel``, from the
-library torch itself loaded, so the threads that just ran a torch op pick up our chunks.
+:func:`run_chunks` runs one range per thread. Where torch runs on GNU OpenMP (its Linux builds),
+the ranges run on **torch's OpenMP team**: a small compiled wrapper (a numba ``cfunc``, one per
+kernel and argument types) is handed to the runtime's ``GOMP_parallel``, from the library torch
+itself loaded, so the threads that just ran a torch op pick up our chunks.
 
 Why not numba's ``prange`` or a thread pool of our own: numba's ``omp`` layer loads a second
 OpenMP runtime, and after each parallel region the worker threads of an OpenMP runtime spin for
 a few milliseconds waiting for more work. A training step alternates torch ops and our kernels,
 so a second team of threads (numba's, or ours) finds the cores busy with torch's spinning
-workers: measured on 2 cores, a 32k-row gather took 2.5 ms on our own threads right after a
-torch op and 1.2 ms on torch's team, where ``index_select`` takes 1.4 ms. The thread pool below
-is kept as the fallback: where torch's runtime is not OpenMP or has no ``GOMP_parallel``, in a
-forked child (an OpenMP team does not survive ``fork``), for arguments the wrapper cannot pass
-(e.g. non-contiguous arrays), with ``EMBEDLAYER_OWN_THREADS=1``, and in tests comparing both paths.
+workers, and each of our kernels waits for them (bench/results/NOTES.md has the figures).
+
+``GOMP_parallel`` is GNU libgomp's entry point, called here with its C signature through ctypes:
+the team is used only where that is known to hold, Linux with torch's runtime a ``libgomp``, and
+only after a self-test at first use ran a trivial kernel on the team and found every chunk's
+result. Everywhere else (macOS's libomp, Windows, a torch not built on OpenMP), in a forked child
+(an OpenMP team does not survive ``fork``), for arguments the wrapper cannot pass (e.g.
+non-contiguous arrays), and with ``EMBEDLAYER_OWN_THREADS=1``, the chunks run on a thread pool.
+
+A chunk that raises is never run again: the kernels may not be idempotent (an optimizer update
+applied twice to the rows written before the failure). On the pool its exception is re-raised
+once every chunk has finished; on the team the exception cannot be brought back, so
+:class:`~embedlayer.errors.KernelError` names the chunk instead.
 
 The thread count follows ``torch.get_num_threads()`` (what ``--threads`` and
 ``torch.set_num_threads`` set).
@@ -25,19 +33,23 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numba
 import numpy as np
 import torch
+
+from embedlayer.errors import KernelError
 
 __all__ = ["num_threads", "omp_runtime", "run_chunks", "run_parallel"]
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _omp: list[_OpenMP | None] = []  # [] until looked up, then [the runtime or None]
-_lock = threading.Lock()
+_lock = threading.RLock()  # reentrant: the first lookup of the runtime builds a wrapper for its self-test
 
 
 def _after_fork() -> None:
@@ -108,12 +120,12 @@ class _DlInfo(ctypes.Structure):
 
 
 def _find_openmp() -> _OpenMP | None:
-    """The OpenMP library torch itself calls, if torch runs on OpenMP: the file holding the
-    ``GOMP_parallel`` that libtorch_cpu's own symbol lookup finds (other copies may be loaded by
-    numba, faiss or scikit-learn; a second team is what this module avoids)."""
+    """The OpenMP library torch itself calls, if torch runs on GNU OpenMP on Linux: the file
+    holding the ``GOMP_parallel`` that libtorch_cpu's own symbol lookup finds (other copies may be
+    loaded by numba, faiss or scikit-learn; a second team is what this module avoids)."""
     if os.environ.get("EMBEDLAYER_OWN_THREADS", "0") not in ("", "0"):
         return None
-    if "parallel backend: OpenMP" not in torch.__config__.parallel_info():
+    if not sys.platform.startswith("linux") or "parallel backend: OpenMP" not in torch.__config__.parallel_info():
         return None
     libs = sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*")))
     try:  # dlsym on libtorch_cpu's handle searches its dependencies: the runtime torch calls
@@ -121,9 +133,31 @@ def _find_openmp() -> _OpenMP | None:
         info = _DlInfo()
         if not ctypes.CDLL(None).dladdr(address, ctypes.byref(info)) or not info.fname:
             return None
-        return _OpenMP(os.fsdecode(info.fname))
+        path = os.fsdecode(info.fname)
+        if not os.path.basename(path).startswith("libgomp"):  # LLVM's or Intel's runtime: untested ABI
+            return None
+        return _OpenMP(path)
     except (IndexError, OSError, AttributeError):
         return None
+
+
+@numba.njit(cache=True, nogil=True)
+def _probe(out, lo, hi, base):  # pragma: no cover - compiled
+    """The self-test's kernel: ``out[i] = base + i`` for lo <= i < hi; returns hi - lo."""
+    for i in range(lo, hi):
+        out[i] = base + i
+    return hi - lo
+
+
+def _verified(runtime: _OpenMP) -> bool:
+    """Whether a trivial kernel runs on ``runtime``'s team with every chunk's writes and result."""
+    bounds = np.array([0, 3, 7, 8, 12])
+    out = np.zeros(12, np.int64)
+    try:
+        results = _on_team(runtime, _probe, (out, 100), [int(b) for b in bounds], 1)
+    except Exception:  # noqa: BLE001 - any failure means: do not use this runtime
+        return False
+    return results == [3, 4, 1, 4] and bool((out == 100 + np.arange(12)).all())
 
 
 _wrappers: dict[tuple[Any, ...], tuple[Any, bool, int] | None] = {}
@@ -134,7 +168,8 @@ def omp_runtime() -> str | None:
     if not _omp:
         with _lock:
             if not _omp:
-                _omp.append(_find_openmp())
+                found = _find_openmp()
+                _omp.append(found if found is not None and _verified(found) else None)
     runtime = _omp[0]
     return runtime.path if runtime is not None else None
 
@@ -176,8 +211,6 @@ def _encode(args: Sequence[Any]) -> tuple[tuple[Any, ...], list[int]] | None:
 
 def _numba_type(kind: Any) -> Any:
     """The numba type of an argument kind from :func:`_encode`: a C-contiguous array or a scalar."""
-    import numba
-
     if isinstance(kind, tuple):
         return numba.types.Array(numba.from_dtype(kind[0]), kind[1], "C", readonly=not kind[2])
     return numba.from_dtype(kind)
@@ -189,8 +222,8 @@ def _wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> 
     when the kernel returns something other than an integer (the caller uses the thread pool).
 
     Data words: the arguments (:func:`_encode`), the chunk count n, the n + 1 bounds, n result
-    slots, and n failure flags (a chunk whose kernel raised: the caller runs it again to raise).
-    Built once per kernel, argument kinds and ``at`` (about 0.2 s of compiling)."""
+    slots, and n failure flags (a chunk whose kernel raised). Built once per kernel, argument
+    kinds and ``at`` (a fraction of a second of compiling)."""
     key = (kernel, kinds, at)
     if key in _wrappers:
         return _wrappers[key]
@@ -201,7 +234,6 @@ def _wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> 
 
 
 def _build_wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenMP) -> tuple[Any, bool, int] | None:
-    import numba
     from numba import carray, cfunc
     from numba.core import types as nt
 
@@ -274,26 +306,44 @@ def run_chunks(kernel: Any, args: Sequence[Any], bounds: np.ndarray | Sequence[i
 
     ``kernel`` is a ``numba.njit(nogil=True)`` function whose chunks touch disjoint data;
     ``at`` (default: after all of ``args``) is where the two bounds go in its arguments. The
-    chunks run on torch's OpenMP team when it has one (see the module docstring), else on
-    :func:`run_parallel`'s threads.
+    chunks run on torch's OpenMP team where it has been verified (see the module docstring), else
+    on :func:`run_parallel`'s threads. Every chunk runs once, also when one of them raises.
+
+    Raises:
+        KernelError: a chunk raised on the OpenMP team (the exception itself stays there).
+        Exception: the first exception a chunk raised on the thread pool.
     """
     n = len(bounds) - 1
     at = len(args) if at is None else at
     lo_hi = [int(b) for b in bounds]
-
-    def here(c: int) -> Any:
-        return kernel(*args[:at], lo_hi[c], lo_hi[c + 1], *args[at:])
-
     runtime = _omp[0] if omp_runtime() is not None else None
-    encoded = _encode(args) if n > 1 and runtime is not None else None
-    built = _wrapper(kernel, encoded[0], at, runtime) if encoded is not None and runtime is not None else None
-    if built is None:
-        return run_parallel(here, n)
+    results = _on_team(runtime, kernel, args, lo_hi, at) if n > 1 and runtime is not None else None
+    if results is not None:
+        return results
+    return run_parallel(lambda c: kernel(*args[:at], lo_hi[c], lo_hi[c + 1], *args[at:]), n)
+
+
+def _on_team(runtime: _OpenMP, kernel: Any, args: Sequence[Any], lo_hi: list[int], at: int) -> list[Any] | None:
+    """:func:`run_chunks` on ``runtime``'s team, or None where the wrapper cannot take the
+    arguments or the kernel (the caller then uses the pool).
+
+    Raises:
+        KernelError: a chunk raised (it is not run again: the kernel may not be idempotent).
+    """
+    encoded = _encode(args)
+    built = _wrapper(kernel, encoded[0], at, runtime) if encoded is not None else None
+    if encoded is None or built is None:
+        return None
     compiled, returns, w = built
-    data = np.array([*encoded[1], n, *lo_hi, *([0] * (2 * n))], dtype=np.int64)  # type: ignore[index]
+    n = len(lo_hi) - 1
+    data = np.array([*encoded[1], n, *lo_hi, *([0] * (2 * n))], dtype=np.int64)
     runtime.parallel(compiled.address, data.ctypes.data, min(n, num_threads()), 0)
     failed = np.flatnonzero(data[w + 2 + 2 * n:])
-    if failed.size:  # a kernel raised on the team (the exception stays there): run it here to raise it
-        here(int(failed[0]))
-        raise RuntimeError(f"chunk {int(failed[0])} of {kernel} failed on the OpenMP team but not when run again")
+    if failed.size:
+        c = int(failed[0])
+        name = getattr(kernel, "__name__", repr(kernel))
+        raise KernelError(f"{name}: chunk {c} of {n} (rows {lo_hi[c]}..{lo_hi[c + 1]}) raised on torch's OpenMP team "
+                          f"({failed.size} chunk(s) failed); expected no error. The other chunks ran, and the failed "
+                          f"ones may have written part of their rows: they are not run again (the kernel may not be "
+                          f"idempotent). Run with EMBEDLAYER_OWN_THREADS=1 to see the exception itself")
     return [int(r) for r in data[w + 2 + n:w + 2 + 2 * n]] if returns else [None] * n

@@ -12,7 +12,7 @@ and its gradient included, and ends in a loop remainder. Here those vectors stay
 - ``add_rows(syn0, rows, nrows, grad)``: ``syn0[rows[r]] += grad`` for every r < nrows, then
   ``grad = 0`` (cheaper here than a separate numba ``grad[:] = 0``, which costs as much as a row);
 - ``cbow_forward``/``cbow_backward``: a whole CBOW example, the same four steps with the mean and
-  its gradient never leaving registers (10 % faster than the four calls);
+  its gradient never leaving registers (no reload between the steps, unlike the four calls);
 - ``sg_forward``/``sg_backward``: a skip-gram window, ``nc`` context rows against ``nout`` output
   rows (``scores[c * nout + o]``); every context row gets ``Σ_o coef · syn1[outs[o]]`` and every
   output row ``Σ_c coef · syn0[ctx[c]]``, both from the rows as they were (the context rows'
@@ -21,8 +21,8 @@ and its gradient included, and ends in a loop remainder. Here those vectors stay
 A repeated row gets every update, as in the loops. All work on tables of 16 to ``MAX_WIDTH``
 float32 columns, a multiple of 16 (``fits``: the trainer pads its rows to that and callers check
 it; on other tables these do nothing). The code is unrolled for each possible number of 16-float
-vectors a row and picks the one it needs when it runs (1.5-1.7x faster than the loops at dim 100
-and at 300). Sums are taken in another order than the loops', so results agree with them to
+vectors a row and picks the one it needs when it runs (bench/results/NOTES.md has the speed-up over
+the loops). Sums are taken in another order than the loops', so results agree with them to
 float32 rounding, not bit for bit.
 """
 
