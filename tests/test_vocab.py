@@ -154,7 +154,8 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
          '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, '
          '"tokens": [["<pad>", 0], ["<unk>", 0], ["a", 1], ["a", 2]]}', r"bad\.json: .*'a' more than once"),
         ('{"format": "embedlayer.vocab", "version": 1, "pad_token": "<pad>", "unk_token": "<unk>", '
-         '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, "tokens": [[1, 0]]}', r"bad\.json: 'tokens'"),
+         '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, "tokens": [[1, 0]]}',
+         r"bad\.json: 'tokens'"),
         ('{"format": "embedlayer.vocab", "version": 1}', r"bad\.json: missing field"),
         ("[1, 2]", r"bad\.json: expected a JSON object"),
     ],

@@ -2,8 +2,10 @@
 
 Id layout (the rows an embedding table needs, ``num_embeddings``)::
 
-    [ specials: <pad>=0, <unk>=1, extra specials ... | regular tokens, count desc, ties by token | hash buckets ]
-      0 .. k-1                                          k .. len(itos)-1                           len(itos) .. num_embeddings-1
+    [ specials: <pad>=0, <unk>=1, extras ... | regular tokens, count desc, ties by token | hash buckets ]
+      0 .. k-1                                  k .. len(itos)-1                           len(itos) .. V-1
+
+(V = ``num_embeddings``.)
 
 Regular tokens are ordered by count (descending), ties broken by the token string in code point
 order, so the same counts always give the same ids. ``max_size`` limits the regular tokens only
@@ -94,7 +96,8 @@ class Vocab:
             bad = next(t for t in self.itos if not isinstance(t, str))
             raise ConfigError(f"vocab tokens must be strings, got {bad!r}")
         if len(self.counts) != len(self.itos):
-            raise ConfigError(f"vocab has {len(self.itos)} tokens but {len(self.counts)} counts (expected one count per token)")
+            raise ConfigError(f"vocab has {len(self.itos)} tokens but {len(self.counts)} counts "
+                              f"(expected one count per token)")
         if not all(_is_int(c) and c >= 0 for c in self.counts):
             bad_count = next(c for c in self.counts if not (_is_int(c) and c >= 0))
             raise ConfigError(f"vocab counts must be integers >= 0, got {bad_count!r}")
@@ -295,7 +298,8 @@ class Vocab:
     def from_dict(cls, data: Any, *, source: str = "<dict>") -> Vocab:
         """Inverse of ``to_dict``; raises ``VocabError`` naming ``source`` and the bad field."""
         if not isinstance(data, dict):
-            raise VocabError(f"{source}: expected a JSON object with format {VOCAB_FORMAT!r}, got {type(data).__name__}")
+            raise VocabError(f"{source}: expected a JSON object with format {VOCAB_FORMAT!r}, "
+                             f"got {type(data).__name__}")
         if data.get("format") != VOCAB_FORMAT:
             raise VocabError(f"{source}: format is {data.get('format')!r} (expected {VOCAB_FORMAT!r})")
         if data.get("version") != VOCAB_VERSION:

@@ -52,7 +52,8 @@ def test_most_similar_equals_gensim(pair, query) -> None:
 def test_vector_terms_and_all_scores(pair) -> None:
     ours, kv = pair
     vec = np.random.default_rng(3).standard_normal(D).astype(np.float32)
-    same(ours.most_similar(positive=[vec, "w4"], negative=["w6"]), kv.most_similar(positive=[vec, "w4"], negative=["w6"]))
+    query = {"positive": [vec, "w4"], "negative": ["w6"]}
+    same(ours.most_similar(**query), kv.most_similar(**query))
     same(ours.similar_by_vector(vec, topn=7), kv.similar_by_vector(vec, topn=7))
     np.testing.assert_allclose(ours.most_similar("w8", topn=None), kv.most_similar("w8", topn=None), atol=1e-6)
     np.testing.assert_allclose(ours.get_mean_vector(["w1", vec], weights=[1.0, -2.0]),
@@ -73,7 +74,8 @@ def test_pairwise_and_set_queries_equal_gensim(pair) -> None:
     for a, b in [("w1", "w2"), ("w5", "w5"), ("w10", "w2000")]:
         assert ours.similarity(a, b) == pytest.approx(float(kv.similarity(a, b)), abs=1e-6)
         assert ours.distance(a, b) == pytest.approx(float(kv.distance(a, b)), abs=1e-6)
-    assert ours.n_similarity(["w1", "w2"], ["w3"]) == pytest.approx(float(kv.n_similarity(["w1", "w2"], ["w3"])), abs=1e-6)
+    expected = float(kv.n_similarity(["w1", "w2"], ["w3"]))
+    assert ours.n_similarity(["w1", "w2"], ["w3"]) == pytest.approx(expected, abs=1e-6)
     group = ["w1", "w2", "w3", "w4", "w17"]
     assert ours.doesnt_match(group) == kv.doesnt_match(group)
     assert ours.closer_than("w1", "w2") == kv.closer_than("w1", "w2")

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from embedlayer.errors import ConfigError, DataError
-from embedlayer.vectors import Vectors, load_vectors
-from embedlayer.vectors import evaluation
+from embedlayer.vectors import Vectors, evaluation, load_vectors
 from embedlayer.vectors.evaluation import average_ranks, evaluate_word_analogies, evaluate_word_pairs, pearson_r
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
@@ -51,7 +50,8 @@ def test_analogies_full_file_restricted(glove, shared_data: Path) -> None:
     theirs = kv.evaluate_word_analogies(str(path), restrict_vocab=4000)
     check_analogies(ours, theirs)
     assert ours.questions == 19544 and calls[-1][0] == calls[-1][1]
-    oov = sum(1 for _ in open(path) if not _.startswith(":")) - (ours.sections[-1]["correct"] + ours.sections[-1]["incorrect"])
+    questions = sum(not line.startswith(":") for line in path.read_text().splitlines())
+    oov = questions - (ours.sections[-1]["correct"] + ours.sections[-1]["incorrect"])
     assert ours.oov == oov and ours.oov_ratio == pytest.approx(100 * oov / 19544)
 
 

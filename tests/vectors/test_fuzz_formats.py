@@ -59,7 +59,8 @@ def _valid_files() -> dict[str, bytes]:
 
 
 VALID = _valid_files()
-READERS = {fmt: lambda p, fmt=fmt: Vectors.load(p, fmt) for fmt in ("glove", "word2vec", "word2vec-binary", "fasttext-bin")}
+READERS = {fmt: lambda p, fmt=fmt: Vectors.load(p, fmt)
+           for fmt in ("glove", "word2vec", "word2vec-binary", "fasttext-bin")}
 READERS["detect"] = load_vectors
 
 

@@ -161,8 +161,8 @@ def run_analogy(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from embedlayer.vectors.evaluation import evaluate_word_analogies, evaluate_word_pairs, gensim_test_file
     from embedlayer.errors import ConfigError
+    from embedlayer.vectors.evaluation import evaluate_word_analogies, evaluate_word_pairs, gensim_test_file
 
     analogies, pairs, sets = args.analogies, list(args.pairs), "given"
     if analogies is None and not pairs:  # the sets in the gensim wheel

@@ -62,7 +62,8 @@ class ApproxIndex:
         if backend not in ("faiss", "hnswlib"):
             raise ConfigError(f"backend must be 'auto', 'faiss' or 'hnswlib', got {backend!r}")
         if backend not in backends:
-            raise ConfigError(f"backend {backend!r} is not installed: pip install {'faiss-cpu' if backend == 'faiss' else backend}")
+            package = "faiss-cpu" if backend == "faiss" else backend
+            raise ConfigError(f"backend {backend!r} is not installed: pip install {package}")
         self.vectors = vectors
         self.backend = backend
         self.size = vectors._limit(restrict_vocab)

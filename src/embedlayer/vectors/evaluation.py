@@ -202,12 +202,14 @@ def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{where(file, line_no)}: not valid UTF-8 ({exc.reason}); expected UTF-8 text") from None
+                raise DataError(f"{where(file, line_no)}: not valid UTF-8 ({exc.reason}); "
+                                f"expected UTF-8 text") from None
             if line.startswith(": "):
                 names.append(line.lstrip(": ").strip())
                 continue
             if not names:
-                raise DataError(f"{where(file, line_no)}: question before any ': section' line; expected a section header first")
+                raise DataError(f"{where(file, line_no)}: question before any ': section' line; "
+                                f"expected a section header first")
             words = line.split()
             if len(words) != 4:
                 continue  # gensim skips lines that are not four words
@@ -218,7 +220,8 @@ def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool
                 oov += 1
                 questions.append((len(names) - 1, tuple(words), None))
             else:
-                questions.append((len(names) - 1, tuple(words), (ok_vocab[words[0]], ok_vocab[words[1]], ok_vocab[words[2]])))
+                rows = (ok_vocab[words[0]], ok_vocab[words[1]], ok_vocab[words[2]])
+                questions.append((len(names) - 1, tuple(words), rows))
     return names, questions, quadruplets, oov
 
 

@@ -184,12 +184,15 @@ class _BinReader:
         for name in ("dim", "bucket", "minn", "maxn"):
             value = getattr(args, name)
             if value < (1 if name == "dim" else 0):
-                raise self.fail(pos, f"the settings give {name} = {value}; expected {'>= 1' if name == 'dim' else '>= 0'}")
+                bound = ">= 1" if name == "dim" else ">= 0"
+                raise self.fail(pos, f"the settings give {name} = {value}; expected {bound}")
         if self.expected_dim is not None and args.dim != self.expected_dim:
             raise self.fail(pos, f"the vectors have dimension {args.dim}, expected_dim is {self.expected_dim}")
         return args, pos + _ARGS.size
 
-    def read_dict(self, args: FastTextArgs, pos: int, version: int) -> tuple[list[tuple[bytes, int, int, int]], int, int]:
+    def read_dict(
+        self, args: FastTextArgs, pos: int, version: int
+    ) -> tuple[list[tuple[bytes, int, int, int]], int, int]:
         layout = _DICT if version else _OLD_DICT
         size, nwords, nlabels, _ntokens, *rest = self.unpack(layout, pos, "dictionary header")
         prune = rest[0] if rest else -1

@@ -15,7 +15,7 @@ to ~1e-7. Differences, on purpose:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from embedlayer.errors import ConfigError
 __all__ = ["SimilarityMixin", "Term", "unit_vector"]
 
 #: A query term: a word, a (D,) vector, or either paired with a weight (gensim's tuple form).
-Term = Union[str, np.ndarray, tuple[Union[str, np.ndarray], float]]
+Term = str | np.ndarray | tuple[str | np.ndarray, float]
 
 _CHUNK_ELEMENTS = 1 << 22  # scores computed per block: ~16 MB of float32
 
@@ -214,10 +214,13 @@ class SimilarityMixin:
                 computed.append(i)
         return rows, computed
 
-    def _batch_topk(self, queries: np.ndarray, exclude: np.ndarray, limit: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _batch_topk(
+        self, queries: np.ndarray, exclude: np.ndarray, limit: int, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, rows) of each unit query (B, D) over rows [0, limit), best first, ties by
-        lower row; ``exclude`` (B, E) holds rows each query must not return (-inf scores). torch does the product and the partial sort (``topk`` is several times faster
-        than numpy's row-wise ``argpartition``); blocks of rows are unit-normalised on the fly."""
+        lower row; ``exclude`` (B, E) holds rows each query must not return (-inf scores). torch does
+        the product and the partial sort (``topk`` is several times faster than numpy's row-wise
+        ``argpartition``); blocks of rows are unit-normalised on the fly."""
         import torch
 
         b = len(queries)

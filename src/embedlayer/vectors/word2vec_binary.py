@@ -98,13 +98,12 @@ def read_word2vec_binary(
     """
     check_read_options(limit, expected_dim, unicode_errors)
     try:
-        fh = open(path, "rb")
+        with open(path, "rb") as fh:
+            return _BinaryReader(path, fh, limit, expected_dim, unicode_errors).read()
     except FileNotFoundError:
         raise FormatError(f"{where(path)}: no such file; expected word2vec binary vectors") from None
     except IsADirectoryError:
         raise FormatError(f"{where(path)}: is a directory; expected word2vec binary vectors") from None
-    with fh:
-        return _BinaryReader(path, fh, limit, expected_dim, unicode_errors).read()
 
 
 class _BinaryReader:
@@ -253,7 +252,7 @@ class _BinaryReader:
                         i = len(words) + j
                         raise self.fail(int(word_offsets[i]) + exc.start, f"the word {raw!r} is not valid UTF-8 "
                                         f"({exc.reason}); expected UTF-8 (or pass unicode_errors='replace')") from None
-                raise AssertionError("unreachable")  # pragma: no cover
+                raise AssertionError("unreachable") from None  # pragma: no cover
             words.extend(text.split(" "))
             del raw_words[:step], piece, text
         assert len(words) == n, "words hold no space, so splitting the joined text gives them back"
@@ -270,8 +269,9 @@ class _BinaryReader:
             seen: dict[str, int] = {}
             for i, word in enumerate(words):
                 if word in seen:
-                    raise self.fail(int(word_offsets[i]), f"duplicate word {word!r} (first at byte "
-                                                          f"{int(word_offsets[seen[word]])}); expected each word once") from None
+                    first = int(word_offsets[seen[word]])
+                    raise self.fail(int(word_offsets[i]), f"duplicate word {word!r} (first at byte {first}); "
+                                                          f"expected each word once") from None
                 seen[word] = i
             raise
 
