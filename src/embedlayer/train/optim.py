@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
@@ -27,13 +27,13 @@ __all__ = ["build_optimizers", "clip_dense_grads", "embedding_parameters", "lr_f
 _EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
 
 
-def embedding_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+def embedding_parameters(model: nn.Module) -> tuple[list[Tensor], list[Tensor]]:
     """(sparse, dense) trainable weights of the embedding tables in ``model``.
 
     A table counts as sparse when the module has ``sparse=True`` (embedlayer's Embedding,
     ``nn.Embedding``, ``nn.EmbeddingBag``)."""
-    sparse: list[nn.Parameter] = []
-    dense: list[nn.Parameter] = []
+    sparse: list[Tensor] = []
+    dense: list[Tensor] = []
     seen: set[int] = set()
     for module in model.modules():
         if not isinstance(module, _EMBEDDING_TYPES):
@@ -59,7 +59,7 @@ def sparse_tables(model: nn.Module) -> list[nn.Module]:
     return tables
 
 
-def _row_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
+def _row_optimizer(model: nn.Module, name: str, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
     from embedlayer.sparse.optimizers import make_sparse_optimizer
 
     tables = sparse_tables(model)
@@ -67,7 +67,7 @@ def _row_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim
     if foreign:
         raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains embedlayer.layers.Embedding/EmbeddingBag "
                           f"tables; the model has {', '.join(foreign)} (use SparseAdam: sparse_optimizer=None)")
-    return make_sparse_optimizer(cfg.sparse_optimizer, tables, lr=lr, weight_decay=cfg.embedding_weight_decay).bind()
+    return make_sparse_optimizer(name, tables, lr=lr, weight_decay=cfg.embedding_weight_decay).bind()
 
 
 def unbind_row_optimizers(optimizers: Iterable[torch.optim.Optimizer]) -> None:
@@ -102,7 +102,7 @@ def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Opt
         cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         optimizers.append(cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay))
     if sparse and cfg.sparse_optimizer is not None:
-        optimizers.append(_row_optimizer(model, cfg, emb_lr))
+        optimizers.append(_row_optimizer(model, cfg.sparse_optimizer, cfg, emb_lr))
     elif sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=emb_lr))
     elif cfg.sparse_optimizer is not None and dense_emb:
