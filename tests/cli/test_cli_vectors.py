@@ -9,7 +9,7 @@ import pytest
 from cli_helpers import run_json
 
 from embedlayer.cli.main import main
-from embedlayer.vectors import load_vectors
+from embedlayer.vectors import FORMATS, WRITABLE_FORMATS, load_vectors
 from embedlayer.vectors.evaluation import evaluate_word_analogies, evaluate_word_pairs
 
 
@@ -76,13 +76,22 @@ def test_evaluate_defaults_to_gensim_sets(glove_small: Path, capsys) -> None:
     assert "gensim wheel" in captured.err
 
 
+@pytest.mark.parametrize("option", ["--to", "--from"])
+def test_format_choices_are_the_library_formats(glove_small: Path, tmp_path: Path, capsys, option: str) -> None:
+    argv = ["vectors", "convert", str(glove_small), str(tmp_path / "o"), "--to", "native"]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, option, "pickle"])
+    assert info.value.code == 2
+    choices = WRITABLE_FORMATS if option == "--to" else FORMATS
+    assert f"invalid choice: 'pickle' (choose from {', '.join(map(repr, choices))})" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["neighbors", "{glove}", "nosuchwordxyz"], "'nosuchwordxyz' is not in these vectors"),
         (["neighbors", "{glove}", "king", "--topn", "0"], "topn must be a positive int"),
         (["info", "{missing}"], "missing"),
-        (["convert", "{glove}", "{out}", "--to", "pickle"], "pickle"),
         (["evaluate", "{glove}", "--analogies", "{glove}"], "question before any ': section' line"),
     ],
 )

@@ -41,6 +41,12 @@ def chromium_skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The browser the tests drive (Debian's)."""
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
 def playwright_instance():
     reason = chromium_skip_reason()
     if reason:

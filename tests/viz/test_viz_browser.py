@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM  # tests/viz/conftest.py
 
 from embedlayer.vectors import Vectors
 from embedlayer.viz.explorer import build_explorer
@@ -240,8 +239,8 @@ def test_canvas_2d_renderer(page, served, tmp_path: Path) -> None:
     assert page.errors == []
 
 
-def test_falls_back_to_canvas_2d_without_webgl(playwright_instance, served) -> None:
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM,
+def test_falls_back_to_canvas_2d_without_webgl(playwright_instance, chromium_path, served) -> None:
+    browser = playwright_instance.chromium.launch(executable_path=chromium_path,
                                                   args=["--disable-webgl", "--disable-3d-apis"])
     try:
         pg = browser.new_page()

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from embedlayer.cli.common import note, print_json
+from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 
 _FORMAT_HELP = "vectors format (default: detected from the content)"
 
@@ -27,9 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Read SRC and write it to DST in --to FORMAT (written atomically).")
     p.add_argument("src", metavar="SRC")
     p.add_argument("dst", metavar="DST")
-    p.add_argument("--to", required=True, metavar="FORMAT", help="output format, e.g. native, glove, word2vec, "
-                   "word2vec-binary, fasttext-vec")
-    p.add_argument("--from", dest="format", default=None, metavar="FORMAT", help=_FORMAT_HELP)
+    p.add_argument("--to", required=True, choices=WRITABLE_FORMATS, help="output format")
+    p.add_argument("--from", dest="format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="convert only the first N words")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_convert)
@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH", help="vectors file or native directory")
-    p.add_argument("--format", default=None, metavar="FORMAT", help=_FORMAT_HELP)
+    p.add_argument("--format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N words")
 
 

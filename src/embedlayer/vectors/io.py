@@ -31,6 +31,7 @@ import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.checks import Table, UnicodeErrors, check_read_options, header_numbers
+from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 from embedlayer.vectors.fasttext_bin import FastTextModel, is_fasttext_bin, read_fasttext_bin
 from embedlayer.vectors.native import NativeTable, open_native, write_native
 from embedlayer.vectors.text_format import read_text, write_text
@@ -38,8 +39,6 @@ from embedlayer.vectors.word2vec_binary import looks_like_word2vec_binary, read_
 
 __all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_vectors_format", "read_vectors", "write_vectors"]
 
-FORMATS = ("glove", "word2vec", "fasttext-vec", "word2vec-binary", "fasttext-bin", "native")
-WRITABLE_FORMATS = ("glove", "word2vec", "fasttext-vec", "word2vec-binary", "native")
 _HEAD = 4096
 
 

@@ -9,37 +9,21 @@
 Neighbours are always computed by cosine in the full space, never in a projection.
 """
 
-from embedlayer.viz.clusters import auto_clusters, kmeans_cosine
-from embedlayer.viz.explorer import ExplorerData, build_explorer
-from embedlayer.viz.labels import LabelSet, check_words, read_labels, read_word_list
-from embedlayer.viz.offline import offline_html, write_offline_html
-from embedlayer.viz.plot import ScatterResult, plot_scatter
-from embedlayer.viz.projection import METHODS, Projection, project
-from embedlayer.viz.repel import Placement, place_labels
-from embedlayer.viz.runplots import RunFolder, plot_neighbours, plot_run, read_run
-from embedlayer.viz.server import ExplorerServer
+from __future__ import annotations
 
-__all__ = [
-    "METHODS",
-    "ExplorerData",
-    "ExplorerServer",
-    "LabelSet",
-    "Placement",
-    "Projection",
-    "RunFolder",
-    "ScatterResult",
-    "auto_clusters",
-    "build_explorer",
-    "check_words",
-    "kmeans_cosine",
-    "offline_html",
-    "place_labels",
-    "plot_neighbours",
-    "plot_run",
-    "plot_scatter",
-    "project",
-    "read_labels",
-    "read_run",
-    "read_word_list",
-    "write_offline_html",
-]
+from typing import TYPE_CHECKING
+
+from embedlayer._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from embedlayer.viz.clusters import auto_clusters, kmeans_cosine
+    from embedlayer.viz.explorer import ExplorerData, build_explorer
+    from embedlayer.viz.labels import LabelSet, check_words, read_labels, read_word_list
+    from embedlayer.viz.offline import offline_html, write_offline_html
+    from embedlayer.viz.plot import ScatterResult, plot_scatter
+    from embedlayer.viz.projection import METHODS, Projection, project
+    from embedlayer.viz.repel import Placement, place_labels
+    from embedlayer.viz.runplots import RunFolder, plot_neighbours, plot_run, read_run
+    from embedlayer.viz.server import ExplorerServer
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__)
