@@ -16,12 +16,16 @@ The lookups below the layers (:mod:`.fused_lookup`, :mod:`.bag`) only see a :cla
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-__all__ = ["RowSink", "RowTable", "TableStorage"]
+__all__ = ["ROW_TABLE_SLOTS", "RowSink", "RowTable", "TableStorage"]
+
+#: The attributes a module needs, besides its 2-D ``weight``, to be a :class:`RowTable`. Checked by
+#: name: ``isinstance`` on a runtime Protocol does not see a module's parameters from Python 3.12 on.
+ROW_TABLE_SLOTS = ("padding_idx", "storage", "row_sink")
 
 
 class RowSink(Protocol):
@@ -50,7 +54,6 @@ class TableStorage(Protocol):
         ...
 
 
-@runtime_checkable
 class RowTable(Protocol):
     """A table a row-wise optimizer can train (see the module docstring)."""
 

@@ -119,7 +119,7 @@ class EmbeddingBag(Embedding):
         layer.storage = storage
         return layer
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, ids: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
     ) -> Tensor:
         """Pooled rows: ids (N,) with offsets (B,) bag starts, or ids (B, L) without -> (B, D) float32.

@@ -7,7 +7,8 @@ the optimizer exactly those rows).
 
 Guarantees beyond ``torch.nn.Embedding``:
 
-* the padding row is zero at init (also after pretrained init) and no optimizer step moves it:
+* the padding row is zero at init (also after ``from_vectors``; ``from_pretrained`` leaves the
+  given row as it is, as torch does) and no optimizer step moves it:
   its gradient is masked to zero, and SGD (momentum, weight decay), Adam, AdamW, Adagrad,
   RMSprop and SparseAdam all leave a row exactly zero when its value, gradient and state are
   zero (tested for each);

@@ -3,8 +3,9 @@
 A training step should cost what the touched rows cost, not what the table costs:
 
 * optimizers (:mod:`.optimizers`, :mod:`.optim`): ``SparseSGD``, ``SparseAdagrad``,
-  ``RowwiseAdagrad``, ``LazyAdam``, applied inside backward to the rows looked up, with no dense
-  gradient (their row updates are the drivers of :mod:`embedlayer.kernels.updates`);
+  ``RowwiseAdagrad``, ``LazyAdam``: once bound (``opt.bind()``), applied at the end of backward to
+  the rows looked up, with no dense gradient (their row updates are the drivers of
+  :mod:`embedlayer.kernels.updates`);
 * storage (:mod:`.mmap`, :mod:`.quant`): tables memory-mapped from the native vectors format and
   trained in place; row-wise int8 quantisation for inference (float16/bfloat16 storage is a
   ``dtype=`` of the layers).

@@ -10,8 +10,8 @@ with ``torch.optim.Adagrad`` (no ``lr_decay``), ``LazyAdam(bias_correction="glob
 ``torch.optim.SparseAdam`` (which counts steps per table, not per row; its ``eps`` sits outside
 the bias correction, a difference below 1e-6 unless ``sqrt(v)`` is near ``eps``).
 
-    opt = LazyAdam(model.embedding, lr=1e-3)   # binds: model.embedding's lookups now train it
-    loss.backward()                            # the rows are updated here (fused=True)
+    opt = LazyAdam(model.embedding, lr=1e-3).bind()   # model.embedding's lookups now train it
+    loss.backward()                                   # the rows are updated at its end (fused=True)
 """
 
 from __future__ import annotations

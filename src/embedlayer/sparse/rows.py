@@ -21,7 +21,7 @@ from torch import Tensor
 from embedlayer.errors import ConfigError
 from embedlayer.kernels.checks import check_table
 from embedlayer.kernels.coalesce import balanced_chunks, coalesce
-from embedlayer.kernels.tables import RowSink, RowTable, TableStorage
+from embedlayer.kernels.tables import ROW_TABLE_SLOTS, RowSink, RowTable, TableStorage
 from embedlayer.kernels.threads import num_threads, run_chunks
 
 __all__ = ["BareTable", "Rows", "as_arrays", "as_tables", "describe", "first_out_of_range"]
@@ -85,7 +85,7 @@ def as_tables(tables: Any) -> list[RowTable]:
         table = BareTable(table) if isinstance(table, Tensor) else table
         weight = getattr(table, "weight", None)
         check_table(weight.detach() if isinstance(weight, Tensor) else weight, what=f"table {i}")
-        if not isinstance(table, RowTable):
+        if not all(hasattr(table, slot) for slot in ROW_TABLE_SLOTS):
             raise ConfigError(f"table {i} ({describe(table)}) is a {type(table).__module__}.{type(table).__name__}, "
                               f"without the slots of an embedlayer table (row_sink, storage); expected an "
                               f"embedlayer.layers.Embedding/EmbeddingBag or a 2-D tensor (e.g. the module's weight)")
