@@ -11,6 +11,7 @@ import pytest
 
 from embedlayer.errors import ConfigError, FormatError
 from embedlayer.vectors import Vectors
+from embedlayer.vectors.similarity import is_mapped
 
 WORDS = ["the", "Ünïcode", "naïve café", "", "tab\there", "last"]
 
@@ -34,7 +35,10 @@ def test_round_trip_and_layout(tmp_path: Path, small: Vectors) -> None:
     np.testing.assert_array_equal(loaded.matrix, small.matrix)
     assert loaded.matrix.dtype == np.float32 and not loaded.matrix.flags.writeable
     np.testing.assert_array_equal(np.load(path / "vectors.npy"), small.matrix)  # plain numpy reads it
-    assert loaded.most_similar("the", topn=3) == small.most_similar("the", topn=3)
+    mapped, in_memory = loaded.most_similar("the", topn=3), small.most_similar("the", topn=3)
+    assert [w for w, _ in mapped] == [w for w, _ in in_memory]
+    assert [s for _, s in mapped] == pytest.approx([s for _, s in in_memory], abs=1e-6)
+    assert loaded._normed is None  # the mapped rows were scored block by block, never copied whole
     small.save(tmp_path / "via_save", format="native")
     assert Vectors.load(tmp_path / "via_save", format="native").index_to_key == tuple(WORDS)
 
@@ -55,7 +59,7 @@ def test_open_is_lazy_and_does_not_read_words(tmp_path: Path, monkeypatch: pytes
     vectors = Vectors.load(tmp_path / "big", format="native")
     assert not any(p.endswith("words.txt") for p in opened), opened
     assert not vectors.words_loaded and len(vectors) == n and vectors.vector_size == 8
-    assert isinstance(vectors.matrix.base, np.memmap) or np.shares_memory(vectors.matrix, vectors.matrix)
+    assert is_mapped(vectors.matrix) and not is_mapped(big.matrix)
     np.testing.assert_array_equal(vectors.matrix[123_456], big.matrix[123_456])  # rows without words
     assert not vectors.words_loaded
     assert "w299999" in vectors and vectors.words_loaded  # the first lookup reads the words, once

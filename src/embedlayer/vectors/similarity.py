@@ -14,6 +14,7 @@ to ~1e-7. Differences, on purpose:
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -328,7 +329,7 @@ class SimilarityMixin:
         In memory: one BLAS product with the cached unit rows (as gensim does). Memory-mapped
         tables are never copied: their rows are read and divided by their norms block by block.
         """
-        if not isinstance(self.matrix, np.memmap):
+        if not is_mapped(self.matrix):
             return queries @ self.normed_matrix()[:limit].T
         out = np.empty((len(queries), limit), dtype=np.float32)
         norms = self.norms()
@@ -350,6 +351,16 @@ class SimilarityMixin:
             candidates = np.arange(len(scores))
         order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
         return [(self.index_to_key[r], float(scores[r])) for r in order.tolist() if scores[r] != -np.inf]
+
+
+def is_mapped(array: np.ndarray) -> bool:
+    """True when ``array`` views a memory-mapped file (also through plain ``ndarray`` views of it)."""
+    base: Any = array
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
 
 
 def _as_list(terms: Any) -> list:
