@@ -4,11 +4,14 @@ A checkpoint directory holds ``state.json`` (settings, a digest of the vocabular
 corpus gave, the epoch and chunk to continue from, the loss so far) and the tables as
 ``input.npy`` / ``output.npy``. It is written beside itself and swapped in, so a crash while
 writing leaves the previous checkpoint intact. Resuming checks that the settings (the thread count
-may change) and the corpus's vocabulary are the ones the checkpoint was made with.
+may change) and the corpus's vocabulary are the ones the checkpoint was made with. A folder is
+replaced or removed only when its ``state.json`` says it is a pretraining checkpoint: a folder of
+the user's in its place is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,15 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from embedlayer._io import describe_difference, first_difference, set_default_modes
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.pretrain.corpus import EncodedCorpus
 
-__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "check_replaceable", "is_checkpoint", "load_checkpoint", "remove_checkpoint",
+           "save_checkpoint"]
 
 _FORMAT = "embedlayer.pretrain-checkpoint"
 _VERSION = 1
 _STATE = "state.json"
+_TABLES = ("input.npy", "output.npy")
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,10 +61,44 @@ def _settings(config: PretrainConfig) -> dict:
     return {k: v for k, v in config.to_dict().items() if k != "threads"}
 
 
+def is_checkpoint(directory: str | os.PathLike[str]) -> bool:
+    """True when ``directory`` is a folder whose ``state.json`` names our checkpoint format."""
+    path = Path(directory)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    try:
+        return json.loads((path / _STATE).read_text(encoding="utf-8")).get("format") == _FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_replaceable(directory: str | os.PathLike[str]) -> None:
+    """ConfigError when ``directory`` exists and is not a pretraining checkpoint (before any work)."""
+    if Path(directory).exists() and not is_checkpoint(directory):
+        raise ConfigError(f"{where(directory)}: exists and is not a pretraining checkpoint (no {_STATE} of "
+                          f"{_FORMAT}); expected a checkpoint to replace, or no folder there: move it away")
+
+
+def remove_checkpoint(directory: str | os.PathLike[str]) -> bool:
+    """Delete the checkpoint in ``directory`` if it is one: its files, then the folder if that
+    left it empty. Returns whether it was one; anything else is left alone."""
+    if not is_checkpoint(directory):
+        return False
+    path = Path(directory)
+    for name in (*_TABLES, _STATE):  # state.json last: until then it still says whose folder this is
+        (path / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.rmdir()
+    return True
+
+
 def save_checkpoint(directory: str | os.PathLike[str], ckpt: Checkpoint, config: PretrainConfig,
                     data: EncodedCorpus) -> None:
-    """Write ``ckpt`` to ``directory`` (replacing an older checkpoint there atomically)."""
+    """Write ``ckpt`` to ``directory`` (replacing an older checkpoint there atomically).
+
+    Raises ConfigError when ``directory`` exists and is not a pretraining checkpoint."""
     target = Path(directory)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -68,14 +108,15 @@ def save_checkpoint(directory: str | os.PathLike[str], ckpt: Checkpoint, config:
                  "epoch": ckpt.epoch, "chunk": ckpt.chunk, "epoch_losses": list(ckpt.epoch_losses),
                  "loss_sum": ckpt.loss_sum, "examples": ckpt.examples}
         (tmp / _STATE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+        set_default_modes(tmp)  # mkdtemp makes 0o700
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            remove_checkpoint(old)
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_checkpoint(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -102,15 +143,15 @@ def load_checkpoint(directory: str | os.PathLike[str], config: PretrainConfig, d
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FormatError(f"{where(path)}: not a pretraining checkpoint ({exc}); expected {_FORMAT} "
                           f"version {_VERSION}") from None
-    if state.get("settings") != _settings(config):
-        changed = sorted(k for k, v in _settings(config).items() if state.get("settings", {}).get(k) != v)
-        raise ConfigError(f"{where(path)}: the checkpoint was made with other settings ({', '.join(changed)}); "
+    diff = first_difference(state.get("settings"), _settings(config))
+    if diff is not None:
+        raise ConfigError(f"{where(path)}: the checkpoint was made with other settings ({describe_difference(diff)}); "
                           f"resume with the settings of the first run")
     if state.get("vocabulary") != _digest(data):
         raise ConfigError(f"{where(path)}: the corpus gives another vocabulary or sentence layout than the one "
                           f"the checkpoint was made with; resume on the same corpus")
     tables = []
-    for name, shape in (("input.npy", (-1, config.dim)), ("output.npy", (len(data.words), config.dim))):
+    for name, shape in zip(_TABLES, ((-1, config.dim), (len(data.words), config.dim)), strict=True):
         try:
             array = np.load(Path(directory) / name, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as exc:

@@ -12,11 +12,13 @@ Optimizer states are nested dicts/lists of tensors and numbers; :func:`flatten_s
 each tensor by ``{"__tensor__": name}`` and stores it in the safetensors file, so the JSON keeps
 the structure. The directory is written beside its final place and renamed into it, so a crash
 never leaves a half-written checkpoint (at worst the previous one survives as ``<dir>.old``,
-which :func:`load_checkpoint` falls back to).
+which :func:`load_checkpoint` falls back to). A folder is replaced or removed only when it holds
+``checkpoint.json``: a folder of the user's in the checkpoint's place is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,9 +33,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from embedlayer.errors import FormatError, ModelError
+from embedlayer._io import set_default_modes
+from embedlayer.errors import ConfigError, FormatError, ModelError
 
-__all__ = ["Checkpoint", "flatten_state", "has_checkpoint", "load_checkpoint", "save_checkpoint", "unflatten_state"]
+__all__ = ["Checkpoint", "flatten_state", "has_checkpoint", "load_checkpoint", "read_checkpoint_extra",
+           "remove_checkpoint", "save_checkpoint", "unflatten_state"]
 
 FORMAT, VERSION = "embedlayer.checkpoint", 1
 _JSON, _MODEL, _OPTIM, _TENSORS = "checkpoint.json", "model.safetensors", "optimizers.safetensors", "tensors.safetensors"
@@ -103,8 +107,11 @@ def save_checkpoint(
     tensors: Mapping[str, Tensor] | None = None,
 ) -> Path:
     """Write ``model``'s weights, the optimizers' states, ``tensors`` and ``extra_json`` (must be
-    JSON-able: TypeError otherwise) to ``directory``, replacing what was there atomically."""
+    JSON-able: TypeError otherwise) to ``directory``, replacing the checkpoint there atomically.
+
+    Raises ConfigError (before any work) when ``directory`` exists and is not a checkpoint."""
     target = Path(directory)
+    _check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     opt_tensors: dict[str, Tensor] = {}
     skeletons = [flatten_state(opt.state_dict(), f"opt{i}", opt_tensors) for i, opt in enumerate(optimizers)]
@@ -116,16 +123,41 @@ def save_checkpoint(
         save_file(opt_tensors, tmp / _OPTIM)
         save_file(_plain(tensors or {}), tmp / _TENSORS)
         (tmp / _JSON).write_text(text, encoding="utf-8")
+        set_default_modes(tmp)  # mkdtemp and safetensors make 0o700 / 0o600
         old = target.with_name(target.name + ".old")
         if target.exists():  # else a previous crash may have left the only good copy in .old: keep it
-            shutil.rmtree(old, ignore_errors=True)
+            remove_checkpoint(old)
             os.replace(target, old)
         os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+        remove_checkpoint(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _is_checkpoint(directory: Path) -> bool:
+    return directory.is_dir() and not directory.is_symlink() and (directory / _JSON).is_file()
+
+
+def _check_replaceable(target: Path) -> None:
+    if target.exists() and not _is_checkpoint(target):
+        raise ConfigError(f"{target}: exists and is not a checkpoint (no {_JSON}); expected a checkpoint folder to "
+                          f"replace, or no folder there: move it away")
+
+
+def remove_checkpoint(directory: str | os.PathLike[str]) -> bool:
+    """Delete the checkpoint folder ``directory`` if it is one (holds ``checkpoint.json``): the
+    files a checkpoint has, then the folder if that left it empty. Returns whether it was one;
+    anything else is left alone."""
+    target = Path(directory)
+    if not _is_checkpoint(target):
+        return False
+    for name in (_MODEL, _OPTIM, _TENSORS, _JSON):
+        (target / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        target.rmdir()
+    return True
 
 
 def _resolve(directory: Path) -> Path | None:
@@ -159,15 +191,7 @@ def _load_model(path: Path, model: nn.Module) -> None:
     model.load_state_dict(saved)
 
 
-def load_checkpoint(
-    directory: str | os.PathLike[str],
-    model: nn.Module | None = None,
-    *,
-    optimizers: Sequence[torch.optim.Optimizer] = (),
-) -> Checkpoint:
-    """Read a checkpoint; load its weights into ``model`` and its states into ``optimizers``
-    when given. Raises FormatError (missing/bad files, wrong format) or ModelError (weights or
-    optimizer count that do not fit)."""
+def _read_meta(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     found = _resolve(Path(directory))
     if found is None:
         raise FormatError(f"{directory}: no checkpoint here (expected {_JSON})")
@@ -178,6 +202,26 @@ def load_checkpoint(
         raise FormatError(f"{meta_path}: unreadable checkpoint JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise FormatError(f"{meta_path}: expected format {FORMAT!r} version {VERSION}, got {str(meta)[:80]!r}")
+    return found, meta
+
+
+def read_checkpoint_extra(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON ``extra`` of a checkpoint, without reading its tensors (to check it fits first).
+    Raises FormatError like :func:`load_checkpoint`."""
+    return dict(_read_meta(directory)[1].get("extra") or {})
+
+
+def load_checkpoint(
+    directory: str | os.PathLike[str],
+    model: nn.Module | None = None,
+    *,
+    optimizers: Sequence[torch.optim.Optimizer] = (),
+) -> Checkpoint:
+    """Read a checkpoint; load its weights into ``model`` and its states into ``optimizers``
+    when given. Raises FormatError (missing/bad files, wrong format) or ModelError (weights or
+    optimizer count that do not fit)."""
+    found, meta = _read_meta(directory)
+    meta_path = found / _JSON
     if model is not None:
         _load_model(found / _MODEL, model)
     if optimizers:

@@ -10,9 +10,10 @@ ends where the uninterrupted run ends.
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from embedlayer._io import describe_difference, first_difference
 from embedlayer.batching import Batch
 from embedlayer.errors import ConfigError, DataError, FormatError
-from embedlayer.train.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from embedlayer.train.checkpoint import has_checkpoint, load_checkpoint, read_checkpoint_extra, save_checkpoint
 from embedlayer.train.config import TrainConfig
 from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
 from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
@@ -171,7 +173,7 @@ def _after_epoch(model, dev_batches, cfg, state, epoch, train_loss, lr) -> tuple
     return dev, is_best
 
 
-def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState) -> None:
+def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState, run_info: dict[str, Any] | None) -> None:
     tensors = {"rng/cpu": torch.get_rng_state()}
     device = _device(model)
     if device.type == "cuda":
@@ -182,22 +184,37 @@ def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState) -> None:
     config = getattr(model, "config", None)
     if hasattr(config, "to_dict"):
         extra["model_config"] = config.to_dict()
+    if run_info is not None:
+        extra["run"] = run_info
     save_checkpoint(path, model, extra, optimizers=opts, tensors=tensors)
 
 
-def _restore(path: Path, model, opts, cfg: TrainConfig) -> _RunState:
-    ckpt = load_checkpoint(path, model, optimizers=opts)
+def _check_same_run(path: Path, cfg: TrainConfig, run_info: dict[str, Any] | None) -> None:
+    """ConfigError naming the first difference between this run and the checkpoint's (before
+    anything is loaded: a changed vocabulary would otherwise fail as a shape mismatch, or not at all)."""
+    extra = read_checkpoint_extra(path)
+    if run_info is not None:
+        if "run" not in extra:
+            raise ConfigError(f"resume from {path}: the checkpoint does not record the settings and data it was made "
+                              f"with (an older embedlayer wrote it); expected a checkpoint that does: start again")
+        diff = first_difference(extra["run"], run_info)
+        if diff is not None:
+            raise ConfigError(f"resume from {path}: {describe_difference(diff)}; expected the settings and data of "
+                              f"the first run (only the number of epochs may change)")
     # fields added after the checkpoint was written count as their defaults
-    saved_cfg = {**TrainConfig().to_dict(), **dict(ckpt.extra.get("train_config", {}))}
+    saved_cfg = {**TrainConfig().to_dict(), **dict(extra.get("train_config", {}))}
     current = cfg.to_dict()
     saved_cfg.pop("epochs", None), current.pop("epochs")  # more epochs may be asked for on resume
-    diff = sorted(k for k in current if saved_cfg.get(k) != current[k])
-    if diff:
-        k = diff[0]
-        raise ConfigError(
-            f"resume from {ckpt.directory}: TrainConfig.{k} is {current[k]!r} but the checkpoint was "
-            f"trained with {saved_cfg.get(k)!r}; expected the same settings (only epochs may change)"
-        )
+    diff = first_difference(saved_cfg, current)
+    if diff is not None:
+        named = ((f"TrainConfig.{diff[0][0]}",), diff[1], diff[2])
+        raise ConfigError(f"resume from {path}: {describe_difference(named, then='the checkpoint was trained with')}; "
+                          f"expected the same settings (only epochs may change)")
+
+
+def _restore(path: Path, model, opts, cfg: TrainConfig, run_info: dict[str, Any] | None) -> _RunState:
+    _check_same_run(path, cfg, run_info)
+    ckpt = load_checkpoint(path, model, optimizers=opts)
     try:
         state = _RunState(**ckpt.extra["state"])
     except (KeyError, TypeError) as exc:
@@ -223,6 +240,7 @@ def fit(
     progress: Progress | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    run_info: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model(ids, lengths, mask) -> logits`` with cross-entropy.
 
@@ -238,6 +256,9 @@ def fit(
     weights are saved in ``checkpoint_dir/last`` (see :mod:`embedlayer.train.checkpoint`).
     ``resume=True`` continues from there (a fresh start if there is none); its TrainConfig must
     equal ``cfg`` except ``epochs`` (ConfigError otherwise).
+    ``run_info``: what else the run was made from (JSON-able: settings, digests of the data and
+    the vocabulary); stored in each checkpoint, and on resume it must equal the checkpoint's
+    (ConfigError naming the first difference, before anything is loaded).
     ``progress`` receives a ProgressEvent per step and an EpochEvent per epoch.
     A row-wise ``cfg.sparse_optimizer`` is bound to the tables for the run only: the model leaves
     ``fit`` with plain tables (to fit again, copy or save).
@@ -246,7 +267,8 @@ def fit(
         raise ConfigError("fit: dev_batches is a one-shot iterator; expected a re-iterable collection such as a list")
     opts = build_optimizers(model, cfg)
     try:
-        return _train(model, opts, train_batches, dev_batches, cfg, progress, checkpoint_dir, resume)
+        return _train(model, opts, train_batches, dev_batches, cfg, progress, checkpoint_dir, resume,
+                      None if run_info is None else json.loads(json.dumps(run_info)))  # tuples as JSON reads them
     finally:
         unbind_row_optimizers(opts)
 
@@ -260,6 +282,7 @@ def _train(
     progress: Progress | None,
     checkpoint_dir: str | os.PathLike[str] | None,
     resume: bool,
+    run_info: dict[str, Any] | None,
 ) -> TrainResult:
     """The body of :func:`fit`, with the optimizers built."""
     device = _device(model)
@@ -273,14 +296,14 @@ def _train(
         torch.manual_seed(cfg.seed)
         state = _RunState()
         if resume and path is not None and has_checkpoint(path):
-            state = _restore(path, model, opts, cfg)
+            state = _restore(path, model, opts, cfg, run_info)
         while not state.finished:
             epoch, start = state.next_epoch, time.perf_counter()
             batches = _sized(train_batches(epoch))
             train_loss, lr = _train_epoch(model, batches, epoch, opts, cfg, state, total_steps, class_weights, progress)
             dev, is_best = _after_epoch(model, dev_batches, cfg, state, epoch, train_loss, lr)
             if path is not None:
-                _save(path, model, opts, cfg, state)
+                _save(path, model, opts, cfg, state, run_info)
             if progress is not None:
                 seconds = time.perf_counter() - start
                 progress(EpochEvent(epoch, train_loss, dev, lr, is_best, state.best_epoch, state.best_accuracy, seconds))
