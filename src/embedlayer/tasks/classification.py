@@ -4,12 +4,19 @@
 (tokenizer, vocabulary, label names, maximum length) with the model, and saves it as a folder:
 
     model.safetensors   the weights (no pickle)
-    config.json         format version, model config, tokenizer config, labels, max_len
     vocab.json          the vocabulary (see `Vocab.save`)
+    config.json         format version, model config, tokenizer config, labels, max_len, and the
+                        size and SHA-256 of the two files above
+
+The folder is saved as one unit: config.json is removed first and written last, and loading
+checks the other files against it, so a save killed between files, or a file copied in from
+another model, is an error ("interrupted save", "does not match"), never a silently mixed model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,13 +33,20 @@ from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
 from embedlayer.layers.options import MissingPolicy
 from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
+from embedlayer.tasks.model_folder import (
+    FORMAT,
+    FORMAT_VERSION,
+    UNIT,
+    check_files,
+    check_labels,
+    file_records,
+    load_state,
+    read_config,
+)
 from embedlayer.text import Example, Tokenizer, get_tokenizer, tokenizer_from_config
 from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
 from embedlayer.vectors import Vectors
 from embedlayer.vocab import Vocab
-
-FORMAT = "embedlayer.text-classifier"
-FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +71,12 @@ class PipelineConfig:
     vectors_vocab: int = 0
     sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
     seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (the encoder nested), as a checkpoint records it."""
+        out = dataclasses.asdict(self)
+        out["encoder"] = self.encoder.to_dict()
+        return out
 
     def make_tokenizer(self) -> Tokenizer:
         if self.tokenizer == "byte":
@@ -88,6 +108,7 @@ class TextClassificationPipeline:
         self.model = model
         self.max_len = max_len
         self.coverage = coverage
+        self.config: PipelineConfig | None = None  # set by `build`; a loaded pipeline has none
 
     # ---------------------------------------------------------------- building
     @classmethod
@@ -143,7 +164,10 @@ class TextClassificationPipeline:
             static_channel=config.static_channel,
         )
         model = build_classifier(model_config, embedding=embedding, generator=generator)
-        return cls(tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None))
+        pipeline = cls(tokenizer, vocab, labels, model, max_len=config.max_len,
+                       coverage=getattr(embedding, "coverage", None))
+        pipeline.config = config
+        return pipeline
 
     # ---------------------------------------------------------------- data → batches
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
@@ -188,8 +212,13 @@ class TextClassificationPipeline:
         checkpoint_dir: str | os.PathLike[str] | None = None,
         resume: bool = False,
         sources: tuple[str, str] = ("train", "dev"),
+        run_info: dict[str, Any] | None = None,
     ) -> TrainResult:
-        """Train on ``train``, early-stopping on ``dev`` accuracy when given (best epoch restored)."""
+        """Train on ``train``, early-stopping on ``dev`` accuracy when given (best epoch restored).
+
+        Checkpoints record ``run_info`` (what the caller made the run from: options, digests of
+        the data files), then this pipeline's config, a digest of its vocabulary and its labels;
+        ``resume`` refuses a checkpoint whose record differs, naming the first difference."""
         train_ids, train_y = self.encode(ex.text for ex in train), self.label_ids(train, sources[0])
         dev_batches = None
         if dev:
@@ -199,10 +228,17 @@ class TextClassificationPipeline:
         def train_batches(epoch: int) -> Iterable[Batch]:
             return self.batches(train_ids, train_y, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
 
+        record = {**(run_info or {}), "pipeline": self.config.to_dict() if self.config is not None else None,
+                  "vocabulary": self.vocab_digest(), "labels": list(self.labels)}
         return fit(
             self.model, train_batches, dev_batches, config, progress=progress,
-            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir), resume=resume,
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir), resume=resume, run_info=record,
         )
+
+    def vocab_digest(self) -> str:
+        """SHA-256 of the vocabulary (tokens, counts, specials, OOV policy): which row is which word."""
+        text = json.dumps(self.vocab.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def evaluate(self, examples: Sequence[Example], *, source: str = "data", batch_size: int = 256) -> EvalResult:
         """Loss, accuracy, macro-F1 and confusion matrix on labelled examples."""
@@ -231,11 +267,14 @@ class TextClassificationPipeline:
 
     # ---------------------------------------------------------------- files
     def save(self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
-        """Write the pipeline to ``directory`` (created if needed; each file written atomically)."""
+        """Write the pipeline to ``directory`` (created if needed) as one unit: config.json goes
+        first and comes back last, recording the size and hash of the weights and the vocabulary
+        (each file is written atomically; other files in the folder are left alone)."""
         from safetensors.torch import save_file
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").unlink(missing_ok=True)  # until it is back, the folder is no model
         state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
         with atomic_path(out / "model.safetensors") as tmp:
             save_file(state, str(tmp))
@@ -248,6 +287,7 @@ class TextClassificationPipeline:
             "labels": list(self.labels),
             "max_len": self.max_len,
             **(extra or {}),
+            "files": file_records(out),
         }
         with atomic_write(out / "config.json") as fh:
             json.dump(config, fh, indent=2)
@@ -263,17 +303,19 @@ class TextClassificationPipeline:
         folder = Path(directory)
         if not folder.is_dir():
             raise ModelError(f"{folder}: not a model directory (expected config.json, vocab.json, model.safetensors)")
-        for name in ("config.json", "vocab.json", "model.safetensors"):
+        for name in ("config.json", *UNIT):
             if not (folder / name).is_file():
-                raise ModelError(f"{folder}: {name} is missing; expected a folder written by `classify train`")
-        config = _read_config(folder / "config.json")
+                raise ModelError(f"{folder}: {name} is missing; expected a folder written by `classify train` "
+                                 f"(a save that was interrupted leaves no config.json)")
+        config = read_config(folder / "config.json")
+        check_files(folder, config)
         vocab = Vocab.load(folder / "vocab.json")
         try:
             model_config = ClassifierConfig.from_dict(config["model"])
             tokenizer = tokenizer_from_config(config["tokenizer"])
         except ConfigError as exc:
             raise ModelError(f"{folder / 'config.json'}: {exc}") from exc
-        _check_labels(config, model_config.num_classes, folder / "config.json")
+        check_labels(config, model_config.num_classes, folder / "config.json")
         if vocab.num_embeddings != model_config.num_embeddings:
             raise ModelError(
                 f"{folder}: vocab.json has {vocab.num_embeddings} rows but config.json expects "
@@ -284,47 +326,6 @@ class TextClassificationPipeline:
         except (SafetensorError, OSError) as exc:
             raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
         model = build_classifier(model_config)
-        _load_state(model, state, folder)
+        load_state(model, state, folder)
         model.eval()
         return cls(tokenizer, vocab, config["labels"], model, max_len=config["max_len"])
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelError(f"{path}: format is {config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r}")
-    if config.get("version") != FORMAT_VERSION:
-        raise ModelError(f"{path}: format version {config.get('version')!r} is not supported (expected {FORMAT_VERSION})")
-    missing = [k for k in ("model", "tokenizer", "labels", "max_len") if k not in config]
-    if missing:
-        raise ModelError(f"{path}: missing keys {missing}")
-    return config
-
-
-def _check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
-    """The label names must be distinct strings, one per output of the model; max_len a positive int."""
-    labels = config["labels"]
-    if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
-            or len(set(labels)) != len(labels) or len(labels) != num_classes):
-        raise ModelError(f"{path}: labels {labels!r}: expected {num_classes} distinct label names, one per "
-                         f"output of the model")
-    max_len = config["max_len"]
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ModelError(f"{path}: max_len {max_len!r}: expected a positive integer")
-
-
-def _load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
-    expected = model.state_dict()
-    if set(state) != set(expected):
-        extra, lacking = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
-        raise ModelError(f"{folder}: weights do not match config.json (unexpected {extra[:3]}, missing {lacking[:3]})")
-    for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise ModelError(
-                f"{folder}: weight {name} has shape {tuple(tensor.shape)} but config.json and vocab.json "
-                f"expect {tuple(expected[name].shape)}"
-            )
-    model.load_state_dict(state)

@@ -1,0 +1,103 @@
+"""The folder of a saved text classifier: what config.json must hold, and checks that the
+weights and vocabulary beside it are the files it was written with (see `classification`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from embedlayer._io import file_digest
+from embedlayer.errors import ModelError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "UNIT", "check_files", "check_labels", "file_records", "load_state",
+           "read_config"]
+
+FORMAT = "embedlayer.text-classifier"
+FORMAT_VERSION = 1
+
+
+UNIT = ("vocab.json", "model.safetensors")  # the files config.json vouches for
+
+
+def file_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """``{name: {"size", "sha256"}}`` of the files of ``UNIT`` in ``folder``, for config.json."""
+    records = {}
+    for name in UNIT:
+        digest = file_digest(folder / name, sample=None)
+        records[name] = {"size": digest["size"], "sha256": digest["sha256"]}
+    return records
+
+
+def check_files(folder: Path, config: dict[str, Any]) -> None:
+    """The weights and vocabulary must be the files config.json was written with. A folder saved
+    before config.json recorded them (no "files") is taken as it is."""
+    files = config.get("files")
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise ModelError(f"{folder / 'config.json'}: files {files!r}: expected the size and sha256 of {list(UNIT)}")
+    for name in UNIT:
+        want = files.get(name)
+        if not isinstance(want, dict):
+            raise ModelError(f"{folder / 'config.json'}: no size and sha256 recorded for {name}; expected both of "
+                             f"{list(UNIT)}")
+        size = (folder / name).stat().st_size
+        if size != want.get("size"):
+            how = f"{size:,} bytes, config.json recorded {want.get('size')!r}"
+        elif file_digest(folder / name, sample=None)["sha256"] != want.get("sha256"):
+            how = "same size, other content"
+        else:
+            continue
+        raise ModelError(f"{folder / name}: does not match config.json ({how}): the folder mixes files of two saves "
+                         f"or models; expected the files `classify train` wrote together")
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """config.json of a model folder, checked for its format, version and required keys."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        found = config.get("format") if isinstance(config, dict) else None
+        raise ModelError(f"{path}: format is {found!r}, expected {FORMAT!r}")
+    if config.get("version") != FORMAT_VERSION:
+        raise ModelError(f"{path}: format version {config.get('version')!r} is not supported "
+                         f"(expected {FORMAT_VERSION})")
+    missing = [k for k in ("model", "tokenizer", "labels", "max_len") if k not in config]
+    if missing:
+        raise ModelError(f"{path}: missing keys {missing}")
+    if isinstance(config["model"], dict) and "encoder" not in config["model"]:
+        # the defaults would build some encoder, maybe one the weights even fit: not this model's
+        raise ModelError(f"{path}: model.encoder is missing; expected the encoder settings `classify train` wrote")
+    return config
+
+
+def check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
+    """The label names must be distinct strings, one per output of the model; max_len a positive int."""
+    labels = config["labels"]
+    if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
+            or len(set(labels)) != len(labels) or len(labels) != num_classes):
+        raise ModelError(f"{path}: labels {labels!r}: expected {num_classes} distinct label names, one per "
+                         f"output of the model")
+    max_len = config["max_len"]
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ModelError(f"{path}: max_len {max_len!r}: expected a positive integer")
+
+
+def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
+    """Load ``state`` into ``model``; ModelError naming the first name or shape that differs."""
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        extra, lacking = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        raise ModelError(f"{folder}: weights do not match config.json (unexpected {extra[:3]}, missing {lacking[:3]})")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise ModelError(
+                f"{folder}: weight {name} has shape {tuple(tensor.shape)} but config.json and vocab.json "
+                f"expect {tuple(expected[name].shape)}"
+            )
+    model.load_state_dict(state)
