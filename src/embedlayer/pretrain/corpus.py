@@ -11,7 +11,9 @@ memory map, so the memory a run needs is the tables, not the corpus.
 
 Tokens are runs of non-whitespace (the format of word2vec and fastText, and of any corpus written
 by our tokenizers with spaces between tokens). ``lowercase`` lowercases them; ``tokenizer`` (a name
-of ``embedlayer.text.get_tokenizer``) splits each line with one of ours instead.
+of ``embedlayer.text.get_tokenizer``) splits each line with one of ours instead. A UTF-8 byte order
+mark at the start of the file is no part of the first word; bytes that are not UTF-8 are replaced
+by U+FFFD and counted, or with ``errors="strict"`` refused (naming the byte's offset).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from embedlayer.errors import ConfigError, DataError, where
-from embedlayer.pretrain.tokenize_fast import Interner
+from embedlayer.pretrain.tokenize_fast import Interner, decode_replacing
 
 __all__ = ["EncodedCorpus", "encode_corpus"]
 
@@ -33,6 +35,7 @@ _BLOCK = 1 << 22  # bytes read at a time
 _MAX_TOKEN = 1 << 20  # a "word" longer than this many bytes means the file is not text
 _REMAP_STEP = 1 << 24  # ids renumbered at a time
 _WHITESPACE = b" \t\n\r\x0b\x0c"
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +43,8 @@ class EncodedCorpus:
     """A corpus as vocabulary ids: ``ids`` (N,) int32 (a read-only memory map of a temporary
     file), ``starts`` (S + 1,) int64 sentence boundaries into ``ids`` (sentence ``s`` is
     ``ids[starts[s]:starts[s + 1]]``), the vocabulary ``words`` with their ``counts`` (V,) int64,
-    ``raw_tokens`` (tokens in the file, dropped words included) and ``replaced`` (invalid UTF-8
-    sequences replaced by U+FFFD)."""
+    ``raw_tokens`` (tokens in the file, dropped words included) and ``replaced`` (bytes that are
+    not UTF-8, replaced by U+FFFD)."""
 
     path: str
     ids: np.ndarray
@@ -66,14 +69,23 @@ class _Ids(dict):
         return value
 
 
-def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[bytes]:
-    """The file in blocks of bytes, each ending at whitespace (or the end of the file).
+def _blocks(path: Path, on_bytes: Callable[[int], None] | None, strict: bool = False) -> Iterator[bytes]:
+    """The file in blocks of bytes, each ending at whitespace (or the end of the file), without
+    the byte order mark a file may start with.
 
     Raises DataError for a NUL byte, a run of more than 1 MiB without whitespace, or a first block
-    that is mostly not UTF-8 (all three mean a binary file)."""
+    that is mostly not UTF-8 (all three mean a binary file); with ``strict``, for any byte that is
+    not UTF-8."""
     carry = b""
     offset = 0  # file offset of carry[0]
+    first = True
     with open(path, "rb") as fh:
+        if fh.read(len(_BOM)) == _BOM:
+            offset = len(_BOM)
+            if on_bytes is not None:
+                on_bytes(offset)
+        else:
+            fh.seek(0)
         while True:
             raw = fh.read(_BLOCK)
             data = carry + raw
@@ -91,11 +103,14 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[byte
                 carry = data
                 continue
             piece, carry = data[:cut], data[cut:]
-            if offset == 0:
-                replaced = _replaced(piece)[1]
+            if strict:
+                _check_utf8(path, piece, offset)
+            elif first:
+                replaced = decode_replacing(piece)[1]
                 if replaced > max(16, len(piece) // 10):
-                    raise DataError(f"{where(path, offset=0)}: {replaced} invalid UTF-8 sequences in the first "
+                    raise DataError(f"{where(path, offset=0)}: {replaced} bytes of invalid UTF-8 in the first "
                                     f"{len(piece)} bytes; expected UTF-8 text (is this a binary file?)")
+            first = False
             yield piece
             offset += cut
             if on_bytes is not None:
@@ -104,10 +119,12 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[byte
                 return
 
 
-def _replaced(piece: bytes) -> tuple[str, int]:
-    """(the text, how many invalid UTF-8 sequences became U+FFFD)."""
-    text = piece.decode("utf-8", "replace")
-    return text, text.count("\ufffd") - piece.count("\ufffd".encode())
+def _check_utf8(path: Path, piece: bytes, offset: int) -> None:
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where(path, offset=offset + exc.start)}: byte 0x{piece[exc.start]:02x} is not UTF-8 "
+                        f"({exc.reason}); expected UTF-8 text") from None
 
 
 def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], list[str]] | None:
@@ -125,7 +142,8 @@ def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], li
 
 
 def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | None,
-                on_bytes: Callable[[int], None] | None) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
+                on_bytes: Callable[[int], None] | None,
+                strict: bool = False) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
     """Provisional ids to ``scratch`` (int32); returns (tokens, counts, line ends, lines, replaced).
 
     ``tokens[i]`` is provisional id i; ``line ends`` are positions in the provisional id stream
@@ -136,13 +154,13 @@ def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | N
     written = replaced = 0
     last = b""
     with open(scratch, "wb") as out:
-        for piece in _blocks(path, on_bytes):
+        for piece in _blocks(path, on_bytes, strict):
             if split is None:
                 assert isinstance(index, Interner)  # chosen above with split
                 block, block_ends = index.block(piece)
             else:
                 assert isinstance(index, _Ids)
-                text, bad = _replaced(piece)
+                text, bad = decode_replacing(piece)
                 replaced += bad
                 block, block_ends = _split_lines(text, split, index)
             block.tofile(out)
@@ -223,14 +241,20 @@ def _sentences(line_ends: np.ndarray, max_len: int) -> np.ndarray:
     return np.concatenate([starts, bounds[-1:]]).astype(np.int64)
 
 
+def _new_file(workdir: str | os.PathLike[str], prefix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".i32", dir=workdir)
+    os.close(fd)
+    return Path(name)
+
+
 def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str], *, min_count: int = 5,
                   max_vocab: int | None = None, max_sentence_length: int = 10_000, lowercase: bool = False,
-                  tokenizer: str | None = None, min_words: int = 2,
+                  tokenizer: str | None = None, min_words: int = 2, errors: str = "replace",
                   on_bytes: Callable[[int], None] | None = None) -> EncodedCorpus:
     """Read ``path`` once and return it as vocabulary ids stored under ``workdir``.
 
     Args:
-        path: a UTF-8 text file (invalid bytes are replaced and counted in ``replaced``).
+        path: a UTF-8 text file (a byte order mark at its start is skipped).
         workdir: an existing directory for the id file (4 bytes per token); it must outlive the
             returned corpus.
         min_count, max_vocab: words seen fewer times are dropped; then only the ``max_vocab`` most
@@ -239,12 +263,15 @@ def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
         lowercase, tokenizer: how lines become tokens (see the module docstring).
         min_words: fewer distinct words than this after ``min_count`` is an error (the noise
             distribution needs a word other than the target).
+        errors: ``"replace"``: bytes that are not UTF-8 become U+FFFD and are counted in
+            ``replaced``; ``"strict"``: the first one is a DataError naming its byte offset.
         on_bytes: called with the number of bytes read after each block (a progress bar).
 
     Raises:
         DataError (naming the file): missing file, a directory, binary content, an empty corpus,
-            fewer than ``min_words`` distinct words after ``min_count``.
-        ConfigError: a bad ``tokenizer`` name.
+            fewer than ``min_words`` distinct words after ``min_count``, with ``errors="strict"``
+            a byte that is not UTF-8.
+        ConfigError: a bad ``tokenizer`` name or ``errors`` value.
     """
     source = Path(path)
     if not source.exists():
@@ -253,10 +280,12 @@ def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
         raise DataError(f"{where(source)}: is a directory; expected a UTF-8 text file")
     if isinstance(max_sentence_length, bool) or not isinstance(max_sentence_length, int) or max_sentence_length < 1:
         raise ConfigError(f"max_sentence_length must be an int >= 1, got {max_sentence_length!r}")
+    if errors not in ("replace", "strict"):
+        raise ConfigError(f"errors {errors!r}: expected 'replace' or 'strict'")
     split = _line_splitter(lowercase, tokenizer)
-    scratch = Path(tempfile.mkstemp(prefix="provisional-", suffix=".i32", dir=workdir)[1])
+    scratch = _new_file(workdir, "provisional-")
     try:
-        tokens, counts, line_ends, lines, replaced = _first_pass(source, scratch, split, on_bytes)
+        tokens, counts, line_ends, lines, replaced = _first_pass(source, scratch, split, on_bytes, errors == "strict")
         raw_tokens = int(counts.sum())
         if raw_tokens == 0:
             raise DataError(f"{where(source)}: the corpus has no words; expected text with words separated by "
@@ -266,7 +295,7 @@ def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
             raise DataError(f"{where(source)}: {len(words)} distinct word(s) occur at least min_count = {min_count} "
                             f"times ({len(tokens)} distinct in all); expected at least {min_words} (lower min_count "
                             f"or give a larger corpus)")
-        target = Path(tempfile.mkstemp(prefix="ids-", suffix=".i32", dir=workdir)[1])
+        target = _new_file(workdir, "ids-")
         new_ends = _renumber(scratch, target, remap, line_ends)
     finally:
         scratch.unlink(missing_ok=True)

@@ -14,10 +14,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["Interner"]
+__all__ = ["Interner", "decode_replacing"]
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
+
+
+def decode_replacing(raw: bytes) -> tuple[str, int]:
+    """``raw`` decoded as UTF-8 with each invalid sequence replaced by U+FFFD, and the number of
+    bytes that were replaced (each replacement stands for 1 to 3 bytes; a U+FFFD already in the
+    text is no replacement)."""
+    text = raw.decode("utf-8", "replace")
+    inserted = text.count("\ufffd") - raw.count(b"\xef\xbf\xbd")
+    if not inserted:
+        return text, 0
+    # the valid bytes re-encode to themselves and each inserted U+FFFD to 3 bytes
+    return text, len(raw) - len(text.encode("utf-8")) + 3 * inserted
 
 
 @njit(inline="always")
@@ -139,8 +151,8 @@ class Interner:
             self.pool = pool
 
     def tokens(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """(distinct decoded tokens, (K,) index into them of each provisional id, (K,) invalid
-        UTF-8 sequences replaced in each provisional token). Tokens whose bytes differ but decode
+        """(distinct decoded tokens, (K,) index into them of each provisional id, (K,) bytes that
+        are not UTF-8, replaced, in each provisional token). Tokens whose bytes differ but decode
         to the same text share the first one's index."""
         pool = self.pool.tobytes()
         canon = np.arange(self.keys, dtype=np.int64)
@@ -152,8 +164,7 @@ class Interner:
             try:
                 word = raw.decode("utf-8")
             except UnicodeDecodeError:
-                word = raw.decode("utf-8", "replace")
-                bad[s] = word.count("\ufffd") - raw.count("\ufffd".encode())
+                word, bad[s] = decode_replacing(raw)
             j = first.setdefault(word, len(out))
             if j == len(out):
                 out.append(word)

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba.core import event as numba_event
 
+from embedlayer._io import scratch_dir
 from embedlayer.errors import ConfigError
 from embedlayer.kernels.memory import zeros_array
 from embedlayer.pretrain import kernels
-from embedlayer.pretrain.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from embedlayer.pretrain.checkpoint import Checkpoint, check_replaceable, load_checkpoint, save_checkpoint
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.pretrain.corpus import EncodedCorpus, encode_corpus
 from embedlayer.pretrain.fused import LANES
@@ -149,6 +150,7 @@ def train_word_vectors(
     tokenizer: str | None = None,
     workdir: str | os.PathLike[str] | None = None,
     compute_loss: bool = True,
+    encoding_errors: str = "replace",
 ) -> WordVectorModel:
     """Train word vectors on the text file ``corpus`` (see ``PretrainConfig`` for the settings).
 
@@ -162,11 +164,15 @@ def train_word_vectors(
             be the ones it was written with).
         tokenizer: split lines with one of ``embedlayer.text``'s tokenizers instead of whitespace.
         workdir: where the corpus's temporary id file goes (4 bytes a token; default: the system's
-            temporary directory).
+            temporary directory), in a scratch folder removed at the end of the run, however it
+            ends short of ``kill -9``; the next run in the same ``workdir`` removes one left then.
         compute_loss: track the loss (a few per cent of the time).
+        encoding_errors: ``"replace"`` (bytes that are not UTF-8 become U+FFFD and are counted in
+            ``stats["invalid_utf8_replaced"]``) or ``"strict"`` (DataError at the first one).
 
     Raises:
-        ConfigError: bad settings, ``resume`` without a usable checkpoint.
+        ConfigError: bad settings, ``resume`` without a usable checkpoint, a ``checkpoint_dir``
+            that exists and is not a pretraining checkpoint.
         DataError: a missing, empty, binary or too small corpus (naming the file).
     """
     config = config or PretrainConfig()
@@ -180,11 +186,13 @@ def train_word_vectors(
         if progress is not None:
             progress(PretrainPrepare(read[0], total_bytes))
 
-    with tempfile.TemporaryDirectory(prefix="embedlayer-pretrain-", dir=workdir) as tmp:
+    if checkpoint_dir is not None:
+        check_replaceable(checkpoint_dir)  # before the work: a folder of the user's there stays
+    with scratch_dir(workdir if workdir is not None else tempfile.gettempdir()) as tmp:
         started = time.perf_counter()
         data = encode_corpus(corpus, tmp, min_count=config.min_count, max_vocab=config.max_vocab,
                              max_sentence_length=config.max_sentence_length, lowercase=config.lowercase,
-                             tokenizer=tokenizer, on_bytes=on_bytes)
+                             tokenizer=tokenizer, errors=encoding_errors, on_bytes=on_bytes)
         prepared = time.perf_counter() - started
         run = _Run(config, data, compute_loss, progress)
         if resume and checkpoint_dir is not None:  # (resume without one was refused above)
