@@ -85,7 +85,7 @@ def test_words_missing_from_the_vectors(glove_small: Path, tmp_path: Path, capsy
                  "--out", str(tmp_path / "x.png")]) == 0
     assert "left out 1 word(s) not in glove3k.txt: qqzzx" in capsys.readouterr().err
     assert "none of the 2 requested word(s)" in fails(capsys, "plot", str(glove_small), "--words", "qqzzx,yyq",
-                                                      "--skip-missing", "--out", str(tmp_path / "x.png"))
+                                                      "--skip-missing", "--out", str(tmp_path / "y.png"))
 
 
 def test_unwritable_output(glove_small: Path, tmp_path: Path, capsys) -> None:

@@ -7,7 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-from embedlayer.cli.common import add_data_args, load_examples, note, print_json, set_threads
+from embedlayer.cli.common import (
+    HelpFormatter,
+    add_data_args,
+    add_output_args,
+    flag_table,
+    load_examples,
+    note,
+    output_policy,
+    print_json,
+    run_options,
+    set_threads,
+)
 from embedlayer.errors import ConfigError, DataError
 from embedlayer.layers.options import MISSING_POLICIES
 from embedlayer.models.config import ENCODER_KINDS, RNN_CELLS, RNN_POOLINGS
@@ -31,12 +42,13 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         "train", help="train a classifier on a labelled file",
         description="Train a text classifier: tokenize, build a vocabulary, initialise the embedding layer "
         "(random or from pretrained vectors, frozen or fine-tuned), train an encoder and a classifier head, "
-        "early-stop on --dev, and save everything needed to predict into --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "early-stop on --dev, and save everything needed to predict into --out. " + output_policy(resume=True),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--train", required=True, metavar="FILE", help="labelled training data (tsv, csv, jsonl)")
     p.add_argument("--dev", metavar="FILE", help="labelled dev data for early stopping and model selection")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the model (created)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the model (created; new or empty unless --resume or --force)")
     add_data_args(p)
     g = p.add_argument_group("text and vocabulary")
     g.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
@@ -91,10 +103,10 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    g.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
-    p.set_defaults(handler=run_train)
+    add_output_args(p, resume=True)
+    p.set_defaults(handler=run_train, flags=flag_table(p))
 
 
 def _encoder_config(args: argparse.Namespace):
@@ -120,13 +132,73 @@ def _encoder_config(args: argparse.Namespace):
     return EncoderConfig(**kw)
 
 
+# Options a resumed run may change; every other one must be what the checkpoint was made with.
+_MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "train", "dev", "vectors", "debug")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
+    for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
+        if on and args.vectors is None:
+            raise ConfigError(f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table "
+                              f"never learns")
+    if args.embedding_weight_decay and args.sparse_optimizer == "torch":
+        raise ConfigError(f"--embedding-weight-decay {args.embedding_weight_decay} needs a row-wise --sparse-optimizer "
+                          f"({', '.join(SPARSE_OPTIMIZER_NAMES)}): torch's SparseAdam has no weight decay")
+    if args.sparse_optimizer != "torch" and not args.sparse:
+        raise ConfigError(f"--sparse-optimizer {args.sparse_optimizer} updates sparse embedding rows, and --dense-grad "
+                          f"makes their gradients dense; expected one of the two")
+
+
+def _prepare_checkpoint(args: argparse.Namespace, state: str, checkpoint: Path) -> None:
+    """--resume needs a checkpoint; --force drops the old run's checkpoint (only if it is one)."""
+    from embedlayer.train.checkpoint import has_checkpoint, remove_checkpoint
+    from embedlayer.train.loop import LAST
+
+    if state == "resume" and not has_checkpoint(checkpoint / LAST):
+        raise ConfigError(f"--resume: {args.out} holds no checkpoint to continue (expected {checkpoint / LAST}, "
+                          f"written after each epoch); run without --resume and with --force to start again")
+    if state == "replace":
+        for folder in (checkpoint / LAST, checkpoint / f"{LAST}.old"):
+            if folder.exists() and not remove_checkpoint(folder):
+                raise ConfigError(f"--force: {folder} is not a checkpoint this command wrote; expected to replace only "
+                                  f"its own files: move it away")
+        if checkpoint.is_dir() and not any(checkpoint.iterdir()):
+            checkpoint.rmdir()
+
+
+def _run_record(args: argparse.Namespace) -> dict:
+    """What a resumed run must repeat: the options by flag, then digests of the data files."""
+    from embedlayer._io import file_digest
+
+    def digest(path: str | None) -> object:
+        if path is None:
+            return None
+        if Path(path).is_dir():  # a native vectors folder: each of its files
+            return {p.name: file_digest(p) for p in sorted(Path(path).iterdir()) if p.is_file()}
+        return file_digest(path)
+
+    record = run_options(args, args.flags, skip=(*_MAY_CHANGE, "flags", "handler"))
+    return {**record, "--train": digest(args.train), "--dev": digest(args.dev), "--vectors": digest(args.vectors)}
+
+
 def run_train(args: argparse.Namespace) -> int:
+    from embedlayer._io import claim_output
+
+    _check_options(args)
+    set_threads(args.threads)
+    with claim_output(args.out, kind="dir", inputs=(args.train, args.dev, args.vectors), force=args.force,
+                      resume=args.resume, can_resume=True) as claim:
+        _prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from embedlayer.cli.progress import TrainProgress
     from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
     from embedlayer.train import TrainConfig
     from embedlayer.vectors import load_vectors
 
-    set_threads(args.threads)
     out = Path(args.out)
     train = load_examples(args.train, args)
     dev = load_examples(args.dev, args) if args.dev else None
@@ -155,7 +227,12 @@ def run_train(args: argparse.Namespace) -> int:
     progress = TrainProgress(enabled=not args.quiet)
     try:
         result = pipeline.fit(train, dev, train_config, progress=progress, checkpoint_dir=out / "checkpoint",
-                              resume=args.resume, sources=(args.train, args.dev or "dev"))
+                              resume=args.resume, sources=(args.train, args.dev or "dev"), run_info=_run_record(args))
+    except KeyboardInterrupt as exc:
+        if (out / "checkpoint").is_dir():
+            exc.add_note(f"the checkpoint in {out / 'checkpoint'} is kept: run the same command with --resume to "
+                         f"continue")
+        raise
     finally:
         progress.close()
     seconds = time.perf_counter() - started

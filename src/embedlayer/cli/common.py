@@ -1,15 +1,74 @@
-"""Pieces several commands share: column arguments, reading examples, JSON output."""
+"""Pieces several commands share: column arguments, reading examples, the output policy's
+options, help that shows only useful defaults, JSON output."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from embedlayer.errors import ConfigError
 from embedlayer.text import DecodeReport, Example, read_examples
-from embedlayer.text.readers import TABLE_FORMATS
+from embedlayer.text.readers import TABLE_FORMATS, detect_table_format
+
+
+def output_policy(*, resume: bool) -> str:
+    """The output policy in one sentence, as the README states it, for a writing command's --help."""
+    keep = "--resume (continue the run there) or " if resume else ""
+    return (f"An output that exists and holds something is refused unless {keep}--force (write over it: the files "
+            f"the command writes are replaced, nothing else is deleted); an output that is one of the inputs is "
+            f"always an error.")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with "(default: X)" where X tells something: not on on/off flags (whose default
+    is the opposite of what they do) and not for None (the help says what happens then)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.nargs == 0 or action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+def add_output_args(parser: argparse.ArgumentParser, *, resume: bool, what: str = "--out") -> None:
+    """--force, and --resume where the command can continue an interrupted run."""
+    parser.add_argument("--force", action="store_true",
+                        help=f"write over what {what} holds (the files this command writes are replaced; nothing "
+                        f"else there is deleted)")
+    if resume:
+        parser.add_argument("--resume", action="store_true",
+                            help=f"continue the interrupted run in {what} (its settings and data must be the same)")
+
+
+def flag_table(parser: argparse.ArgumentParser) -> dict[str, list[tuple[str, Any]]]:
+    """``dest -> [(flag, const), ...]`` of the parser's options (const: the value an on/off flag
+    sets, None for options that take a value); what `run_options` names the options by."""
+    table: dict[str, list[tuple[str, Any]]] = {}
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            flag = max(action.option_strings, key=len)
+            table.setdefault(action.dest, []).append((flag, action.const if action.nargs == 0 else None))
+    return table
+
+
+def run_options(args: argparse.Namespace, flags: Mapping[str, list[tuple[str, Any]]], *,
+                skip: Collection[str]) -> dict[str, Any]:
+    """The options of this run keyed by flag (``{"--max-len": 128, "--no-lowercase": False}``),
+    leaving out the dests in ``skip``: what a resumed run must repeat. An on/off flag records
+    whether it was given; two flags of one dest (``--header/--no-header``) record its value."""
+    out: dict[str, Any] = {}
+    for dest, actions in flags.items():
+        if dest in skip or not hasattr(args, dest):
+            continue
+        value = getattr(args, dest)
+        if len(actions) == 1 and actions[0][1] is not None:
+            out[actions[0][0]] = value == actions[0][1]
+        else:
+            out["/".join(flag for flag, _ in actions)] = value
+    return out
 
 
 def column(value: str) -> str | int:
@@ -29,12 +88,29 @@ def add_data_args(parser: argparse.ArgumentParser, *, label: bool = True) -> Non
     parser.add_argument("--header", dest="header", action="store_true", default=None,
                         help="the first row is a header (default: detected)")
     parser.add_argument("--no-header", dest="header", action="store_false", help="the first row is data")
+    add_encoding_arg(parser)
+
+
+def add_encoding_arg(parser: argparse.ArgumentParser) -> None:
+    """--strict-encoding."""
     parser.add_argument("--strict-encoding", action="store_true",
                         help="fail on bytes that are not UTF-8 (default: replace them and report how many)")
 
 
+def _check_columns(path: str, args: argparse.Namespace, label: bool) -> None:
+    """--no-header with named columns: say so with the flags (the reader would speak of header=False)."""
+    if args.header is not False or not Path(path).is_file():
+        return
+    named = [f"--{name.replace('_', '-')} {value!r}" for name, value in
+             (("text_col", args.text_col), ("label_col", args.label_col if label else None)) if isinstance(value, str)]
+    if named and (args.format or detect_table_format(path)) in ("tsv", "csv"):
+        raise ConfigError(f"{path}: --no-header, but {' and '.join(named)} name columns, and a file without a header "
+                          f"row has no names; expected 0-based column indices (e.g. --text-col 0 --label-col 1)")
+
+
 def load_examples(path: str, args: argparse.Namespace, *, label: bool = True) -> list[Example]:
     """Read all examples of ``path`` with the data arguments; report replaced bytes on stderr."""
+    _check_columns(path, args, label)
     report = DecodeReport()
     examples = list(
         read_examples(

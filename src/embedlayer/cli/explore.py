@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
-from embedlayer.cli.common import note, print_json
+from embedlayer.cli.common import add_output_args, note, output_policy, print_json
 from embedlayer.cli.plot import Steps
 from embedlayer.errors import ConfigError
 from embedlayer.viz.projection import METHODS
@@ -27,7 +28,8 @@ examples:
   embedlayer explore glove.6B.50d.txt                      # http://127.0.0.1:8765/
   embedlayer explore glove/ --points 20000 --labels topics.tsv --port 9000
   embedlayer explore glove.txt --points 10000 --html glove-explorer.html
-"""
+
+""" + textwrap.fill(output_policy(resume=False), 100)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,11 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.add_argument("--log", action="store_true", help="print one line per request on stderr")
     p.add_argument("--json", action="store_true", help="with --html: print one JSON object describing the file")
+    add_output_args(p, resume=False, what="--html")
     p.set_defaults(handler=run_explore)
 
 
 def run_explore(args: argparse.Namespace) -> int:
-    from embedlayer.viz.paths import check_writable
+    from embedlayer._io import claim_output
     from embedlayer.viz.server import ExplorerServer
 
     if args.points < 1:
@@ -62,8 +65,10 @@ def run_explore(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit {args.limit}: expected a positive number")
     if args.html is not None:
-        check_writable(args.html, what="--html")
-        return _write_html(args)
+        with claim_output(args.html, kind="file", what="--html", inputs=(args.source, args.labels), force=args.force):
+            return _write_html(args)
+    if args.force:
+        raise ConfigError("--force applies to --html FILE (the file to replace); the server writes nothing")
     server = ExplorerServer(args.port, log=note if args.log else None)  # a busy port fails here, before any work
     try:
         data = _build(args)

@@ -1,15 +1,20 @@
 """`embedlayer` command line: one module per command group, this file only dispatches.
 
 Errors the library raises on purpose (EmbedLayerError) and OS errors on files are printed as one
-line on stderr with exit status 2; ``--debug`` shows the traceback instead.
+line on stderr with exit status 2; ``--debug`` shows the traceback instead. Ctrl-C (SIGINT) and
+SIGTERM interrupt a command the same way: cleanup runs (temporary files, locks; a checkpoint stays),
+one line says so, and the exit status is 128 + the signal's number (130, 143).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from embedlayer import __version__
 from embedlayer.errors import EmbedLayerError
@@ -49,11 +54,40 @@ def _add_debug(sub: argparse._SubParsersAction) -> None:
                                 help="show the full traceback on errors")
 
 
+class Terminated(KeyboardInterrupt):
+    """A signal that ends the process (SIGTERM), raised where the program is, like Ctrl-C's
+    KeyboardInterrupt, so ``finally`` blocks and context managers clean up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into `Terminated` while a command runs (once: a second SIGTERM during the
+    cleanup ends the process at once). Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signum, previous)
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``embedlayer`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with _terminate_as_interrupt():
+            return int(args.handler(args) or 0)
     except BrokenPipeError:
         # The reader of our output went away (`embedlayer classify predict ... | head`): not an
         # error of the input. Point stdout at devnull so the interpreter's final flush stays quiet.
@@ -64,9 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"embedlayer: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("embedlayer: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        notes = " ".join(getattr(exc, "__notes__", ()))  # a command may say what was kept (add_note)
+        print(f"embedlayer: interrupted by {signal.Signals(signum).name}{'; ' + notes if notes else ''}",
+              file=sys.stderr)
+        return 128 + signum
 
 
 def _silence_stdout() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from embedlayer.cli.common import note, print_json
+from embedlayer.cli.common import add_output_args, note, output_policy, print_json
 from embedlayer.errors import ConfigError
 from embedlayer.vectors import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
@@ -32,7 +33,8 @@ examples:
   embedlayer plot glove.txt --from-file animals.tsv --labels animals.tsv --out animals.png
   embedlayer plot runs/demo-1/ --out runs/demo-1/plots/
   embedlayer plot sst2-model/ --vectors glove.6B.50d.txt --out sst2-model/plots/
-"""
+
+""" + textwrap.fill(output_policy(resume=False), 100)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="PATH", help="image file (.png/.svg/.pdf); for a run folder, the folder to "
                    "write into (default: SOURCE/plots)")
     p.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
+    add_output_args(p, resume=False)
     p.set_defaults(handler=run_plot)
 
 
@@ -136,15 +139,16 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def _run_folder(args: argparse.Namespace) -> int:
+    from embedlayer._io import claim_output
     from embedlayer.vectors import load_vectors
-    from embedlayer.viz.paths import check_writable
     from embedlayer.viz.runplots import plot_run
 
     if args.top is not None or args.from_file is not None or args.labels is not None:
         raise ConfigError(f"{args.source} is a run folder: --top, --from-file and --labels apply to vectors files; "
                           f"expected --words, --vectors, --topn or --out")
-    out = check_writable(args.out or Path(args.source) / "plots", what="--out", directory=True)
-    with Steps(["read", "draw"]) as steps:
+    out = Path(args.out) if args.out else Path(args.source) / "plots"
+    with claim_output(out, kind="dir", inputs=(args.source, args.vectors), force=args.force), \
+            Steps(["read", "draw"]) as steps:
         steps.start("reading the vectors" if args.vectors else "drawing")
         vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
         steps.start("drawing")
@@ -169,7 +173,7 @@ def _split_words(text: str) -> list[str]:
 
 
 def _run_vectors(args: argparse.Namespace) -> int:
-    from embedlayer.viz.paths import check_writable
+    from embedlayer._io import claim_output
     from embedlayer.viz.plot import check_image_path
 
     if args.out is None:
@@ -179,8 +183,8 @@ def _run_vectors(args: argparse.Namespace) -> int:
     if args.vectors is not None:
         raise ConfigError(f"--vectors applies to a run folder, and {args.source} is a vectors file")
     check_image_path(args.out)
-    check_writable(args.out, what="--out")
-    with Steps(["read", "project", "colour", "draw"]) as steps:
+    with claim_output(args.out, kind="file", inputs=(args.source, args.labels, args.from_file), force=args.force), \
+            Steps(["read", "project", "colour", "draw"]) as steps:
         summary = _draw_vectors(args, steps)
     if args.json:
         print_json(summary)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from embedlayer.cli.common import note, print_json
+from embedlayer.cli.common import (
+    HelpFormatter,
+    add_encoding_arg,
+    add_output_args,
+    note,
+    output_policy,
+    print_json,
+)
 from embedlayer.pretrain.config import PRETRAIN_MODELS
 from embedlayer.text.tokenizers import TOKENIZER_NAMES
 
@@ -21,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sentence, and lines of any length stream through) and write them to --out as a vectors directory "
         "that every `embedlayer vectors` command reads. With --subwords the directory also holds model.bin, "
         "a fastText model that gives vectors to words never seen in training "
-        "(`embedlayer vectors neighbors OUT/model.bin WORD`).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "(`embedlayer vectors neighbors OUT/model.bin WORD`). " + output_policy(resume=True),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("corpus", metavar="CORPUS", help="text file to train on")
     p.add_argument("--out", required=True, metavar="DIR", help="directory to write the vectors to")
@@ -52,22 +58,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cut longer lines into pieces of this many words")
     p.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
                    help="write DIR/checkpoint this often (and after each epoch); 0: only after epochs")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from DIR/checkpoint")
     p.add_argument("--no-loss", dest="loss", action="store_false", help="do not track the loss (a little faster)")
     p.add_argument("--workdir", default=None, metavar="DIR",
-                   help="where the corpus's temporary id file goes (4 bytes a word; default: the system's tmp)")
+                   help="where the corpus's temporary id file goes (4 bytes a word; default: the --out folder); "
+                   "it is removed when the run ends, or by the next run if this one is killed")
+    add_encoding_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the run's statistics as one JSON object")
+    add_output_args(p, resume=True)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from embedlayer._io import claim_output
     from embedlayer.errors import ConfigError
-    from embedlayer.pretrain import PretrainConfig, parse_subwords, train_word_vectors
+    from embedlayer.pretrain import PretrainConfig, parse_subwords
+    from embedlayer.pretrain.checkpoint import remove_checkpoint
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory; expected a directory to write the vectors to")
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every: expected minutes >= 0, got {args.checkpoint_every}")
     config = PretrainConfig(
@@ -78,16 +86,17 @@ def run(args: argparse.Namespace) -> int:
         max_sentence_length=args.max_sentence_length,
     )
     checkpoint = out / "checkpoint"
-    progress = _Progress(enabled=not args.quiet)
-    try:
-        model = train_word_vectors(args.corpus, config, progress=progress, checkpoint_dir=checkpoint,
-                                   checkpoint_every=args.checkpoint_every * 60 or float("inf"), resume=args.resume,
-                                   tokenizer=args.tokenizer, workdir=args.workdir, compute_loss=args.loss)
-    finally:
-        progress.close()
-    model.save(out)
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    with claim_output(out, kind="dir", inputs=(args.corpus,), force=args.force, resume=args.resume,
+                      can_resume=True) as claim:
+        if claim.state == "replace":
+            remove_checkpoint(checkpoint)  # the old run's, if it is one (else training refuses to touch it)
+        model = _train(args, config, checkpoint)
+        model.save(out)
+        remove_checkpoint(checkpoint)  # ours (state.json says so): the vectors are written
     stats = model.stats
+    if stats["invalid_utf8_replaced"]:
+        note(f"{args.corpus}: {stats['invalid_utf8_replaced']} byte(s) that are not UTF-8 replaced; "
+             f"--strict-encoding makes this an error")
     if args.json:
         print_json({"out": str(out), "words": len(model.words), "dim": config.dim, "config": config.to_dict(),
                     **stats})
@@ -105,6 +114,25 @@ def run(args: argparse.Namespace) -> int:
     target = out / "model.bin" if config.subwords else out
     print(f"next: embedlayer vectors neighbors {target} {model.words[min(100, len(model.words) - 1)]}")
     return 0
+
+
+def _train(args: argparse.Namespace, config: Any, checkpoint: Path) -> Any:
+    """The training run; an interruption (Ctrl-C, SIGTERM) says what it kept."""
+    from embedlayer.pretrain import train_word_vectors
+    from embedlayer.pretrain.checkpoint import is_checkpoint
+
+    progress = _Progress(enabled=not args.quiet)
+    try:
+        return train_word_vectors(args.corpus, config, progress=progress, checkpoint_dir=checkpoint,
+                                  checkpoint_every=args.checkpoint_every * 60 or float("inf"), resume=args.resume,
+                                  tokenizer=args.tokenizer, workdir=args.workdir or args.out, compute_loss=args.loss,
+                                  encoding_errors="strict" if args.strict_encoding else "replace")
+    except KeyboardInterrupt as exc:
+        if is_checkpoint(checkpoint):
+            exc.add_note(f"the checkpoint in {checkpoint} is kept: run the same command with --resume to continue")
+        raise
+    finally:
+        progress.close()
 
 
 class _Progress:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from embedlayer.cli.common import add_data_args, load_examples, note, print_json
+from embedlayer.cli.common import (
+    HelpFormatter,
+    add_data_args,
+    add_output_args,
+    load_examples,
+    note,
+    output_policy,
+    print_json,
+)
+from embedlayer.errors import ConfigError
 from embedlayer.text.tokenizers import TOKENIZER_NAMES
 from embedlayer.vocab import OOV_POLICIES
 
@@ -16,11 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser(
         "build", help="count tokens in files and write vocab.json",
         description="Tokenize the texts of one or more files, count tokens and write a vocabulary: specials "
-        "first (<pad>=0, <unk>=1), then tokens by descending count, ties in code-point order.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "first (<pad>=0, <unk>=1), then tokens by descending count, ties in code-point order. "
+        + output_policy(resume=False),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="text files (txt: one text a line; or tsv/csv/jsonl)")
-    p.add_argument("--out", required=True, metavar="FILE", help="vocabulary file to write (JSON)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="vocabulary file to write (JSON; a new or empty file unless --force)")
     add_data_args(p, label=False)
     p.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
     p.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
@@ -31,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--oov", choices=OOV_POLICIES, default="unk", help="what unknown tokens become")
     p.add_argument("--buckets", type=int, default=0, help="hash buckets for --oov hash")
     p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
+    add_output_args(p, resume=False)
     p.set_defaults(handler=run_build)
 
     p = cmds.add_parser("show", help="summary and most frequent tokens of a vocab.json")
@@ -40,17 +52,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_show)
 
 
+def _check_specials(args: argparse.Namespace) -> None:
+    """The --oov policy, its tokens and --buckets must fit together (said with the flags)."""
+    if args.oov == "hash" and args.buckets < 1:
+        raise ConfigError(f"--oov hash needs --buckets N with N >= 1 hash buckets for unknown tokens, got --buckets "
+                          f"{args.buckets}")
+    if args.oov != "hash" and args.buckets:
+        raise ConfigError(f"--buckets {args.buckets} is only used with --oov hash (got --oov {args.oov}); expected "
+                          f"no --buckets, or --oov hash")
+    if args.oov == "unk" and not args.unk_token:
+        raise ConfigError(f"--unk-token {args.unk_token!r}: --oov unk needs an unknown token; expected a non-empty "
+                          f"--unk-token, or --oov error or hash")
+    if args.pad_token and args.pad_token == args.unk_token:
+        raise ConfigError(f"--pad-token and --unk-token are both {args.pad_token!r}; expected two different tokens")
+
+
 def run_build(args: argparse.Namespace) -> int:
+    from embedlayer._io import claim_output
     from embedlayer.text import get_tokenizer
     from embedlayer.vocab import Vocab
 
+    _check_specials(args)
     tokenizer = get_tokenizer("byte") if args.tokenizer == "byte" else get_tokenizer(args.tokenizer, lowercase=args.lowercase)
-    texts = (ex.text for path in args.files for ex in load_examples(path, args, label=False))
-    vocab = Vocab.build(
-        (tokenizer.tokenize(text) for text in texts), min_count=args.min_count, max_size=args.max_size,
-        pad_token=args.pad_token or None, unk_token=args.unk_token or None, oov=args.oov, hash_buckets=args.buckets,
-    )
-    vocab.save(args.out)
+    with claim_output(args.out, kind="file", inputs=args.files, force=args.force):
+        texts = (ex.text for path in args.files for ex in load_examples(path, args, label=False))
+        vocab = Vocab.build(
+            (tokenizer.tokenize(text) for text in texts), min_count=args.min_count, max_size=args.max_size,
+            pad_token=args.pad_token or None, unk_token=args.unk_token or None, oov=args.oov,
+            hash_buckets=args.buckets,
+        )
+        vocab.save(args.out)
     summary = _summary(vocab, 10)
     summary["out"] = args.out
     if args.json:
