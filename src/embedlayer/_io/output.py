@@ -13,6 +13,7 @@ command may remove later is only what it wrote itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,10 +46,8 @@ class OutputClaim:
         """Let go of the lock; after a failure, remove the folder this claim created if still empty."""
         self.lock.release()
         if failed and self.created and self.kind == "dir":
-            try:
+            with contextlib.suppress(OSError):  # something was written: keep it
                 self.path.rmdir()
-            except OSError:  # something was written: keep it
-                pass
 
     def __enter__(self) -> OutputClaim:
         return self
@@ -59,16 +58,14 @@ class OutputClaim:
 
 def held_entries(folder: str | os.PathLike[str]) -> list[str]:
     """Names in ``folder`` that count as content (our lock file and scratch folders do not)."""
-    return sorted(e.name for e in Path(folder).iterdir() if e.name != LOCK_NAME and not e.name.startswith(SCRATCH_PREFIX))
+    return sorted(e.name for e in Path(folder).iterdir()
+                  if e.name != LOCK_NAME and not e.name.startswith(SCRATCH_PREFIX))
 
 
 def _blocked(target: Path, folder: Path, what: str) -> None:
-    if folder.exists() and not folder.is_dir():
-        blocker = folder
-    else:
-        blocker = next((p for p in folder.parents if p.exists()), None)
-        if blocker is None or blocker.is_dir():
-            return
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is None or blocker.is_dir():
+        return
     raise ConfigError(f"{what} {os.fspath(target)!r} cannot be written: {os.fspath(blocker)!r} is a file, not a "
                       f"folder; expected a path in a writable folder")
 
@@ -159,8 +156,8 @@ def claim_output(
                           f"or replace it")
     if resume and not can_resume:
         raise ConfigError(f"{what} {shown}: this command cannot resume; expected --force to replace the output")
-    _check_kind(target, kind, what)
     _check_inputs(target, kind, inputs, what)
+    _check_kind(target, kind, what)
     folder = target if kind == "dir" else target.parent
     created = not folder.exists()
     try:
