@@ -1,6 +1,7 @@
-"""A real `embedlayer pretrain` process (issue 13 §3, §5): while it runs, a second run on the same
---out fails at once naming its PID; SIGTERM ends it like an interruption (exit 143, one line on
-stderr, the checkpoint kept, no temporary files left)."""
+"""Interrupted runs (issue 13 §3, §5). A real `embedlayer pretrain` process: while it runs, a second
+run on the same --out fails at once naming its PID; SIGTERM ends it like an interruption (exit 143,
+one line on stderr, the checkpoint kept, no temporary files left); after kill -9 the next run removes
+its temporary files. Ctrl-C in `classify train` keeps the checkpoint and says how to resume."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from cli_helpers import fails
 
 import embedlayer
+from embedlayer.cli.main import main
 
 
 def _start(corpus: Path, out: Path, workdir: Path) -> subprocess.Popen:
@@ -60,3 +62,46 @@ def test_sigterm_keeps_the_checkpoint_and_a_second_run_names_the_first(shared_da
     assert (out / "checkpoint" / "state.json").is_file()
     assert list(workdir.iterdir()) == []  # the id files are gone
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint"]  # no lock, no scratch folder left
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_a_scratch_folder_that_the_next_run_removes(shared_data, tmp_path):
+    out, workdir = tmp_path / "run", tmp_path / "work"
+    proc = _start(shared_data / "corpus" / "english8.txt", out, workdir)
+    try:
+        _wait_for(out / "checkpoint" / "state.json", proc)
+    finally:
+        proc.kill()  # SIGKILL: nothing of ours runs
+        proc.communicate()
+    left = list(workdir.iterdir())
+    assert len(left) == 1 and left[0].name.startswith(".embedlayer-tmp-") and any(left[0].glob("ids-*.i32"))
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("a b c a b c d e\n" * 50)
+    assert main(["pretrain", str(tiny), "--out", str(tmp_path / "other"), "--min-count", "1", "--dim", "8",
+                 "--epochs", "1", "--threads", "1", "--workdir", str(workdir), "--quiet"]) == 0
+    assert list(workdir.iterdir()) == []
+
+
+def test_an_interrupted_classify_run_keeps_its_checkpoint_and_says_so(tmp_path, capsys, monkeypatch):
+    from embedlayer.cli.progress import TrainProgress
+
+    train = tmp_path / "t.tsv"
+    train.write_text("text\tlabel\n" + "".join(f"good film {i}\tpos\nbad film {i}\tneg\n" for i in range(20)))
+    out = tmp_path / "m"
+    calls = []
+
+    def interrupt(self, event):
+        calls.append(event)
+        if type(event).__name__ == "EpochEvent":  # Ctrl-C after the first epoch's checkpoint
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(TrainProgress, "__call__", interrupt)
+    argv = ["classify", "train", "--train", str(train), "--out", str(out), "--epochs", "3", "--encoder", "bag",
+            "--dim", "8", "--quiet"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("embedlayer: interrupted by SIGINT") and "--resume" in err[0], err
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint"]  # no lock left, no half model
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0
+    assert (out / "config.json").is_file()
