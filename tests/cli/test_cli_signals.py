@@ -20,6 +20,7 @@ from embedlayer.cli.main import main
 
 
 def _start(corpus: Path, out: Path, workdir: Path) -> subprocess.Popen:
+    workdir.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(Path(embedlayer.__file__).parents[1])}
     argv = [sys.executable, "-m", "embedlayer.cli.main", "pretrain", str(corpus), "--out", str(out), "--dim", "16",
             "--epochs", "3", "--threads", "1", "--checkpoint-every", "0.001", "--workdir", str(workdir), "--quiet"]
