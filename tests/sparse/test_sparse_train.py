@@ -123,7 +123,7 @@ def test_cli_classify_train_with_a_row_wise_optimizer(tmp_path, capsys):
     assert "dev accuracy 1.0000" in capsys.readouterr().out
     assert main(["classify", "train", "--train", str(train), "--out", str(tmp_path / "x"), "--quiet",
                  "--embedding-weight-decay", "0.1"]) == 2
-    assert "embedding_weight_decay" in capsys.readouterr().err
+    assert "--embedding-weight-decay 0.1 needs a row-wise --sparse-optimizer" in capsys.readouterr().err
 
 
 def test_a_checkpoint_written_before_the_new_fields_still_resumes(tmp_path):
