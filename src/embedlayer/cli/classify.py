@@ -24,7 +24,7 @@ from embedlayer.layers.options import MISSING_POLICIES
 from embedlayer.models.config import ENCODER_KINDS, RNN_CELLS, RNN_POOLINGS
 from embedlayer.text.tokenizers import TOKENIZER_NAMES
 from embedlayer.train.config import DENSE_OPTIMIZERS, SCHEDULES, SPARSE_OPTIMIZER_NAMES
-from embedlayer.vectors import FORMATS as VECTOR_FORMATS
+from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

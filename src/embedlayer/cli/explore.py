@@ -9,6 +9,7 @@ from pathlib import Path
 from embedlayer.cli.common import add_output_args, note, output_policy, print_json
 from embedlayer.cli.plot import Steps
 from embedlayer.errors import ConfigError
+from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
 
 _DESCRIPTION = """\
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dim", type=int, choices=[2, 3], default=None,
                    help="components: 3 gives a rotatable 3-D view besides the 2-D one (default: 3 for pca, 2 else)")
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE")
-    p.add_argument("--format", default=None, metavar="FORMAT", help="vectors format (default: detected)")
+    p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.add_argument("--log", action="store_true", help="print one line per request on stderr")

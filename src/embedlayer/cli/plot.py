@@ -10,7 +10,7 @@ from typing import Any
 
 from embedlayer.cli.common import add_output_args, note, output_policy, print_json
 from embedlayer.errors import ConfigError
-from embedlayer.vectors import FORMATS as VECTOR_FORMATS
+from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
 
 _METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
