@@ -22,6 +22,7 @@ from embedlayer.errors import (
     EmbedLayerError,
     FormatError,
     IdOutOfRangeError,
+    KernelError,
     ModelError,
     VocabError,
 )
@@ -38,6 +39,6 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__, _LAZY = lazy_exports(__name__)
 __all__ = sorted(
-    [*_LAZY, "ConfigError", "DataError", "EmbedLayerError", "FormatError", "IdOutOfRangeError", "ModelError",
+    [*_LAZY, "ConfigError", "DataError", "EmbedLayerError", "FormatError", "IdOutOfRangeError", "KernelError", "ModelError",
      "VocabError", "__version__"]
 )
