@@ -54,19 +54,40 @@ def run_ours(encoder: str, init: str, data, glove, args) -> dict:
         encoder_args["rnn_layers"] = args.layers
     if encoder == "cnn":
         encoder_args["cnn_channels"] = args.channels
-    config = PipelineConfig(tokenizer="whitespace", embedding_dim=glove.vector_size, max_len=64,
-                            encoder=EncoderConfig(**encoder_args), freeze=freeze, seed=args.seed,
-                            dropout=args.dropout, embedding_dropout=args.embedding_dropout,
-                            vectors_vocab=args.vectors_vocab, static_channel=args.static_channel and use_glove)
+    config = PipelineConfig(
+        tokenizer="whitespace",
+        embedding_dim=glove.vector_size,
+        max_len=64,
+        encoder=EncoderConfig(**encoder_args),
+        freeze=freeze,
+        seed=args.seed,
+        dropout=args.dropout,
+        embedding_dropout=args.embedding_dropout,
+        vectors_vocab=args.vectors_vocab,
+        static_channel=args.static_channel and use_glove,
+    )
     pipeline = TextClassificationPipeline.build(train, config, vectors=glove if use_glove else None)
     t0 = time.perf_counter()
-    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                               embedding_lr=args.embedding_lr, seed=args.seed)
+    train_config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        embedding_lr=args.embedding_lr,
+        seed=args.seed,
+    )
     result = pipeline.fit(train, dev, train_config, progress=_epoch_log(f"{encoder}-{init}"))
     seconds = time.perf_counter() - t0
     scores = pipeline.evaluate(test, source="sst2_test.tsv")
-    return {"encoder": encoder, "init": init, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
-            "train_seconds": seconds, "epochs": len(result.history), "best_epoch": result.best_epoch}
+    return {
+        "encoder": encoder,
+        "init": init,
+        "accuracy": scores.accuracy,
+        "macro_f1": scores.macro_f1,
+        "train_seconds": seconds,
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+    }
 
 
 def _epoch_log(name: str):
@@ -74,8 +95,12 @@ def _epoch_log(name: str):
 
     def log(event) -> None:
         if isinstance(event, EpochEvent) and event.dev is not None:
-            print(f"  [{name}] epoch {event.epoch + 1} loss {event.train_loss:.4f} dev {event.dev['accuracy']:.4f} "
-                  f"{event.seconds:.0f}s", file=sys.stderr, flush=True)
+            print(
+                f"  [{name}] epoch {event.epoch + 1} loss {event.train_loss:.4f} dev {event.dev['accuracy']:.4f} "
+                f"{event.seconds:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return log
 
@@ -91,8 +116,16 @@ def run_fasttext(data, args) -> dict | None:
         path = Path(tmp) / "train.txt"
         path.write_text("".join(f"__label__{ex.label} {ex.text}\n" for ex in train), encoding="utf-8")
         t0 = time.perf_counter()
-        model = fasttext.train_supervised(str(path), epoch=5 if not args.quick else 1, lr=0.5, wordNgrams=2,
-                                          dim=50, thread=torch.get_num_threads(), seed=args.seed, verbose=0)
+        model = fasttext.train_supervised(
+            str(path),
+            epoch=5 if not args.quick else 1,
+            lr=0.5,
+            wordNgrams=2,
+            dim=50,
+            thread=torch.get_num_threads(),
+            seed=args.seed,
+            verbose=0,
+        )
         seconds = time.perf_counter() - t0
     labels, _ = model.predict([ex.text for ex in test])
     accuracy = sum(p[0] == f"__label__{ex.label}" for p, ex in zip(labels, test)) / len(test)
@@ -117,7 +150,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=100, help="cnn filters per width")
     parser.add_argument("--vectors-vocab", type=int, default=0, help="add the N most frequent GloVe words to the vocab")
     parser.add_argument("--static-channel", action="store_true", help="GloVe runs: add a frozen GloVe channel")
-    parser.add_argument("--out", help="JSON results file (default: bench/results/classify-<encoders>-<inits>-seed<S>.json)")
+    parser.add_argument(
+        "--out", help="JSON results file (default: bench/results/classify-<encoders>-<inits>-seed<S>.json)"
+    )
     parser.add_argument("--no-anchor", action="store_true", help="skip fastText")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -138,25 +173,44 @@ def main() -> None:
         for init in inits:
             row = run_ours(encoder, init, data, glove, args)
             rows.append(row)
-            print(f"{encoder:>12} {init:>10}  accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}  "
-                  f"{row['train_seconds']:.0f}s  ({row['epochs']} epochs)", flush=True)
+            print(
+                f"{encoder:>12} {init:>10}  accuracy {row['accuracy']:.4f}  macro-F1 {row['macro_f1']:.4f}  "
+                f"{row['train_seconds']:.0f}s  ({row['epochs']} epochs)",
+                flush=True,
+            )
     if anchor:
         print(f"{'fasttext':>12} {'random':>10}  accuracy {anchor['accuracy']:.4f}  {anchor['train_seconds']:.0f}s")
     for row in rows:
-        line = (f"RESULT bench=classify case={row['encoder']}-{row['init']}{'-quick' if args.quick else ''} "
-                f"ours={row['train_seconds']:.1f}s")
+        line = (
+            f"RESULT bench=classify case={row['encoder']}-{row['init']}{'-quick' if args.quick else ''} "
+            f"ours={row['train_seconds']:.1f}s"
+        )
         if anchor:
-            line += (f" anchor=fasttext-supervised:{anchor['train_seconds']:.1f}s "
-                     f"speedup={anchor['train_seconds'] / row['train_seconds']:.2f} "
-                     f"quality=accuracy:{row['accuracy']:.4f}/{anchor['accuracy']:.4f}")
+            line += (
+                f" anchor=fasttext-supervised:{anchor['train_seconds']:.1f}s "
+                f"speedup={anchor['train_seconds'] / row['train_seconds']:.2f} "
+                f"quality=accuracy:{row['accuracy']:.4f}/{anchor['accuracy']:.4f}"
+            )
         else:
             line += f" quality=accuracy:{row['accuracy']:.4f}"
         print(line)
-    name = "classify-" + "-".join(encoders) + "-" + "-".join(inits) + f"-seed{args.seed}" + ("-quick" if args.quick else "")
+    name = (
+        "classify-"
+        + "-".join(encoders)
+        + "-"
+        + "-".join(inits)
+        + f"-seed{args.seed}"
+        + ("-quick" if args.quick else "")
+    )
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
-            "torch": torch.__version__, "args": vars(args)}
+    meta = {
+        "nproc": os.cpu_count(),
+        "threads": args.threads,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "args": vars(args),
+    }
     out.write_text(json.dumps({"meta": meta, "ours": rows, "anchor": anchor}, indent=2) + "\n")
 
 

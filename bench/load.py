@@ -60,8 +60,12 @@ print(json.dumps({"base_kb": base, "peak_kb": peak, "seconds": seconds, "rows": 
 
 
 def _child(lib: str, path: Path, fmt: str, kwargs: dict) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, lib, str(path), fmt, json.dumps(kwargs)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, lib, str(path), fmt, json.dumps(kwargs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -99,20 +103,30 @@ def main() -> None:
                 order = ("ours", "gensim") if rep % 2 == 0 else ("gensim", "ours")
                 for lib in order:
                     t = time.perf_counter()
-                    v = load_vectors(path, format=fmt) if lib == "ours" else KeyedVectors.load_word2vec_format(str(path), **kwargs)
+                    v = (
+                        load_vectors(path, format=fmt)
+                        if lib == "ours"
+                        else KeyedVectors.load_word2vec_format(str(path), **kwargs)
+                    )
                     (ours if lib == "ours" else anchor).append(time.perf_counter() - t)
                     assert len(v) == n, (lib, case, len(v))
                     del v
             mem_ours = _child("ours", path, fmt, kwargs)
             mem_gensim = _child("gensim", path, fmt, kwargs)
-            rows.append({
-                "case": case, "file_mb": round(path.stat().st_size / 2**20, 1),
-                "ours_s": statistics.median(ours), "gensim_s": statistics.median(anchor),
-                "ours_all_s": ours, "gensim_all_s": anchor,
-                "ours_peak_mb": mem_ours["peak_kb"] / 1024, "gensim_peak_mb": mem_gensim["peak_kb"] / 1024,
-                "ours_load_peak_mb": (mem_ours["peak_kb"] - mem_ours["base_kb"]) / 1024,
-                "gensim_load_peak_mb": (mem_gensim["peak_kb"] - mem_gensim["base_kb"]) / 1024,
-            })
+            rows.append(
+                {
+                    "case": case,
+                    "file_mb": round(path.stat().st_size / 2**20, 1),
+                    "ours_s": statistics.median(ours),
+                    "gensim_s": statistics.median(anchor),
+                    "ours_all_s": ours,
+                    "gensim_all_s": anchor,
+                    "ours_peak_mb": mem_ours["peak_kb"] / 1024,
+                    "gensim_peak_mb": mem_gensim["peak_kb"] / 1024,
+                    "ours_load_peak_mb": (mem_ours["peak_kb"] - mem_ours["base_kb"]) / 1024,
+                    "gensim_load_peak_mb": (mem_gensim["peak_kb"] - mem_gensim["base_kb"]) / 1024,
+                }
+            )
 
         native = tmp / "glove.vectors"
         opens, firsts = [], []
@@ -126,38 +140,60 @@ def main() -> None:
             firsts.append(time.perf_counter() - t)
             del v
         mem_native = _child("ours", native, "native", {})
-        native_row = {"case": "native-open", "ours_s": statistics.median(opens), "ours_all_s": opens,
-                      "first_lookup_s": statistics.median(firsts),
-                      "ours_peak_mb": mem_native["peak_kb"] / 1024,
-                      "ours_load_peak_mb": (mem_native["peak_kb"] - mem_native["base_kb"]) / 1024}
+        native_row = {
+            "case": "native-open",
+            "ours_s": statistics.median(opens),
+            "ours_all_s": opens,
+            "first_lookup_s": statistics.median(firsts),
+            "ours_peak_mb": mem_native["peak_kb"] / 1024,
+            "ours_load_peak_mb": (mem_native["peak_kb"] - mem_native["base_kb"]) / 1024,
+        }
 
     print(f"{n} words x {dim}, {repeats} repetition(s), nproc {os.cpu_count()}")
-    print(f"{'case':<16} {'MB':>6} {'ours s':>8} {'gensim s':>9} {'speedup':>8} "
-          f"{'load peak MB ours/gensim':>25} {'process peak MB ours/gensim':>28}")
+    print(
+        f"{'case':<16} {'MB':>6} {'ours s':>8} {'gensim s':>9} {'speedup':>8} "
+        f"{'load peak MB ours/gensim':>25} {'process peak MB ours/gensim':>28}"
+    )
     for r in rows:
         r["speedup"] = r["gensim_s"] / r["ours_s"]
-        print(f"{r['case']:<16} {r['file_mb']:>6} {r['ours_s']:>8.3f} {r['gensim_s']:>9.3f} {r['speedup']:>7.2f}x "
-              f"{r['ours_load_peak_mb']:>12.0f}/{r['gensim_load_peak_mb']:<12.0f} "
-              f"{r['ours_peak_mb']:>14.0f}/{r['gensim_peak_mb']:<13.0f}")
-    print(f"{'native-open':<16} {'':>6} {native_row['ours_s'] * 1e3:>7.2f}ms  (first word lookup "
-          f"{native_row['first_lookup_s'] * 1e3:.0f} ms; load peak {native_row['ours_load_peak_mb']:.0f} MB "
-          f"incl. the words)")
+        print(
+            f"{r['case']:<16} {r['file_mb']:>6} {r['ours_s']:>8.3f} {r['gensim_s']:>9.3f} {r['speedup']:>7.2f}x "
+            f"{r['ours_load_peak_mb']:>12.0f}/{r['gensim_load_peak_mb']:<12.0f} "
+            f"{r['ours_peak_mb']:>14.0f}/{r['gensim_peak_mb']:<13.0f}"
+        )
+    print(
+        f"{'native-open':<16} {'':>6} {native_row['ours_s'] * 1e3:>7.2f}ms  (first word lookup "
+        f"{native_row['first_lookup_s'] * 1e3:.0f} ms; load peak {native_row['ours_load_peak_mb']:.0f} MB "
+        f"incl. the words)"
+    )
     for r in rows:
-        print(f"RESULT bench=load case={r['case']} ours={r['ours_s']:.3f}s anchor=gensim:{r['gensim_s']:.3f}s "
-              f"speedup={r['speedup']:.2f} "
-              f"quality=load_peak_mb:{r['ours_load_peak_mb']:.0f}/{r['gensim_load_peak_mb']:.0f},"
-              f"process_peak_mb:{r['ours_peak_mb']:.0f}/{r['gensim_peak_mb']:.0f}")
-    print(f"RESULT bench=load case=native-open ours={native_row['ours_s'] * 1e3:.2f}ms anchor=target:50ms "
-          f"speedup={0.05 / native_row['ours_s']:.2f}")
+        print(
+            f"RESULT bench=load case={r['case']} ours={r['ours_s']:.3f}s anchor=gensim:{r['gensim_s']:.3f}s "
+            f"speedup={r['speedup']:.2f} "
+            f"quality=load_peak_mb:{r['ours_load_peak_mb']:.0f}/{r['gensim_load_peak_mb']:.0f},"
+            f"process_peak_mb:{r['ours_peak_mb']:.0f}/{r['gensim_peak_mb']:.0f}"
+        )
+    print(
+        f"RESULT bench=load case=native-open ours={native_row['ours_s'] * 1e3:.2f}ms anchor=target:50ms "
+        f"speedup={0.05 / native_row['ours_s']:.2f}"
+    )
 
     out = ROOT / "bench" / "results" / ("load-quick.json" if args.quick else "load.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     import torch
 
-    meta = {"nproc": os.cpu_count(), "words": n, "dim": dim, "repeats": repeats,
-            "python": platform.python_version(), "numpy": np.__version__, "gensim": gensim.__version__,
-            "torch": torch.__version__, "machine": platform.machine(),
-            "note": "load_peak_mb = VmHWM after the load minus after importing the library, in a fresh process"}
+    meta = {
+        "nproc": os.cpu_count(),
+        "words": n,
+        "dim": dim,
+        "repeats": repeats,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gensim": gensim.__version__,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "note": "load_peak_mb = VmHWM after the load minus after importing the library, in a fresh process",
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows + [native_row]}, indent=2) + "\n")
 
 

@@ -74,8 +74,14 @@ def speed(rows: int, dim: int, sizes: list[int], repeats: int, bandwidth: float)
         }
         seconds = time_variants(variants, ids_list, repeats)
         moved = 2 * n * dim * 4  # rows read + output written (float32 table)
-        results.append({"ids": n, "seconds": seconds, "gbs": {k: moved / v / 1e9 for k, v in seconds.items()},
-                         "copy_bandwidth_gbs": bandwidth / 1e9})
+        results.append(
+            {
+                "ids": n,
+                "seconds": seconds,
+                "gbs": {k: moved / v / 1e9 for k, v in seconds.items()},
+                "copy_bandwidth_gbs": bandwidth / 1e9,
+            }
+        )
     return results
 
 
@@ -94,10 +100,17 @@ def recall(quick: bool) -> dict:
         matrix = np.asarray(load_vectors(SHARED / "vectors" / "glove.6B.50d.top20k.txt").matrix)
     exact = torch.from_numpy(np.array(matrix))
     queries = torch.from_numpy(np.random.default_rng(0).choice(len(exact), 200 if quick else 1000, replace=False))
-    tables = {"int8": QuantizedEmbedding.from_weight(exact).dequantize(), "bfloat16": exact.bfloat16().float(),
-              "float16": exact.half().float()}
-    return {"source": source, "rows": len(exact), "queries": len(queries),
-            "recall_at_10": {k: neighbour_recall(exact, v, queries) for k, v in tables.items()}}
+    tables = {
+        "int8": QuantizedEmbedding.from_weight(exact).dequantize(),
+        "bfloat16": exact.bfloat16().float(),
+        "float16": exact.half().float(),
+    }
+    return {
+        "source": source,
+        "rows": len(exact),
+        "queries": len(queries),
+        "recall_at_10": {k: neighbour_recall(exact, v, queries) for k, v in tables.items()},
+    }
 
 
 def classifier(quick: bool) -> dict:
@@ -110,13 +123,31 @@ def classifier(quick: bool) -> dict:
     from embedlayer.train import TrainConfig
 
     folder = SHARED / "classification"
-    train = list(islice(read_examples(folder / "sst2_train.tsv", text_col="sentence", label_col="label"),
-                        10_000 if quick else None))
+    train = list(
+        islice(
+            read_examples(folder / "sst2_train.tsv", text_col="sentence", label_col="label"), 10_000 if quick else None
+        )
+    )
     test = list(read_examples(folder / "sst2_test.tsv", text_col="sentence", label_col="label"))
-    pipe = TextClassificationPipeline.build(train, PipelineConfig(tokenizer="whitespace", embedding_dim=64, dropout=0.0,
-                                                                  encoder=EncoderConfig(kind="bag"), seed=0))
-    pipe.fit(train, None, TrainConfig(epochs=2 if quick else 4, batch_size=64, lr=3e-3, embedding_lr=3e-2,
-                                      sparse_optimizer="adam", schedule="linear", patience=None))
+    pipe = TextClassificationPipeline.build(
+        train,
+        PipelineConfig(
+            tokenizer="whitespace", embedding_dim=64, dropout=0.0, encoder=EncoderConfig(kind="bag"), seed=0
+        ),
+    )
+    pipe.fit(
+        train,
+        None,
+        TrainConfig(
+            epochs=2 if quick else 4,
+            batch_size=64,
+            lr=3e-3,
+            embedding_lr=3e-2,
+            sparse_optimizer="adam",
+            schedule="linear",
+            patience=None,
+        ),
+    )
     trained = pipe.model.embedding
     scores = {"float32": pipe.evaluate(test).accuracy}
     pipe.model.embedding = Embedding.from_weight(trained.weight.detach().bfloat16(), padding_idx=trained.padding_idx)
@@ -144,34 +175,51 @@ def main() -> None:
 def report(results: list[dict], quality: dict, bandwidth: float, args: argparse.Namespace) -> None:
     print(f"table {args.rows} x {args.dim} float32, {args.threads} threads, copy bandwidth {bandwidth / 1e9:.1f} GB/s")
     for r in results:
-        print(f"{r['ids']} ids: " + "  ".join(f"{k} {v * 1e3:.2f}ms ({r['gbs'][k]:.1f} GB/s)" for k, v in r["seconds"].items()))
+        print(
+            f"{r['ids']} ids: "
+            + "  ".join(f"{k} {v * 1e3:.2f}ms ({r['gbs'][k]:.1f} GB/s)" for k, v in r["seconds"].items())
+        )
     if quality:
         nb, cl = quality["neighbours"], quality["classifier"]
-        print(f"recall@10 vs float32 on {nb['source']}, {nb['queries']} queries: " +
-              ", ".join(f"{k} {v:.4f}" for k, v in nb["recall_at_10"].items()))
-        print(f"{cl['task']}, {cl['train']} train / {cl['test']} test, accuracy: " +
-              ", ".join(f"{k} {v:.4f}" for k, v in cl["accuracy"].items()))
+        print(
+            f"recall@10 vs float32 on {nb['source']}, {nb['queries']} queries: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in nb["recall_at_10"].items())
+        )
+        print(
+            f"{cl['task']}, {cl['train']} train / {cl['test']} test, accuracy: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in cl["accuracy"].items())
+        )
     for r in results:
         s, gbs, tag = r["seconds"], r["gbs"], f"{r['ids'] // 1024}k"
         for anchor in ("torch-index_select", "torch-F.embedding"):
-            print(f"RESULT bench=lookup case=gather-{tag} ours={s['ours'] * 1e3:.3f}ms "
-                  f"anchor={anchor}:{s[anchor] * 1e3:.3f}ms "
-                  f"speedup={s[anchor] / s['ours']:.2f} quality=GBps:{gbs['ours']:.1f}/{gbs[anchor]:.1f},"
-                  f"copy_GBps:{bandwidth / 1e9:.1f}")
-        print(f"RESULT bench=lookup case=gather-{tag}-out ours={s['ours-out'] * 1e3:.3f}ms anchor=torch-index_select-out:"
-              f"{s['torch-index_select-out'] * 1e3:.3f}ms speedup={s['torch-index_select-out'] / s['ours-out']:.2f} "
-              f"quality=GBps:{gbs['ours-out']:.1f}/{gbs['torch-index_select-out']:.1f}")
-        print(f"RESULT bench=lookup case=gather-{tag}-bf16 ours={s['ours-bf16'] * 1e3:.3f}ms "
-              f"anchor=torch-bf16-index_select:"
-              f"{s['torch-bf16'] * 1e3:.3f}ms speedup={s['torch-bf16'] / s['ours-bf16']:.2f}")
-        print(f"RESULT bench=lookup case=gather-{tag}-int8 ours={s['ours-int8'] * 1e3:.3f}ms "
-              f"anchor=torch-index_select-float32:"
-              f"{s['torch-index_select'] * 1e3:.3f}ms speedup={s['torch-index_select'] / s['ours-int8']:.2f}")
+            print(
+                f"RESULT bench=lookup case=gather-{tag} ours={s['ours'] * 1e3:.3f}ms "
+                f"anchor={anchor}:{s[anchor] * 1e3:.3f}ms "
+                f"speedup={s[anchor] / s['ours']:.2f} quality=GBps:{gbs['ours']:.1f}/{gbs[anchor]:.1f},"
+                f"copy_GBps:{bandwidth / 1e9:.1f}"
+            )
+        print(
+            f"RESULT bench=lookup case=gather-{tag}-out ours={s['ours-out'] * 1e3:.3f}ms anchor=torch-index_select-out:"
+            f"{s['torch-index_select-out'] * 1e3:.3f}ms speedup={s['torch-index_select-out'] / s['ours-out']:.2f} "
+            f"quality=GBps:{gbs['ours-out']:.1f}/{gbs['torch-index_select-out']:.1f}"
+        )
+        print(
+            f"RESULT bench=lookup case=gather-{tag}-bf16 ours={s['ours-bf16'] * 1e3:.3f}ms "
+            f"anchor=torch-bf16-index_select:"
+            f"{s['torch-bf16'] * 1e3:.3f}ms speedup={s['torch-bf16'] / s['ours-bf16']:.2f}"
+        )
+        print(
+            f"RESULT bench=lookup case=gather-{tag}-int8 ours={s['ours-int8'] * 1e3:.3f}ms "
+            f"anchor=torch-index_select-float32:"
+            f"{s['torch-index_select'] * 1e3:.3f}ms speedup={s['torch-index_select'] / s['ours-int8']:.2f}"
+        )
     if quality:
         rc, acc = quality["neighbours"]["recall_at_10"], quality["classifier"]["accuracy"]
         for kind in ("int8", "bfloat16"):
-            print(f"RESULT bench=lookup case=quality-{kind} ours={rc[kind]:.4f}recall@10 anchor=float32:1.0000recall@10 "
-                  f"speedup={rc[kind]:.4f} quality=accuracy:{acc[kind]:.4f}/{acc['float32']:.4f}")
+            print(
+                f"RESULT bench=lookup case=quality-{kind} ours={rc[kind]:.4f}recall@10 anchor=float32:1.0000recall@10 "
+                f"speedup={rc[kind]:.4f} quality=accuracy:{acc[kind]:.4f}/{acc['float32']:.4f}"
+            )
     save_results("lookup", args, bandwidth, {}, {"speed": results, "quality": quality})
 
 

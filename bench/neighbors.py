@@ -57,7 +57,7 @@ def main() -> None:
     ours = load_glove()
     kv = KeyedVectors(ours.vector_size, count=len(ours))
     kv.add_vectors(list(ours.index_to_key), np.asarray(ours.matrix))
-    words = list(ours.index_to_key[100:100 + nq])
+    words = list(ours.index_to_key[100 : 100 + nq])
     topn = args.topn
 
     # warm-up: norms (both cache them), torch's first call
@@ -83,36 +83,71 @@ def main() -> None:
     rows = []
     for name in ("batch", "single"):
         identical, max_diff = compare(results[name], results["gensim"])
-        rows.append({"case": f"{name}-top{topn}-{nq}q", "ours_s": med[name], "gensim_s": med["gensim"],
-                     "ours_qps": nq / med[name], "gensim_qps": nq / med["gensim"],
-                     "speedup": med["gensim"] / med[name], "identical_top10": identical,
-                     "max_score_diff": max_diff, "ours_all_s": times[name], "gensim_all_s": times["gensim"]})
-    mismatches = [(w, [x for x, _ in a], [x for x, _ in b])
-                  for w, a, b in zip(words, results["batch"], results["gensim"]) if [x for x, _ in a] != [x for x, _ in b]]
+        rows.append(
+            {
+                "case": f"{name}-top{topn}-{nq}q",
+                "ours_s": med[name],
+                "gensim_s": med["gensim"],
+                "ours_qps": nq / med[name],
+                "gensim_qps": nq / med["gensim"],
+                "speedup": med["gensim"] / med[name],
+                "identical_top10": identical,
+                "max_score_diff": max_diff,
+                "ours_all_s": times[name],
+                "gensim_all_s": times["gensim"],
+            }
+        )
+    mismatches = [
+        (w, [x for x, _ in a], [x for x, _ in b])
+        for w, a, b in zip(words, results["batch"], results["gensim"])
+        if [x for x, _ in a] != [x for x, _ in b]
+    ]
 
-    print(f"{len(ours)} words x {ours.vector_size}, {nq} queries, top {topn}, {repeats} repetition(s), "
-          f"threads {args.threads}, nproc {os.cpu_count()}")
-    print(f"{'path':<22} {'s':>8} {'queries/s':>10} {'gensim q/s':>11} {'speedup':>8} {'identical':>10} {'max diff':>9}")
+    print(
+        f"{len(ours)} words x {ours.vector_size}, {nq} queries, top {topn}, {repeats} repetition(s), "
+        f"threads {args.threads}, nproc {os.cpu_count()}"
+    )
+    print(
+        f"{'path':<22} {'s':>8} {'queries/s':>10} {'gensim q/s':>11} {'speedup':>8} {'identical':>10} {'max diff':>9}"
+    )
     for r in rows:
-        print(f"{r['case']:<22} {r['ours_s']:>8.3f} {r['ours_qps']:>10.0f} {r['gensim_qps']:>11.0f} "
-              f"{r['speedup']:>7.2f}x {r['identical_top10']:>10.3f} {r['max_score_diff']:>9.1e}")
+        print(
+            f"{r['case']:<22} {r['ours_s']:>8.3f} {r['ours_qps']:>10.0f} {r['gensim_qps']:>11.0f} "
+            f"{r['speedup']:>7.2f}x {r['identical_top10']:>10.3f} {r['max_score_diff']:>9.1e}"
+        )
     for w, a, b in mismatches[:5]:
         print(f"  differs for {w!r}: ours {a} gensim {b}")
     for r in rows:
-        print(f"RESULT bench=neighbors case={r['case']} ours={r['ours_qps']:.0f}q/s "
-              f"anchor=gensim:{r['gensim_qps']:.0f}q/s "
-              f"speedup={r['speedup']:.2f} quality=identical_top{topn}:{r['identical_top10']:.3f}/1.000,"
-              f"max_score_diff:{r['max_score_diff']:.1e}")
+        print(
+            f"RESULT bench=neighbors case={r['case']} ours={r['ours_qps']:.0f}q/s "
+            f"anchor=gensim:{r['gensim_qps']:.0f}q/s "
+            f"speedup={r['speedup']:.2f} quality=identical_top{topn}:{r['identical_top10']:.3f}/1.000,"
+            f"max_score_diff:{r['max_score_diff']:.1e}"
+        )
 
     out = ROOT / "bench" / "results" / ("neighbors-quick.json" if args.quick else "neighbors.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "words": len(ours), "dim": ours.vector_size,
-            "queries": nq, "topn": topn, "repeats": repeats, "python": platform.python_version(),
-            "numpy": np.__version__, "gensim": gensim.__version__, "torch": torch.__version__,
-            "machine": platform.machine()}
-    out.write_text(json.dumps({"meta": meta, "rows": rows,
-                               "mismatches": [{"word": w, "ours": a, "gensim": b} for w, a, b in mismatches]},
-                              indent=2) + "\n")
+    meta = {
+        "nproc": os.cpu_count(),
+        "threads": args.threads,
+        "words": len(ours),
+        "dim": ours.vector_size,
+        "queries": nq,
+        "topn": topn,
+        "repeats": repeats,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "gensim": gensim.__version__,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+    }
+    out.write_text(
+        json.dumps(
+            {"meta": meta, "rows": rows, "mismatches": [{"word": w, "ours": a, "gensim": b} for w, a, b in mismatches]},
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -30,23 +30,32 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4096)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = cost_comparison(vocab_sizes=(1_000, 10_000, 100_000), D=args.dim, batch=args.batch,
-                           repeats=3 if args.quick else 7)
+    rows = cost_comparison(
+        vocab_sizes=(1_000, 10_000, 100_000), D=args.dim, batch=args.batch, repeats=3 if args.quick else 7
+    )
     print(f"{'V':>8} {'ids':>6} {'lookup ms':>10} {'sparse ms':>10} {'one-hot ms':>11} {'ratio':>7}")
     for r in rows:
-        print(f"{r['vocab_size']:>8} {r['batch']:>6} {r['lookup_seconds'] * 1e3:>10.3f} "
-              f"{r['lookup_sparse_seconds'] * 1e3:>10.3f} {r['onehot_seconds'] * 1e3:>11.3f} {r['speedup']:>6.1f}x")
+        print(
+            f"{r['vocab_size']:>8} {r['batch']:>6} {r['lookup_seconds'] * 1e3:>10.3f} "
+            f"{r['lookup_sparse_seconds'] * 1e3:>10.3f} {r['onehot_seconds'] * 1e3:>11.3f} {r['speedup']:>6.1f}x"
+        )
     for r in rows:
         base = f"V{r['vocab_size']}-D{r['embedding_dim']}-B{r['batch']}"
         anchor = r["onehot_seconds"] * 1e3
         for path, key in (("dense-grad", "lookup_seconds"), ("sparse-grad", "lookup_sparse_seconds")):
             ours = r[key] * 1e3
-            print(f"RESULT bench=onehot case={base}-{path} ours={ours:.3f}ms anchor=onehot-matmul:{anchor:.3f}ms "
-                  f"speedup={anchor / ours:.1f}")
+            print(
+                f"RESULT bench=onehot case={base}-{path} ours={ours:.3f}ms anchor=onehot-matmul:{anchor:.3f}ms "
+                f"speedup={anchor / ours:.1f}"
+            )
     out = ROOT / "bench" / "results" / ("onehot-quick.json" if args.quick else "onehot.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
-            "torch": torch.__version__}
+    meta = {
+        "nproc": os.cpu_count(),
+        "threads": args.threads,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 
 

@@ -89,8 +89,13 @@ def _train(lib: str, case: str, settings: dict, out: Path, fasttext_path: str | 
     env = {**os.environ, "OMP_NUM_THREADS": str(settings["threads"])}
     if lib == "fasttext" and fasttext_path:
         env["PYTHONPATH"] = os.pathsep.join([fasttext_path, env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, "-c", _CHILD, lib, case, str(CORPUS), str(out), json.dumps(settings)],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, lib, case, str(CORPUS), str(out), json.dumps(settings)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{lib} {case} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -104,9 +109,11 @@ def _quality(path: Path) -> dict[str, float]:
     )
 
     vectors = load_vectors(path)
-    return {"analogy": evaluate_word_analogies(vectors, WORDSIM / "questions-words.txt", restrict_vocab=30000).score,
-            "ws353": evaluate_word_pairs(vectors, WORDSIM / "wordsim353.tsv").spearman[0],
-            "simlex": evaluate_word_pairs(vectors, WORDSIM / "simlex999.txt").spearman[0]}
+    return {
+        "analogy": evaluate_word_analogies(vectors, WORDSIM / "questions-words.txt", restrict_vocab=30000).score,
+        "ws353": evaluate_word_pairs(vectors, WORDSIM / "wordsim353.tsv").spearman[0],
+        "simlex": evaluate_word_pairs(vectors, WORDSIM / "simlex999.txt").spearman[0],
+    }
 
 
 def _fmt_rate(words_per_s: float) -> str:
@@ -121,13 +128,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="1 epoch, 1 repetition (a smoke run)")
-    parser.add_argument("--fasttext-path", default=None, metavar="DIR",
-                        help="a directory holding another build of the fasttext module (e.g. 0.9.3 built from its "
-                             "sdist with `pip install --target DIR`), put first on the fastText run's PYTHONPATH")
+    parser.add_argument(
+        "--fasttext-path",
+        default=None,
+        metavar="DIR",
+        help="a directory holding another build of the fasttext module (e.g. 0.9.3 built from its "
+        "sdist with `pip install --target DIR`), put first on the fastText run's PYTHONPATH",
+    )
     args = parser.parse_args()
     epochs = 1 if args.quick else args.epochs
-    settings = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e-3, "epochs": epochs,
-                "threads": args.threads, "buckets": 2_000_000, "seed": args.seed}
+    settings = {
+        "dim": 100,
+        "window": 5,
+        "negative": 5,
+        "min_count": 5,
+        "sample": 1e-3,
+        "epochs": epochs,
+        "threads": args.threads,
+        "buckets": 2_000_000,
+        "seed": args.seed,
+    }
     with open(CORPUS, encoding="utf-8") as fh:
         raw_words = sum(len(line.split()) for line in fh)
     rows = []
@@ -136,31 +156,60 @@ def main() -> None:
             anchor = "fasttext" if case == "subword" else "gensim"
             runs: dict[str, list[dict]] = {"ours": [], anchor: []}
             for rep in range(args.repeats):
-                for lib in (["ours", anchor] if rep % 2 == 0 else [anchor, "ours"]):
+                for lib in ["ours", anchor] if rep % 2 == 0 else [anchor, "ours"]:
                     out = Path(tmp) / f"{lib}-{case}-{rep}.bin"
                     result = _train(lib, case, settings, out, args.fasttext_path)
                     result["words_per_s"] = raw_words * epochs / result["seconds"]
                     result["quality"] = _quality(out)
                     runs[lib].append(result)
-                    print(f"{case:<9} {lib:<9} {result['seconds']:7.1f}s {_fmt_rate(result['words_per_s']):>10} "
-                          + " ".join(f"{k}={v:.4f}" for k, v in result["quality"].items()), flush=True)
+                    print(
+                        f"{case:<9} {lib:<9} {result['seconds']:7.1f}s {_fmt_rate(result['words_per_s']):>10} "
+                        + " ".join(f"{k}={v:.4f}" for k, v in result["quality"].items()),
+                        flush=True,
+                    )
             speed = {lib: statistics.median(r["words_per_s"] for r in rs) for lib, rs in runs.items()}
-            quality = {lib: {k: statistics.median(r["quality"][k] for r in rs) for k in rs[0]["quality"]}
-                       for lib, rs in runs.items()}
-            rows.append({"case": case, "anchor": anchor, "speed": speed, "quality": quality, "runs": runs,
-                         "speedup": speed["ours"] / speed[anchor]})
+            quality = {
+                lib: {k: statistics.median(r["quality"][k] for r in rs) for k in rs[0]["quality"]}
+                for lib, rs in runs.items()
+            }
+            rows.append(
+                {
+                    "case": case,
+                    "anchor": anchor,
+                    "speed": speed,
+                    "quality": quality,
+                    "runs": runs,
+                    "speedup": speed["ours"] / speed[anchor],
+                }
+            )
     print(f"corpus {CORPUS.name}: {raw_words} words, {epochs} epochs, threads {args.threads}, nproc {os.cpu_count()}")
     for r in rows:
         a = r["anchor"]
         q = ",".join(f"{k}:{r['quality']['ours'][k]:.4f}/{r['quality'][a][k]:.4f}" for k in r["quality"]["ours"])
-        print(f"RESULT bench=pretrain case={r['case']} ours={_fmt_rate(r['speed']['ours'])} "
-              f"anchor={a}:{_fmt_rate(r['speed'][a])} speedup={r['speedup']:.2f} quality={q}")
+        print(
+            f"RESULT bench=pretrain case={r['case']} ours={_fmt_rate(r['speed']['ours'])} "
+            f"anchor={a}:{_fmt_rate(r['speed'][a])} speedup={r['speedup']:.2f} quality={q}"
+        )
     import numpy as np
 
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "epochs": epochs, "raw_words": raw_words,
-            "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "settings": settings, "fasttext_path": args.fasttext_path}
-    out = ROOT / "bench" / "results" / ("pretrain-quick.json" if args.quick else f"pretrain-{args.cases.replace(',', '-')}.json")
+    meta = {
+        "nproc": os.cpu_count(),
+        "threads": args.threads,
+        "epochs": epochs,
+        "raw_words": raw_words,
+        "repeats": args.repeats,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "settings": settings,
+        "fasttext_path": args.fasttext_path,
+    }
+    out = (
+        ROOT
+        / "bench"
+        / "results"
+        / ("pretrain-quick.json" if args.quick else f"pretrain-{args.cases.replace(',', '-')}.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 

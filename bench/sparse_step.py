@@ -44,12 +44,25 @@ from embedlayer.layers import Embedding
 from embedlayer.sparse import LazyAdam, RowwiseAdagrad, SparseAdagrad, SparseSGD
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"adam": (LazyAdam, {"lr": 1e-3}, 2), "sgd": (SparseSGD, {"lr": 0.1}, 0),
-        "adagrad": (SparseAdagrad, {"lr": 0.1}, 1), "rowwise-adagrad": (RowwiseAdagrad, {"lr": 0.1}, 0)}
-ANCHORS = {"dense-Adam": (False, torch.optim.Adam, {"lr": 1e-3}), "SparseAdam": (True, torch.optim.SparseAdam, {"lr": 1e-3}),
-           "sparse-SGD": (True, torch.optim.SGD, {"lr": 0.1}), "sparse-Adagrad": (True, torch.optim.Adagrad, {"lr": 0.1})}
-COMPARE = [("adam", "SparseAdam"), ("adam", "dense-Adam"), ("sgd", "sparse-SGD"), ("adagrad", "sparse-Adagrad"),
-           ("rowwise-adagrad", "sparse-Adagrad")]
+OURS = {
+    "adam": (LazyAdam, {"lr": 1e-3}, 2),
+    "sgd": (SparseSGD, {"lr": 0.1}, 0),
+    "adagrad": (SparseAdagrad, {"lr": 0.1}, 1),
+    "rowwise-adagrad": (RowwiseAdagrad, {"lr": 0.1}, 0),
+}
+ANCHORS = {
+    "dense-Adam": (False, torch.optim.Adam, {"lr": 1e-3}),
+    "SparseAdam": (True, torch.optim.SparseAdam, {"lr": 1e-3}),
+    "sparse-SGD": (True, torch.optim.SGD, {"lr": 0.1}),
+    "sparse-Adagrad": (True, torch.optim.Adagrad, {"lr": 0.1}),
+}
+COMPARE = [
+    ("adam", "SparseAdam"),
+    ("adam", "dense-Adam"),
+    ("sgd", "sparse-SGD"),
+    ("adagrad", "sparse-Adagrad"),
+    ("rowwise-adagrad", "sparse-Adagrad"),
+]
 
 
 def copy_bandwidth(mb: int = 256, repeats: int = 7) -> float:
@@ -85,6 +98,7 @@ def make_steps(weight: torch.Tensor) -> dict[str, Callable[[torch.Tensor, torch.
 
 def _step(module, optimizer) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, ...]]:
     """A step that returns the seconds of its phases: (forward, loss, backward, optimizer.step)."""
+
     def step(ids: torch.Tensor, target: torch.Tensor) -> tuple[float, ...]:
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
@@ -113,7 +127,9 @@ def loss_backward_alone(target: torch.Tensor, repeats: int) -> float:
     return statistics.median(times[2:])
 
 
-def time_steps(steps, id_batches, target, rounds: int, per_round: int, warmup: int = 2) -> dict[str, list[tuple[float, ...]]]:
+def time_steps(
+    steps, id_batches, target, rounds: int, per_round: int, warmup: int = 2
+) -> dict[str, list[tuple[float, ...]]]:
     """Per-step phase seconds of each variant; rounds alternate the order of the variants."""
     times: dict[str, list[tuple[float, ...]]] = {name: [] for name in steps}
     names = list(steps)
@@ -135,16 +151,26 @@ def summarise(phases: list[tuple[float, ...]], loss_backward: float) -> dict[str
     total = arr.sum(axis=1)
     med = np.median(arr, axis=0)
     optimizer = np.median(arr[:, 2] + arr[:, 3]) - loss_backward * 1e3
-    return {"step_ms": float(np.median(total)), "forward_ms": float(med[0]), "loss_ms": float(med[1]),
-            "backward_ms": float(med[2]), "optimizer_step_ms": float(med[3]), "optimizer_ms": float(optimizer)}
+    return {
+        "step_ms": float(np.median(total)),
+        "forward_ms": float(med[0]),
+        "loss_ms": float(med[1]),
+        "backward_ms": float(med[2]),
+        "optimizer_step_ms": float(med[3]),
+        "optimizer_ms": float(optimizer),
+    }
 
 
 def traffic_bytes(name: str, n: int, unique: float, dim: int) -> dict[str, float]:
     """The bytes one step of ours must move, by part (see the module docstring)."""
     row = 4 * dim
     state_rows = OURS[name][2]
-    return {"gather": 2 * n * row, "loss": 5 * n * row,
-            "update": n * row + 2 * unique * (row * (1 + state_rows) + (8 if name == "adam" else 4 * (name == "rowwise-adagrad")))}
+    return {
+        "gather": 2 * n * row,
+        "loss": 5 * n * row,
+        "update": n * row
+        + 2 * unique * (row * (1 + state_rows) + (8 if name == "adam" else 4 * (name == "rowwise-adagrad"))),
+    }
 
 
 def update_only(name: str, weight: torch.Tensor, id_batches, grads: torch.Tensor, repeats: int) -> float:
@@ -166,7 +192,7 @@ def _float64_reference(name: str, table: torch.Tensor, batches, lr: float) -> to
     m, v, acc = torch.zeros_like(w), torch.zeros_like(w), torch.zeros_like(w)
     for t, (ids, target) in enumerate(batches, start=1):
         flat = ids.reshape(-1)
-        g = (2 * (w[flat] - target.reshape(-1, w.shape[1]).double()))  # mse_loss(reduction="sum")
+        g = 2 * (w[flat] - target.reshape(-1, w.shape[1]).double())  # mse_loss(reduction="sum")
         rows = torch.unique(flat)
         summed = torch.zeros_like(w).index_add_(0, flat, g)[rows]
         if name == "sgd":
@@ -186,10 +212,15 @@ def check_against_torch(rows: int = 100_000, dim: int = 128) -> dict[str, dict[s
     ours vs torch (where the semantics coincide), and each vs a float64 reference."""
     gen = torch.Generator().manual_seed(0)
     base = torch.randn(rows, dim, generator=gen)
-    batches = [(torch.randint(0, rows // 5, (1024, 32), generator=gen), torch.randn(1024, 32, dim, generator=gen))
-               for _ in range(3)]
-    pairs = {"adam": (LazyAdam, {"bias_correction": "global"}, torch.optim.SparseAdam),
-             "sgd": (SparseSGD, {}, torch.optim.SGD), "adagrad": (SparseAdagrad, {}, torch.optim.Adagrad)}
+    batches = [
+        (torch.randint(0, rows // 5, (1024, 32), generator=gen), torch.randn(1024, 32, dim, generator=gen))
+        for _ in range(3)
+    ]
+    pairs = {
+        "adam": (LazyAdam, {"bias_correction": "global"}, torch.optim.SparseAdam),
+        "sgd": (SparseSGD, {}, torch.optim.SGD),
+        "adagrad": (SparseAdagrad, {}, torch.optim.Adagrad),
+    }
     out = {}
     for name, (ours_cls, ours_kw, ref_cls) in pairs.items():
         ours = Embedding.from_weight(base.clone())
@@ -202,8 +233,11 @@ def check_against_torch(rows: int = 100_000, dim: int = 128) -> dict[str, dict[s
                 o.step()
         exact = _float64_reference(name, base, batches, 0.01)
         a, b = ours.weight.detach(), ref.weight.detach()
-        out[name] = {"ours_vs_torch": float((a - b).abs().max()), "ours_vs_float64": float((a.double() - exact).abs().max()),
-                     "torch_vs_float64": float((b.double() - exact).abs().max())}
+        out[name] = {
+            "ours_vs_torch": float((a - b).abs().max()),
+            "ours_vs_float64": float((a.double() - exact).abs().max()),
+            "torch_vs_float64": float((b.double() - exact).abs().max()),
+        }
     return out
 
 
@@ -216,7 +250,11 @@ def measure(args: argparse.Namespace, bandwidth: float) -> list[dict]:
     loss_bwd = loss_backward_alone(target, 5 if args.quick else 15)
     rows_out = []
     for dist in ("uniform", "zipf"):
-        draw = (lambda: rng.integers(0, args.rows, shape)) if dist == "uniform" else (lambda: zipf_ids(rng, args.rows, shape))
+        draw = (
+            (lambda: rng.integers(0, args.rows, shape))
+            if dist == "uniform"
+            else (lambda: zipf_ids(rng, args.rows, shape))
+        )
         id_batches = [torch.from_numpy(draw()) for _ in range(8)]
         unique = statistics.mean(len(torch.unique(ids)) for ids in id_batches)
         steps = make_steps(weight)
@@ -226,19 +264,31 @@ def measure(args: argparse.Namespace, bandwidth: float) -> list[dict]:
         for name in OURS:
             bytes_ = traffic_bytes(name, n, unique, args.dim)
             kernel = update_only(name, weight, id_batches, grads, 3 if args.quick else 9)
-            rows_out.append({"case": f"{name}-{dist}", "unique_rows": unique, **summarise(times[name], loss_bwd),
-                             "bound_ms": 1e3 * sum(bytes_.values()) / bandwidth, "update_alone_ms": 1e3 * kernel,
-                             "update_bound_ms": 1e3 * bytes_["update"] / bandwidth, "bytes": bytes_})
+            rows_out.append(
+                {
+                    "case": f"{name}-{dist}",
+                    "unique_rows": unique,
+                    **summarise(times[name], loss_bwd),
+                    "bound_ms": 1e3 * sum(bytes_.values()) / bandwidth,
+                    "update_alone_ms": 1e3 * kernel,
+                    "update_bound_ms": 1e3 * bytes_["update"] / bandwidth,
+                    "bytes": bytes_,
+                }
+            )
         for name in ANCHORS:
-            rows_out.append({"case": f"torch-{name}-{dist}", "unique_rows": unique,
-                             **summarise(times["torch-" + name], loss_bwd)})
+            rows_out.append(
+                {"case": f"torch-{name}-{dist}", "unique_rows": unique, **summarise(times["torch-" + name], loss_bwd)}
+            )
     return rows_out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test, under a minute: 250k rows (unless --rows), one round of 2 steps")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test, under a minute: 250k rows (unless --rows), one round of 2 steps",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", type=int, default=None, help="table rows (default 1,000,000)")
     parser.add_argument("--dim", type=int, default=128)
@@ -255,18 +305,26 @@ def main() -> None:
 
 def report(rows: list[dict], bandwidth: float, equal: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
     by_case = {r["case"]: r for r in rows}
-    print(f"table {args.rows} x {args.dim} float32, {args.batch} x {args.seq} lookups a step, {args.threads} threads, "
-          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s (read + write), OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    print(f"{'case':<28} {'unique':>7} {'ms/step':>8} {'fwd':>6} {'loss':>6} {'bwd':>7} {'step':>7} {'optim':>7} "
-          f"{'bound':>7} {'xbound':>7} {'upd alone':>9} {'upd bound':>9}")
+    print(
+        f"table {args.rows} x {args.dim} float32, {args.batch} x {args.seq} lookups a step, {args.threads} threads, "
+        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s (read + write), OMP_WAIT_POLICY="
+        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}"
+    )
+    print(
+        f"{'case':<28} {'unique':>7} {'ms/step':>8} {'fwd':>6} {'loss':>6} {'bwd':>7} {'step':>7} {'optim':>7} "
+        f"{'bound':>7} {'xbound':>7} {'upd alone':>9} {'upd bound':>9}"
+    )
     for r in rows:
-        line = (f"{r['case']:<28} {r['unique_rows']:>7.0f} {r['step_ms']:>8.2f} "
-                f"{r['forward_ms']:>6.2f} {r['loss_ms']:>6.2f} "
-                f"{r['backward_ms']:>7.2f} {r['optimizer_step_ms']:>7.2f} {r['optimizer_ms']:>7.2f}")
+        line = (
+            f"{r['case']:<28} {r['unique_rows']:>7.0f} {r['step_ms']:>8.2f} "
+            f"{r['forward_ms']:>6.2f} {r['loss_ms']:>6.2f} "
+            f"{r['backward_ms']:>7.2f} {r['optimizer_step_ms']:>7.2f} {r['optimizer_ms']:>7.2f}"
+        )
         if "bound_ms" in r:
-            line += (f" {r['bound_ms']:>7.2f} {r['step_ms'] / r['bound_ms']:>7.2f} {r['update_alone_ms']:>9.2f} "
-                     f"{r['update_bound_ms']:>9.2f}")
+            line += (
+                f" {r['bound_ms']:>7.2f} {r['step_ms'] / r['bound_ms']:>7.2f} {r['update_alone_ms']:>9.2f} "
+                f"{r['update_bound_ms']:>9.2f}"
+            )
         print(line)
     print("optim = backward + step - the loss's own backward: the table's gradient and update")
     for name, diffs in equal.items():
@@ -274,18 +332,29 @@ def report(rows: list[dict], bandwidth: float, equal: dict[str, dict[str, float]
     for dist in ("uniform", "zipf"):
         for ours, anchor in COMPARE:
             o, a = by_case[f"{ours}-{dist}"], by_case[f"torch-{anchor}-{dist}"]
-            quality = (f"bound_ratio:{o['step_ms'] / o['bound_ms']:.2f},"
-                       f"optimizer_part_speedup:{a['optimizer_ms'] / o['optimizer_ms']:.2f}")
+            quality = (
+                f"bound_ratio:{o['step_ms'] / o['bound_ms']:.2f},"
+                f"optimizer_part_speedup:{a['optimizer_ms'] / o['optimizer_ms']:.2f}"
+            )
             if ours in equal and anchor != "dense-Adam" and not ours.startswith("rowwise"):
                 quality += f",max_abs_diff_vs_torch:{equal[ours]['ours_vs_torch']:.1e}"
-            print(f"RESULT bench=sparse_step case={ours}-{dist} ours={o['step_ms']:.2f}ms anchor=torch-{anchor}:"
-                  f"{a['step_ms']:.2f}ms speedup={a['step_ms'] / o['step_ms']:.2f} quality={quality}")
+            print(
+                f"RESULT bench=sparse_step case={ours}-{dist} ours={o['step_ms']:.2f}ms anchor=torch-{anchor}:"
+                f"{a['step_ms']:.2f}ms speedup={a['step_ms'] / o['step_ms']:.2f} quality={quality}"
+            )
         for ours in OURS:
             o = by_case[f"{ours}-{dist}"]
-            print(f"RESULT bench=sparse_step case={ours}-{dist}-bound ours={o['step_ms']:.2f}ms "
-                  f"anchor=memory-traffic-bound:{o['bound_ms']:.2f}ms speedup={o['bound_ms'] / o['step_ms']:.2f}")
-    save_results("sparse_step", args, bandwidth, {"batch": args.batch, "seq": args.seq, "numba": numba.__version__},
-                 {"rows": rows, "max_abs_diff": equal})
+            print(
+                f"RESULT bench=sparse_step case={ours}-{dist}-bound ours={o['step_ms']:.2f}ms "
+                f"anchor=memory-traffic-bound:{o['bound_ms']:.2f}ms speedup={o['bound_ms'] / o['step_ms']:.2f}"
+            )
+    save_results(
+        "sparse_step",
+        args,
+        bandwidth,
+        {"batch": args.batch, "seq": args.seq, "numba": numba.__version__},
+        {"rows": rows, "max_abs_diff": equal},
+    )
 
 
 def save_results(name: str, args: argparse.Namespace, bandwidth: float, meta: dict, payload: dict) -> None:
@@ -295,9 +364,18 @@ def save_results(name: str, args: argparse.Namespace, bandwidth: float, meta: di
     tag = ("-quick" if args.quick else "") + (f"-omp-{policy}" if policy else "")
     out = ROOT / "bench" / "results" / f"{name}{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"nproc": os.cpu_count(), "threads": args.threads, "rows": args.rows, "dim": args.dim,
-            "copy_bandwidth_gbs": bandwidth / 1e9, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__, **meta}
+    meta = {
+        "nproc": os.cpu_count(),
+        "threads": args.threads,
+        "rows": args.rows,
+        "dim": args.dim,
+        "copy_bandwidth_gbs": bandwidth / 1e9,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        **meta,
+    }
     out.write_text(json.dumps({"meta": meta, **payload}, indent=2) + "\n")
 
 

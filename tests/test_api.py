@@ -9,8 +9,20 @@ import pytest
 
 import embedlayer as el
 
-CORE = ["load_vectors", "Vectors", "Vocab", "get_tokenizer", "Embedding", "EmbeddingBag", "train_word_vectors",
-        "PretrainConfig", "TextClassificationPipeline", "EmbedLayerError", "ConfigError", "FormatError"]
+CORE = [
+    "load_vectors",
+    "Vectors",
+    "Vocab",
+    "get_tokenizer",
+    "Embedding",
+    "EmbeddingBag",
+    "train_word_vectors",
+    "PretrainConfig",
+    "TextClassificationPipeline",
+    "EmbedLayerError",
+    "ConfigError",
+    "FormatError",
+]
 
 
 @pytest.mark.parametrize("name", CORE)
@@ -30,17 +42,24 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sys.modules))"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return set(out.split())
 
 
-@pytest.mark.parametrize("code", [
-    "import embedlayer",
-    "import embedlayer.layers, embedlayer.models, embedlayer.train, embedlayer.pretrain, embedlayer.sparse",
-    "from embedlayer.models.config import EncoderConfig; from embedlayer.train.config import TrainConfig",
-    "from embedlayer.cli.main import build_parser; build_parser()",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import embedlayer",
+        "import embedlayer.layers, embedlayer.models, embedlayer.train, embedlayer.pretrain, embedlayer.sparse",
+        "from embedlayer.models.config import EncoderConfig; from embedlayer.train.config import TrainConfig",
+        "from embedlayer.cli.main import build_parser; build_parser()",
+    ],
+)
 def test_imports_stay_light(code: str) -> None:
     """Packages, configs and the CLI's parser load neither torch nor numba until a name needs them."""
     loaded = _modules_after(code)
@@ -52,14 +71,21 @@ def test_a_lazy_name_loads_its_module() -> None:
     assert "torch" in loaded and "embedlayer.layers.embedding" in loaded
 
 
-@pytest.mark.parametrize("old, new", [("embedlayer.sparse.kernels", "embedlayer.kernels.updates"),
-                                      ("embedlayer.sparse.threads", "embedlayer.kernels.threads"),
-                                      ("embedlayer.sparse.autograd", "embedlayer.kernels.fused_lookup")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("embedlayer.sparse.kernels", "embedlayer.kernels.updates"),
+        ("embedlayer.sparse.threads", "embedlayer.kernels.threads"),
+        ("embedlayer.sparse.autograd", "embedlayer.kernels.fused_lookup"),
+    ],
+)
 def test_moved_modules_import_with_a_warning_naming_the_new_home(old: str, new: str) -> None:
-    code = (f"import importlib, warnings\nwarnings.simplefilter('error')\n"
-            f"try:\n    importlib.import_module({old!r})\nexcept DeprecationWarning as w:\n    print(w)\n"
-            f"warnings.simplefilter('ignore')\nm = importlib.import_module({old!r})\n"
-            f"print(m is importlib.import_module({new!r}), m.__spec__.name)")
+    code = (
+        f"import importlib, warnings\nwarnings.simplefilter('error')\n"
+        f"try:\n    importlib.import_module({old!r})\nexcept DeprecationWarning as w:\n    print(w)\n"
+        f"warnings.simplefilter('ignore')\nm = importlib.import_module({old!r})\n"
+        f"print(m is importlib.import_module({new!r}), m.__spec__.name)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == f"{old} moved to {new}; import it from there"
     assert out[1] == f"True {new}"

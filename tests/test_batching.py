@@ -50,8 +50,13 @@ def test_accepts_tensors_and_arrays() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"max_len": 0}, "max_len"), ({"truncate": "middle"}, "truncate"), ({"labels": [1]}, "1 labels for 2"),
-     ({"labels": [0.5, 1.0]}, "labels must be integers"), ({"pad_id": 1.0}, "pad_id")],
+    [
+        ({"max_len": 0}, "max_len"),
+        ({"truncate": "middle"}, "truncate"),
+        ({"labels": [1]}, "1 labels for 2"),
+        ({"labels": [0.5, 1.0]}, "labels must be integers"),
+        ({"pad_id": 1.0}, "pad_id"),
+    ],
 )
 def test_pad_batch_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -69,7 +74,9 @@ def test_batch_to_device_and_shape_check() -> None:
     b = pad_batch([[1, 2]], labels=[0]).to("cpu")
     assert isinstance(b, Batch) and b.ids.device.type == "cpu"
     with pytest.raises(ConfigError, match="shapes disagree"):
-        Batch(torch.zeros(2, 3, dtype=torch.long), torch.zeros(3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.bool))
+        Batch(
+            torch.zeros(2, 3, dtype=torch.long), torch.zeros(3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.bool)
+        )
 
 
 def test_to_bags_matches_embedding_bag_mean() -> None:
@@ -141,15 +148,21 @@ def test_bucket_sampler_no_shuffle_sorts() -> None:
 
 def test_bucket_sampler_with_dataloader() -> None:
     data = [[1] * n for n in [3, 1, 2, 5, 4]]
-    loader = torch.utils.data.DataLoader(data, batch_sampler=BucketBatchSampler([len(x) for x in data], 2, seed=0),
-                                         collate_fn=lambda xs: pad_batch(xs))
+    loader = torch.utils.data.DataLoader(
+        data, batch_sampler=BucketBatchSampler([len(x) for x in data], 2, seed=0), collate_fn=lambda xs: pad_batch(xs)
+    )
     assert sum(int(b.lengths.sum()) for b in loader) == 15
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "match"),
-    [(([1, 2], 0), {}, "batch_size"), (([1, -2], 2), {}, "lengths"), (([1, 2], 2), {"bucket_size_multiplier": 0}, "multiplier"),
-     (([1.5], 2), {}, "lengths"), (([1], 2), {"seed": -1}, "seed")],
+    [
+        (([1, 2], 0), {}, "batch_size"),
+        (([1, -2], 2), {}, "lengths"),
+        (([1, 2], 2), {"bucket_size_multiplier": 0}, "multiplier"),
+        (([1.5], 2), {}, "lengths"),
+        (([1], 2), {"seed": -1}, "seed"),
+    ],
 )
 def test_bucket_sampler_errors(args: tuple, kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -146,7 +146,8 @@ def test_first_difference_names_a_key_path():
     assert diff == (("b", "size"), 2, 3)
     assert describe_difference(diff) == "b differs (size 3, the checkpoint was made with 2)"
     assert describe_difference(first_difference({"--max-len": 128}, {"--max-len": 64})) == (
-        "--max-len is 64 but the checkpoint was made with 128")
+        "--max-len is 64 but the checkpoint was made with 128"
+    )
     assert first_difference({"gone": 1}, {}) == (("gone",), 1, None)
 
 

@@ -67,4 +67,5 @@ def test_random_words_match_gensim(word: str, minn: int, extra: int) -> None:
     fasttext = pytest.importorskip("gensim.models.fasttext")
     maxn = minn + extra
     assert subword_ids(word, minn, maxn, 1000, 3).tolist() == [
-        3 + h for h in fasttext.ft_ngram_hashes(word, minn, maxn, 1000)]
+        3 + h for h in fasttext.ft_ngram_hashes(word, minn, maxn, 1000)
+    ]

@@ -150,12 +150,17 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
         ('{"format": "embedlayer.vocab", "version": 1,\n "tokens": [\n', r"bad\.json:3: invalid JSON"),
         ('{"format": "other", "version": 1}', r"bad\.json: format is 'other'"),
         ('{"format": "embedlayer.vocab", "version": 9}', r"bad\.json: version 9"),
-        ('{"format": "embedlayer.vocab", "version": 1, "pad_token": "<pad>", "unk_token": "<unk>", '
-         '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, '
-         '"tokens": [["<pad>", 0], ["<unk>", 0], ["a", 1], ["a", 2]]}', r"bad\.json: .*'a' more than once"),
-        ('{"format": "embedlayer.vocab", "version": 1, "pad_token": "<pad>", "unk_token": "<unk>", '
-         '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, "tokens": [[1, 0]]}',
-         r"bad\.json: 'tokens'"),
+        (
+            '{"format": "embedlayer.vocab", "version": 1, "pad_token": "<pad>", "unk_token": "<unk>", '
+            '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, '
+            '"tokens": [["<pad>", 0], ["<unk>", 0], ["a", 1], ["a", 2]]}',
+            r"bad\.json: .*'a' more than once",
+        ),
+        (
+            '{"format": "embedlayer.vocab", "version": 1, "pad_token": "<pad>", "unk_token": "<unk>", '
+            '"specials": ["<pad>", "<unk>"], "oov": "unk", "hash_buckets": 0, "tokens": [[1, 0]]}',
+            r"bad\.json: 'tokens'",
+        ),
         ('{"format": "embedlayer.vocab", "version": 1}', r"bad\.json: missing field"),
         ("[1, 2]", r"bad\.json: expected a JSON object"),
     ],
@@ -176,8 +181,10 @@ tokens_st = st.text(min_size=1, max_size=6)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.dictionaries(tokens_st, st.integers(min_value=1, max_value=20), max_size=40),
-       st.integers(min_value=1, max_value=4))
+@given(
+    st.dictionaries(tokens_st, st.integers(min_value=1, max_value=20), max_size=40),
+    st.integers(min_value=1, max_value=4),
+)
 def test_from_counts_order_property(counts: dict[str, int], min_count: int) -> None:
     v = Vocab.from_counts(counts, min_count=min_count)
     regular = [(t, c) for t, c in counts.items() if c >= min_count and t not in ("<pad>", "<unk>")]

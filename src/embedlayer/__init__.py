@@ -39,6 +39,16 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__, _LAZY = lazy_exports(__name__)
 __all__ = sorted(
-    [*_LAZY, "ConfigError", "DataError", "EmbedLayerError", "FormatError", "IdOutOfRangeError", "KernelError", "ModelError",
-     "VocabError", "__version__"]
+    [
+        *_LAZY,
+        "ConfigError",
+        "DataError",
+        "EmbedLayerError",
+        "FormatError",
+        "IdOutOfRangeError",
+        "KernelError",
+        "ModelError",
+        "VocabError",
+        "__version__",
+    ]
 )

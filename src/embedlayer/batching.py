@@ -44,8 +44,10 @@ class Batch:
             raise ConfigError(f"Batch.ids must be (B, T), got shape {tuple(self.ids.shape)}")
         b = self.ids.shape[0]
         if tuple(self.lengths.shape) != (b,) or self.mask.shape != self.ids.shape:
-            raise ConfigError(f"Batch shapes disagree: ids {tuple(self.ids.shape)}, lengths "
-                              f"{tuple(self.lengths.shape)}, mask {tuple(self.mask.shape)} (expected (B, T), (B,), (B, T))")
+            raise ConfigError(
+                f"Batch shapes disagree: ids {tuple(self.ids.shape)}, lengths "
+                f"{tuple(self.lengths.shape)}, mask {tuple(self.mask.shape)} (expected (B, T), (B,), (B, T))"
+            )
         if self.labels is not None and tuple(self.labels.shape) != (b,):
             raise ConfigError(f"Batch.labels must be (B,) = ({b},), got {tuple(self.labels.shape)}")
 
@@ -56,8 +58,12 @@ class Batch:
     def to(self, device: torch.device | str, *, non_blocking: bool = False) -> Batch:
         """The same batch with every tensor on ``device``."""
         labels = None if self.labels is None else self.labels.to(device, non_blocking=non_blocking)
-        return Batch(self.ids.to(device, non_blocking=non_blocking), self.lengths.to(device, non_blocking=non_blocking),
-                     self.mask.to(device, non_blocking=non_blocking), labels)
+        return Batch(
+            self.ids.to(device, non_blocking=non_blocking),
+            self.lengths.to(device, non_blocking=non_blocking),
+            self.mask.to(device, non_blocking=non_blocking),
+            labels,
+        )
 
 
 def _as_list(seq: Sequence[int] | Tensor | np.ndarray) -> list[int]:
@@ -75,8 +81,14 @@ def _int_tensor(rows: list[list[int]] | list[int], what: str) -> Tensor:
     return t.to(torch.int64)
 
 
-def pad_batch(seqs: Sequence[Sequence[int]], *, pad_id: int = 0, max_len: int | None = None,
-              labels: Sequence[int] | None = None, truncate: Literal["end", "start"] = "end") -> Batch:
+def pad_batch(
+    seqs: Sequence[Sequence[int]],
+    *,
+    pad_id: int = 0,
+    max_len: int | None = None,
+    labels: Sequence[int] | None = None,
+    truncate: Literal["end", "start"] = "end",
+) -> Batch:
     """Pad (and truncate) id sequences into a ``Batch``.
 
     ``max_len`` truncates longer sequences: ``truncate="end"`` keeps the first ``max_len`` ids,
@@ -151,8 +163,16 @@ class BucketBatchSampler(Sampler[list[int]]):
     Raises ``ConfigError`` on negative lengths or a batch size / multiplier below 1.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, *, shuffle: bool = True, seed: int = 0,
-                 bucket_size_multiplier: int = 50, drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        bucket_size_multiplier: int = 50,
+        drop_last: bool = False,
+    ) -> None:
         _check_pos_int("batch_size", batch_size)
         _check_pos_int("bucket_size_multiplier", bucket_size_multiplier)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -182,15 +202,15 @@ class BucketBatchSampler(Sampler[list[int]]):
         n, bs = len(self.lengths), self.batch_size
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
-            return [order[i:i + bs] for i in range(0, n, bs)]
+            return [order[i : i + bs] for i in range(0, n, bs)]
         rng = np.random.default_rng([self.seed, self.epoch])
         perm = rng.permutation(n)
         pool = bs * self.bucket_size_multiplier  # a multiple of bs: only the last batch can be short
         batches: list[np.ndarray] = []
         for start in range(0, n, pool):
-            chunk = perm[start:start + pool]
+            chunk = perm[start : start + pool]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches.extend(chunk[i:i + bs] for i in range(0, len(chunk), bs))
+            batches.extend(chunk[i : i + bs] for i in range(0, len(chunk), bs))
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def __iter__(self) -> Iterator[list[int]]:

@@ -27,7 +27,15 @@ import numpy as np
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["char_ngrams", "fasttext_hash", "fasttext_hash_bytes", "hash_many", "ngram_bytes", "subword_ids", "subword_rows"]
+__all__ = [
+    "char_ngrams",
+    "fasttext_hash",
+    "fasttext_hash_bytes",
+    "hash_many",
+    "ngram_bytes",
+    "subword_ids",
+    "subword_rows",
+]
 
 BOW = b"<"
 EOW = b">"
@@ -135,8 +143,9 @@ def subword_ids(word: str | bytes, minn: int, maxn: int, buckets: int, nwords: i
     return nwords + (hash_many(grams) % np.uint32(buckets)).astype(np.int64)
 
 
-def subword_rows(words: Sequence[str], minn: int, maxn: int, buckets: int, *, step: int = 4096
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def subword_rows(
+    words: Sequence[str], minn: int, maxn: int, buckets: int, *, step: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
     """Input rows of every word of a vocabulary, as fastText lays them out (CSR form).
 
     Word ``i`` uses row ``i`` (its own) followed by ``len(words) + fasttext_hash(g) % buckets``
@@ -151,10 +160,10 @@ def subword_rows(words: Sequence[str], minn: int, maxn: int, buckets: int, *, st
     sizes = np.empty(nwords, dtype=np.int64)
     parts: list[np.ndarray] = []
     for lo in range(0, nwords, step):
-        grams = [ngram_bytes(w.encode("utf-8"), minn, maxn) for w in words[lo:lo + step]]
+        grams = [ngram_bytes(w.encode("utf-8"), minn, maxn) for w in words[lo : lo + step]]
         hashed = nwords + (hash_many([g for gs in grams for g in gs]) % np.uint32(buckets)).astype(np.int64)
         counts = np.array([len(gs) for gs in grams], dtype=np.int64)
-        sizes[lo:lo + len(grams)] = counts + 1
+        sizes[lo : lo + len(grams)] = counts + 1
         firsts = np.cumsum(counts + 1) - (counts + 1)  # where each word's own row goes
         block = np.empty(int((counts + 1).sum()), dtype=np.int64)
         own = np.zeros(len(block), dtype=bool)

@@ -96,15 +96,18 @@ class Vocab:
             bad = next(t for t in self.itos if not isinstance(t, str))
             raise ConfigError(f"vocab tokens must be strings, got {bad!r}")
         if len(self.counts) != len(self.itos):
-            raise ConfigError(f"vocab has {len(self.itos)} tokens but {len(self.counts)} counts "
-                              f"(expected one count per token)")
+            raise ConfigError(
+                f"vocab has {len(self.itos)} tokens but {len(self.counts)} counts (expected one count per token)"
+            )
         if not all(_is_int(c) and c >= 0 for c in self.counts):
             bad_count = next(c for c in self.counts if not (_is_int(c) and c >= 0))
             raise ConfigError(f"vocab counts must be integers >= 0, got {bad_count!r}")
         _check_specials(self.pad_token, self.unk_token, ())
         if tuple(self.itos[: len(self.specials)]) != self.specials:
-            raise ConfigError(f"specials {list(self.specials)} must be the first tokens of itos, "
-                              f"found {list(self.itos[: len(self.specials)])}")
+            raise ConfigError(
+                f"specials {list(self.specials)} must be the first tokens of itos, "
+                f"found {list(self.itos[: len(self.specials)])}"
+            )
         for role, tok in (("pad_token", self.pad_token), ("unk_token", self.unk_token)):
             if tok is not None and tok not in self.specials:
                 raise ConfigError(f"{role} {tok!r} is not among the specials {list(self.specials)}")
@@ -112,9 +115,18 @@ class Vocab:
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
-    def build(cls, token_lists: Iterable[Iterable[str]], *, min_count: int = 1, max_size: int | None = None,
-              pad_token: str | None = "<pad>", unk_token: str | None = "<unk>", extra_specials: Sequence[str] = (),
-              oov: Literal["unk", "error", "hash"] = "unk", hash_buckets: int = 0) -> Vocab:
+    def build(
+        cls,
+        token_lists: Iterable[Iterable[str]],
+        *,
+        min_count: int = 1,
+        max_size: int | None = None,
+        pad_token: str | None = "<pad>",
+        unk_token: str | None = "<unk>",
+        extra_specials: Sequence[str] = (),
+        oov: Literal["unk", "error", "hash"] = "unk",
+        hash_buckets: int = 0,
+    ) -> Vocab:
         """Count the tokens of ``token_lists`` (one iterable of tokens per text) and build a Vocab.
 
         Same options as ``from_counts``; raises ``ConfigError`` like it.
@@ -123,17 +135,34 @@ class Vocab:
         update = counter.update
         for tokens in token_lists:
             if isinstance(tokens, str):
-                raise ConfigError(f"build expects one list of tokens per text, got the string {tokens[:40]!r}; "
-                                  f"tokenize it first")
+                raise ConfigError(
+                    f"build expects one list of tokens per text, got the string {tokens[:40]!r}; tokenize it first"
+                )
             update(tokens)
-        return cls.from_counts(counter, min_count=min_count, max_size=max_size, pad_token=pad_token,
-                               unk_token=unk_token, extra_specials=extra_specials, oov=oov, hash_buckets=hash_buckets)
+        return cls.from_counts(
+            counter,
+            min_count=min_count,
+            max_size=max_size,
+            pad_token=pad_token,
+            unk_token=unk_token,
+            extra_specials=extra_specials,
+            oov=oov,
+            hash_buckets=hash_buckets,
+        )
 
     @classmethod
-    def from_counts(cls, counts: Mapping[str, int], *, min_count: int = 1, max_size: int | None = None,
-                    pad_token: str | None = "<pad>", unk_token: str | None = "<unk>",
-                    extra_specials: Sequence[str] = (), oov: Literal["unk", "error", "hash"] = "unk",
-                    hash_buckets: int = 0) -> Vocab:
+    def from_counts(
+        cls,
+        counts: Mapping[str, int],
+        *,
+        min_count: int = 1,
+        max_size: int | None = None,
+        pad_token: str | None = "<pad>",
+        unk_token: str | None = "<unk>",
+        extra_specials: Sequence[str] = (),
+        oov: Literal["unk", "error", "hash"] = "unk",
+        hash_buckets: int = 0,
+    ) -> Vocab:
         """Build a Vocab from ``token -> count``.
 
         Specials come first (``pad_token``, ``unk_token``, then ``extra_specials``; a None token
@@ -166,8 +195,9 @@ class Vocab:
             kept = kept[:max_size]
         itos = specials + tuple(tok for tok, _ in kept)
         freq = (0,) * len(specials) + tuple(n for _, n in kept)
-        return cls(itos, freq, pad_token=pad_token, unk_token=unk_token, specials=specials, oov=oov,
-                   hash_buckets=hash_buckets)
+        return cls(
+            itos, freq, pad_token=pad_token, unk_token=unk_token, specials=specials, oov=oov, hash_buckets=hash_buckets
+        )
 
     def extend(self, tokens: Iterable[str]) -> Vocab:
         """A new Vocab with ``tokens`` appended (count 0) after the existing ones, in the given
@@ -240,8 +270,10 @@ class Vocab:
             return self._stoi[self.unk_token]  # type: ignore[index]
         if self.oov == "hash":
             return len(self.itos) + fnv1a_32(token.encode("utf-8", "surrogatepass")) % self.hash_buckets
-        raise VocabError(f"token {token!r} is not in the vocabulary ({len(self.itos)} tokens) and oov='error' "
-                         f"(expected a known token; use oov='unk' or 'hash' to map unknown tokens)")
+        raise VocabError(
+            f"token {token!r} is not in the vocabulary ({len(self.itos)} tokens) and oov='error' "
+            f"(expected a known token; use oov='unk' or 'hash' to map unknown tokens)"
+        )
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Ids of ``tokens`` under the OOV policy. Raises ``VocabError`` under ``oov="error"``."""
@@ -270,8 +302,9 @@ class Vocab:
         for i in ids:
             i = int(i) if hasattr(i, "__index__") and not isinstance(i, bool) else i
             if not _is_int(i) or not 0 <= i < n + self.hash_buckets:
-                raise VocabError(f"id {i!r} is out of range for this vocab (expected an integer in "
-                                 f"[0, {n + self.hash_buckets}))")
+                raise VocabError(
+                    f"id {i!r} is out of range for this vocab (expected an integer in [0, {n + self.hash_buckets}))"
+                )
             out.append(itos[i] if i < n else f"<hash:{i - n}>")
         return out
 
@@ -298,8 +331,9 @@ class Vocab:
     def from_dict(cls, data: Any, *, source: str = "<dict>") -> Vocab:
         """Inverse of ``to_dict``; raises ``VocabError`` naming ``source`` and the bad field."""
         if not isinstance(data, dict):
-            raise VocabError(f"{source}: expected a JSON object with format {VOCAB_FORMAT!r}, "
-                             f"got {type(data).__name__}")
+            raise VocabError(
+                f"{source}: expected a JSON object with format {VOCAB_FORMAT!r}, got {type(data).__name__}"
+            )
         if data.get("format") != VOCAB_FORMAT:
             raise VocabError(f"{source}: format is {data.get('format')!r} (expected {VOCAB_FORMAT!r})")
         if data.get("version") != VOCAB_VERSION:
@@ -310,14 +344,21 @@ class Vocab:
             raise VocabError(f"{source}: missing field(s) {', '.join(missing)} (expected {', '.join(required)})")
         tokens = data["tokens"]
         if not isinstance(tokens, list) or not all(
-                isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in tokens):
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in tokens
+        ):
             raise VocabError(f"{source}: 'tokens' must be a list of [token, count] pairs")
         if not isinstance(data["specials"], list):
             raise VocabError(f"{source}: 'specials' must be a list of tokens, got {data['specials']!r}")
         try:
-            return cls(tuple(p[0] for p in tokens), tuple(p[1] for p in tokens), pad_token=data["pad_token"],
-                       unk_token=data["unk_token"], specials=tuple(data["specials"]), oov=data["oov"],
-                       hash_buckets=data["hash_buckets"])
+            return cls(
+                tuple(p[0] for p in tokens),
+                tuple(p[1] for p in tokens),
+                pad_token=data["pad_token"],
+                unk_token=data["unk_token"],
+                specials=tuple(data["specials"]),
+                oov=data["oov"],
+                hash_buckets=data["hash_buckets"],
+            )
         except ConfigError as exc:
             raise VocabError(f"{source}: {exc}") from None
 
@@ -344,8 +385,9 @@ class Vocab:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise VocabError(f"{where(p, exc.lineno)}: invalid JSON ({exc.msg}); expected a vocab file "
-                             f"written by Vocab.save") from None
+            raise VocabError(
+                f"{where(p, exc.lineno)}: invalid JSON ({exc.msg}); expected a vocab file written by Vocab.save"
+            ) from None
         return cls.from_dict(data, source=str(p))
 
 
@@ -376,5 +418,7 @@ def _check_oov(oov: object, unk_token: object, hash_buckets: object) -> None:
     if oov == "hash" and hash_buckets < 1:
         raise ConfigError(f"oov='hash' needs hash_buckets >= 1, got {hash_buckets}")
     if oov != "hash" and hash_buckets:
-        raise ConfigError(f"hash_buckets={hash_buckets} is only used with oov='hash' (got oov={oov!r}); "
-                          f"set hash_buckets=0 or oov='hash'")
+        raise ConfigError(
+            f"hash_buckets={hash_buckets} is only used with oov='hash' (got oov={oov!r}); "
+            f"set hash_buckets=0 or oov='hash'"
+        )

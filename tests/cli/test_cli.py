@@ -78,8 +78,20 @@ def model(data_dir) -> tuple[Path, dict]:
     capture = io.StringIO()
     saved, sys.stdout = sys.stdout, capture
     try:
-        status = main(["classify", "train", "--train", str(data_dir / "train.tsv"), "--dev", str(data_dir / "dev.tsv"),
-                       "--out", str(out), *TRAIN_ARGS, "--json"])
+        status = main(
+            [
+                "classify",
+                "train",
+                "--train",
+                str(data_dir / "train.tsv"),
+                "--dev",
+                str(data_dir / "dev.tsv"),
+                "--out",
+                str(out),
+                *TRAIN_ARGS,
+                "--json",
+            ]
+        )
     finally:
         sys.stdout = saved
     assert status == 0
@@ -92,8 +104,24 @@ def model(data_dir) -> tuple[Path, dict]:
 HELP = [
     ([], ["classify", "vocab", "explain", "demo", "--debug", "--version"]),
     (["classify"], ["train", "evaluate", "predict"]),
-    (["classify", "train"], ["--train", "--dev", "--out", "--text-col", "--label-col", "--vectors", "--freeze",
-                             "--encoder", "--epochs", "--json", "--quiet", "--strict-encoding", "--debug"]),
+    (
+        ["classify", "train"],
+        [
+            "--train",
+            "--dev",
+            "--out",
+            "--text-col",
+            "--label-col",
+            "--vectors",
+            "--freeze",
+            "--encoder",
+            "--epochs",
+            "--json",
+            "--quiet",
+            "--strict-encoding",
+            "--debug",
+        ],
+    ),
     (["classify", "evaluate"], ["--model", "--data", "--json", "--text-col", "--label-col"]),
     (["classify", "predict"], ["--model", "FILE|-", "--all", "--json", "--text-col"]),
     (["vocab"], ["build", "show"]),
@@ -199,8 +227,9 @@ def test_predict_stdin_bad_bytes(capsys, model, monkeypatch):
     out, _ = model
     stdin = lambda: io.TextIOWrapper(io.BytesIO(b"good film\nbad caf\xe9\n"), encoding="utf-8")  # noqa: E731
     monkeypatch.setattr(sys, "stdin", stdin())
-    expect_error(capsys, ["classify", "predict", "--model", str(out), "--strict-encoding", "--json"],
-                 "<stdin>:2", "0xe9")
+    expect_error(
+        capsys, ["classify", "predict", "--model", str(out), "--strict-encoding", "--json"], "<stdin>:2", "0xe9"
+    )
     monkeypatch.setattr(sys, "stdin", stdin())
     assert main(["classify", "predict", "--model", str(out), "--json"]) == 0
     captured = capsys.readouterr()
@@ -228,8 +257,10 @@ def test_predict_into_a_closed_pipe(capsys, model, monkeypatch):
 
 def test_evaluate_table_keeps_long_labels(capsys, tmp_path):
     train = tmp_path / "train.tsv"
-    rows = ["text\tlabel"] + [f"{'good' if i % 2 else 'bad'} film {i}\t{'clearly_positive' if i % 2 else 'clearly_negative'}"
-                              for i in range(20)]
+    rows = ["text\tlabel"] + [
+        f"{'good' if i % 2 else 'bad'} film {i}\t{'clearly_positive' if i % 2 else 'clearly_negative'}"
+        for i in range(20)
+    ]
     train.write_text("\n".join(rows) + "\n")
     assert main(train_argv(train, tmp_path / "m")) == 0
     capsys.readouterr()
@@ -253,8 +284,9 @@ def test_vocab_build_and_show(capsys, data_dir, tmp_path):
     assert shown["size"] == len(vocab)
     assert shown["top"] == [[t, vocab.count(t)] for t in vocab.itos[2:5]]
     # independent count: the texts are lowercase words separated by spaces
-    counts = Counter(w for line in (data_dir / "train.tsv").read_text().splitlines()[1:]
-                     for w in line.split("\t")[0].split())
+    counts = Counter(
+        w for line in (data_dir / "train.tsv").read_text().splitlines()[1:] for w in line.split("\t")[0].split()
+    )
     assert shown["top"] == [[t, c] for t, c in sorted(counts.items(), key=lambda tc: (-tc[1], tc[0]))[:3]]
     assert counts["good"] == counts["bad"] == 60 and vocab.count("good") == 60
     assert shown["tokens_counted"] == sum(counts.values())
@@ -313,8 +345,9 @@ def test_row_with_empty_label(capsys, tmp_path):
 def test_unseen_label_at_evaluation(capsys, model, tmp_path):
     data = tmp_path / "test.tsv"
     data.write_text("text\tlabel\ngood film\tpos\nbad film\tneg\nso-so film\tneutral\n")
-    line = expect_error(capsys, ["classify", "evaluate", "--model", str(model[0]), "--data", str(data)],
-                        f"{data}:4", "'neutral'")
+    line = expect_error(
+        capsys, ["classify", "evaluate", "--model", str(model[0]), "--data", str(data)], f"{data}:4", "'neutral'"
+    )
     assert "neg" in line and "pos" in line
 
 
@@ -351,8 +384,12 @@ def test_model_whose_vocab_and_weights_disagree(capsys, model, data_dir, tmp_pat
     for name in ("config.json", "vocab.json", "model.safetensors"):
         (broken / name).write_bytes((model[0] / name).read_bytes())
     Vocab.build([["just", "a", "few", "words"]]).save(broken / "vocab.json")
-    expect_error(capsys, ["classify", "evaluate", "--model", str(broken), "--data", str(data_dir / "dev.tsv")],
-                 str(broken), "vocab.json")
+    expect_error(
+        capsys,
+        ["classify", "evaluate", "--model", str(broken), "--data", str(data_dir / "dev.tsv")],
+        str(broken),
+        "vocab.json",
+    )
 
 
 def test_model_dir_missing_a_file(capsys, model, tmp_path):
@@ -365,8 +402,13 @@ def test_model_dir_missing_a_file(capsys, model, tmp_path):
 def test_vectors_row_with_too_few_values(capsys, data_dir, tmp_path):
     vectors = tmp_path / "glove.txt"
     vectors.write_text("good 0.1 0.2 0.3\nbad 0.4 0.5 0.6\nfilm 0.7 0.8\n")
-    expect_error(capsys, train_argv(data_dir / "train.tsv", tmp_path / "m", "--vectors", str(vectors)),
-                 f"{vectors}:3", "expected 3 values", "found 2")
+    expect_error(
+        capsys,
+        train_argv(data_dir / "train.tsv", tmp_path / "m", "--vectors", str(vectors)),
+        f"{vectors}:3",
+        "expected 3 values",
+        "found 2",
+    )
 
 
 def test_vectors_pretrained_frozen_trains(capsys, data_dir, tmp_path):
@@ -380,21 +422,28 @@ def test_vectors_pretrained_frozen_trains(capsys, data_dir, tmp_path):
     assert config["model"]["embedding_dim"] == 3  # the vectors' dimension wins over --dim 16
 
 
-@pytest.mark.parametrize("command", [
-    lambda d, m: train_argv(d / "nowhere.tsv", d / "m"),
-    lambda d, m: ["classify", "evaluate", "--model", str(m), "--data", str(d / "nowhere.tsv")],
-    lambda d, m: ["classify", "predict", "--model", str(m), str(d / "nowhere.tsv")],
-    lambda d, m: ["vocab", "build", str(d / "nowhere.tsv"), "--out", str(d / "v.json")],
-    lambda d, m: ["vocab", "show", str(d / "nowhere.tsv")],
-    lambda d, m: train_argv(d / "train.tsv", d / "m", "--vectors", str(d / "nowhere.tsv")),
-], ids=["train", "evaluate", "predict", "vocab-build", "vocab-show", "vectors"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda d, m: train_argv(d / "nowhere.tsv", d / "m"),
+        lambda d, m: ["classify", "evaluate", "--model", str(m), "--data", str(d / "nowhere.tsv")],
+        lambda d, m: ["classify", "predict", "--model", str(m), str(d / "nowhere.tsv")],
+        lambda d, m: ["vocab", "build", str(d / "nowhere.tsv"), "--out", str(d / "v.json")],
+        lambda d, m: ["vocab", "show", str(d / "nowhere.tsv")],
+        lambda d, m: train_argv(d / "train.tsv", d / "m", "--vectors", str(d / "nowhere.tsv")),
+    ],
+    ids=["train", "evaluate", "predict", "vocab-build", "vocab-show", "vectors"],
+)
 def test_missing_input_file(capsys, model, data_dir, command):
     expect_error(capsys, command(data_dir, model[0]), str(data_dir / "nowhere.tsv"))
 
 
 def test_missing_model_dir(capsys, data_dir):
-    expect_error(capsys, ["classify", "evaluate", "--model", str(data_dir / "no-model"),
-                          "--data", str(data_dir / "dev.tsv")], str(data_dir / "no-model"))
+    expect_error(
+        capsys,
+        ["classify", "evaluate", "--model", str(data_dir / "no-model"), "--data", str(data_dir / "dev.tsv")],
+        str(data_dir / "no-model"),
+    )
 
 
 def test_debug_lets_the_exception_through(capsys, tmp_path):

@@ -20,8 +20,6 @@ def glove_small(glove_head) -> Path:
     return glove_head(2000)
 
 
-
-
 def test_html_file(glove_small: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "site" / "explorer.html"
     assert main(["explore", str(glove_small), "--points", "500", "--html", str(out), "--json"]) == 0
@@ -59,8 +57,10 @@ def test_port_in_use(glove_small: Path, capsys) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         line = fails(capsys, "explore", str(glove_small), "--port", str(port))
-    assert line == (f"embedlayer: error: port {port} on 127.0.0.1 is already in use; stop what listens there or "
-                    f"choose another with --port (--port 0 picks a free one)")
+    assert line == (
+        f"embedlayer: error: port {port} on 127.0.0.1 is already in use; stop what listens there or "
+        f"choose another with --port (--port 0 picks a free one)"
+    )
     assert "expected an integer from 0 to 65535" in fails(capsys, "explore", str(glove_small), "--port", "70000")
 
 
@@ -69,15 +69,17 @@ def test_bad_input(glove_small: Path, tmp_path: Path, capsys) -> None:
     tiny.write_bytes(b"".join(glove_small.read_bytes().splitlines(keepends=True)[:3]))
     line = fails(capsys, "explore", str(tiny), "--port", "0")
     assert line.endswith("tiny.txt: 3 vector(s) are too few to project to 3-d with PCA; expected at least 4 rows")
-    assert "expected at least 3 rows" in fails(capsys, "explore", str(tiny), "--html", str(tmp_path / "t.html"),
-                                                "--limit", "2", "--dim", "2")
+    assert "expected at least 3 rows" in fails(
+        capsys, "explore", str(tiny), "--html", str(tmp_path / "t.html"), "--limit", "2", "--dim", "2"
+    )
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
     assert "is a file, not a folder" in fails(capsys, "explore", str(glove_small), "--html", str(blocker / "e.html"))
     labels = tmp_path / "labels.tsv"
     labels.write_text("zzqx\tnone\n", encoding="utf-8")
-    assert "none of the 2,000 drawn words has a label" in fails(capsys, "explore", str(glove_small), "--labels",
-                                                               str(labels), "--html", str(tmp_path / "l.html"))
+    assert "none of the 2,000 drawn words has a label" in fails(
+        capsys, "explore", str(glove_small), "--labels", str(labels), "--html", str(tmp_path / "l.html")
+    )
     assert "--points 0" in fails(capsys, "explore", str(glove_small), "--points", "0")
     assert "no such file" in fails(capsys, "explore", str(tmp_path / "nope.txt"), "--port", "0")
 

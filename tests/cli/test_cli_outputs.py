@@ -14,29 +14,61 @@ from embedlayer.cli.main import main
 
 
 def _tsv(path: Path, n: int = 40) -> Path:
-    rows = ["text\tlabel"] + [f"{'good' if i % 2 else 'bad'} film number {i % 7}\t{'pos' if i % 2 else 'neg'}"
-                              for i in range(n)]
+    rows = ["text\tlabel"] + [
+        f"{'good' if i % 2 else 'bad'} film number {i % 7}\t{'pos' if i % 2 else 'neg'}" for i in range(n)
+    ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 
 def _train(train: Path, out: Path, *extra: str) -> list[str]:
-    return ["classify", "train", "--train", str(train), "--out", str(out), "--epochs", "1", "--encoder", "bag",
-            "--dim", "8", "--batch-size", "16", "--quiet", *extra]
+    return [
+        "classify",
+        "train",
+        "--train",
+        str(train),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--encoder",
+        "bag",
+        "--dim",
+        "8",
+        "--batch-size",
+        "16",
+        "--quiet",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     rng = np.random.default_rng(0)
     path = tmp_path_factory.mktemp("corpus") / "topics.txt"
-    path.write_text("\n".join(" ".join(f"t{t}w{i}" for i in rng.integers(6, size=10))
-                              for t in rng.integers(3, size=300)) + "\n")
+    path.write_text(
+        "\n".join(" ".join(f"t{t}w{i}" for i in rng.integers(6, size=10)) for t in rng.integers(3, size=300)) + "\n"
+    )
     return path
 
 
 def _pretrain(corpus: Path, out: Path, *extra: str) -> list[str]:
-    return ["pretrain", str(corpus), "--out", str(out), "--dim", "8", "--epochs", "1", "--min-count", "1",
-            "--threads", "1", "--quiet", *extra]
+    return [
+        "pretrain",
+        str(corpus),
+        "--out",
+        str(out),
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+        "--min-count",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+        *extra,
+    ]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -147,8 +179,11 @@ def test_plot_and_explore_files_need_force(tmp_path, capsys, shared_data, comman
     vectors = shared_data / "formats" / "test_glove.txt"
     out = tmp_path / ("p.png" if command == "plot" else "e.html")
     out.write_text("precious")
-    argv = (["plot", str(vectors), "--top", "10", "--out", str(out)] if command == "plot"
-            else ["explore", str(vectors), "--points", "20", "--html", str(out)])
+    argv = (
+        ["plot", str(vectors), "--top", "10", "--out", str(out)]
+        if command == "plot"
+        else ["explore", str(vectors), "--points", "20", "--html", str(out)]
+    )
     line = fails(capsys, *argv)
     assert str(out) in line and "--force" in line
     assert out.read_text() == "precious"

@@ -19,10 +19,6 @@ def glove_small(glove_head) -> Path:
     return glove_head(3000)
 
 
-
-
-
-
 def _png(path: Path) -> None:
     import matplotlib.image
 
@@ -36,21 +32,57 @@ def test_plot_words(glove_small: Path, tmp_path: Path, capsys) -> None:
     assert out["title"].startswith("PCA of 16 words from glove3k.txt: 50-d → 2-d, ")
     assert "k-means clusters" in out["title"]
     _png(tmp_path / "p" / "words.png")
-    assert main(["plot", str(glove_small), "--words", WORDS, "--dim", "3", "--clusters", "0",
-                 "--out", str(tmp_path / "w3.svg")]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(glove_small),
+                "--words",
+                WORDS,
+                "--dim",
+                "3",
+                "--clusters",
+                "0",
+                "--out",
+                str(tmp_path / "w3.svg"),
+            ]
+        )
+        == 0
+    )
     assert "wrote" in capsys.readouterr().out and (tmp_path / "w3.svg").stat().st_size > 1000
 
 
 def test_plot_top_and_from_file_with_labels(glove_small: Path, tmp_path: Path, capsys) -> None:
     labels = tmp_path / "labels.tsv"
-    labels.write_text("president\tpolitics\ngovernment\tpolitics\nyear\ttime\nyears\ttime\nday\ttime\n",
-                      encoding="utf-8")
-    out = run_json(capsys, "plot", str(glove_small), "--top", "150", "--labels", str(labels), "--max-labels", "60",
-                   "--out", str(tmp_path / "top.png"))
+    labels.write_text(
+        "president\tpolitics\ngovernment\tpolitics\nyear\ttime\nyears\ttime\nday\ttime\n", encoding="utf-8"
+    )
+    out = run_json(
+        capsys,
+        "plot",
+        str(glove_small),
+        "--top",
+        "150",
+        "--labels",
+        str(labels),
+        "--max-labels",
+        "60",
+        "--out",
+        str(tmp_path / "top.png"),
+    )
     assert out["points"] == 150 and out["labelled"] <= 60 and out["colours"] == "colours: labels from labels.tsv"
     _png(tmp_path / "top.png")
-    out = run_json(capsys, "plot", str(glove_small), "--from-file", str(labels), "--labels", str(labels),
-                   "--out", str(tmp_path / "file.png"))
+    out = run_json(
+        capsys,
+        "plot",
+        str(glove_small),
+        "--from-file",
+        str(labels),
+        "--labels",
+        str(labels),
+        "--out",
+        str(tmp_path / "file.png"),
+    )
     assert out["points"] == 5 and out["labelled"] == 5
 
 
@@ -58,9 +90,15 @@ def test_plot_run_folder(tmp_path: Path, capsys) -> None:
     run = tmp_path / "demo-run"
     run.mkdir()
     history = [{"epoch": e, "train_loss": 1 / (e + 1), "dev_accuracy": 0.5 + e / 10} for e in range(3)]
-    (run / "report.json").write_text(json.dumps({
-        "results": [{"name": "random", "history": history}],
-        "neighbours": {"good": {"before": [["great", 0.9]], "after": [["fine", 0.8]]}}}), encoding="utf-8")
+    (run / "report.json").write_text(
+        json.dumps(
+            {
+                "results": [{"name": "random", "history": history}],
+                "neighbours": {"good": {"before": [["great", 0.9]], "after": [["fine", 0.8]]}},
+            }
+        ),
+        encoding="utf-8",
+    )
     out = run_json(capsys, "plot", str(run))
     assert out["written"] == [str(run / "plots" / "learning_curves.png"), str(run / "plots" / "neighbours.png")]
     _png(run / "plots" / "neighbours.png")
@@ -72,8 +110,9 @@ def test_too_small_to_project(glove_small: Path, tmp_path: Path, capsys) -> None
     tiny.write_bytes(b"".join(glove_small.read_bytes().splitlines(keepends=True)[:2]))
     line = fails(capsys, "plot", str(tiny), "--top", "10", "--out", str(tmp_path / "x.png"))
     assert line.endswith("tiny.txt: 2 vector(s) are too few to project to 2-d with PCA; expected at least 3 rows")
-    line = fails(capsys, "plot", str(glove_small), "--words", "king,queen,man", "--dim", "3", "--out",
-                 str(tmp_path / "x.png"))
+    line = fails(
+        capsys, "plot", str(glove_small), "--words", "king,queen,man", "--dim", "3", "--out", str(tmp_path / "x.png")
+    )
     assert "3 vector(s) are too few to project to 3-d with PCA; expected at least 4 rows" in line
     assert not (tmp_path / "x.png").exists()
 
@@ -81,11 +120,24 @@ def test_too_small_to_project(glove_small: Path, tmp_path: Path, capsys) -> None
 def test_words_missing_from_the_vectors(glove_small: Path, tmp_path: Path, capsys) -> None:
     line = fails(capsys, "plot", str(glove_small), "--words", "king,qqzzx,queen,man", "--out", str(tmp_path / "x.png"))
     assert "1 requested word(s) are not in glove3k.txt (3,000 words): 'qqzzx'" in line and "--skip-missing" in line
-    assert main(["plot", str(glove_small), "--words", "king,qqzzx,queen,man", "--skip-missing",
-                 "--out", str(tmp_path / "x.png")]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(glove_small),
+                "--words",
+                "king,qqzzx,queen,man",
+                "--skip-missing",
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 0
+    )
     assert "left out 1 word(s) not in glove3k.txt: qqzzx" in capsys.readouterr().err
-    assert "none of the 2 requested word(s)" in fails(capsys, "plot", str(glove_small), "--words", "qqzzx,yyq",
-                                                      "--skip-missing", "--out", str(tmp_path / "y.png"))
+    assert "none of the 2 requested word(s)" in fails(
+        capsys, "plot", str(glove_small), "--words", "qqzzx,yyq", "--skip-missing", "--out", str(tmp_path / "y.png")
+    )
 
 
 def test_unwritable_output(glove_small: Path, tmp_path: Path, capsys) -> None:
@@ -96,8 +148,9 @@ def test_unwritable_output(glove_small: Path, tmp_path: Path, capsys) -> None:
     line = fails(capsys, "plot", str(glove_small), "--words", WORDS, "--out", str(tmp_path))
     assert "extension (none) is not an image format" in line
     (tmp_path / "dir.png").mkdir()
-    assert "is a directory; expected a file path" in fails(capsys, "plot", str(glove_small), "--words", WORDS,
-                                                            "--out", str(tmp_path / "dir.png"))
+    assert "is a directory; expected a file path" in fails(
+        capsys, "plot", str(glove_small), "--words", WORDS, "--out", str(tmp_path / "dir.png")
+    )
     assert "expected .png, .svg or .pdf" in fails(capsys, "plot", str(glove_small), "--words", WORDS, "--out", "x.jpg")
 
 
@@ -107,10 +160,12 @@ def test_other_bad_arguments(glove_small: Path, tmp_path: Path, capsys) -> None:
     assert "--out is required" in fails(capsys, "plot", str(glove_small), "--top", "5")
     assert "--size 'big'" in fails(capsys, "plot", str(glove_small), "--top", "5", "--size", "big", "--out", out)
     assert "--top 0" in fails(capsys, "plot", str(glove_small), "--top", "0", "--out", out)
-    assert "--clusters 50: expected at most" in fails(capsys, "plot", str(glove_small), "--top", "20", "--clusters",
-                                                      "50", "--out", out)
+    assert "--clusters 50: expected at most" in fails(
+        capsys, "plot", str(glove_small), "--top", "20", "--clusters", "50", "--out", out
+    )
     bad = tmp_path / "bad.tsv"
     bad.write_text("king\troyal\nqueen\n", encoding="utf-8")
-    assert "bad.tsv:2: 'queen' has no label" in fails(capsys, "plot", str(glove_small), "--top", "20", "--labels",
-                                                      str(bad), "--out", out)
+    assert "bad.tsv:2: 'queen' has no label" in fails(
+        capsys, "plot", str(glove_small), "--top", "20", "--labels", str(bad), "--out", out
+    )
     assert "no such file" in fails(capsys, "plot", str(tmp_path / "nope.txt"), "--top", "5", "--out", out)

@@ -22,8 +22,22 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _pretrain(corpus: Path, out: Path, *extra: str) -> list[str]:
-    return ["pretrain", str(corpus), "--out", str(out), "--dim", "12", "--epochs", "2", "--min-count", "1",
-            "--threads", "1", "--quiet", *extra]
+    return [
+        "pretrain",
+        str(corpus),
+        "--out",
+        str(out),
+        "--dim",
+        "12",
+        "--epochs",
+        "2",
+        "--min-count",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -51,14 +65,17 @@ def test_pretrain_subwords_text_summary_and_model_bin(corpus, tmp_path, capsys):
     assert "t2w" in capsys.readouterr().out  # an unseen word answered from its n-grams
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--window", "0"], "window"),
-    (["--negative", "-1"], "negative"),
-    (["--dim", "0"], "dim"),
-    (["--subwords", "6-3"], "MIN <= MAX"),
-    (["--subwords", "three"], "MIN-MAX"),
-    (["--min-count", "1000"], "distinct word"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--window", "0"], "window"),
+        (["--negative", "-1"], "negative"),
+        (["--dim", "0"], "dim"),
+        (["--subwords", "6-3"], "MIN <= MAX"),
+        (["--subwords", "three"], "MIN-MAX"),
+        (["--min-count", "1000"], "distinct word"),
+    ],
+)
 def test_bad_settings_give_one_line_and_exit_2(corpus, tmp_path, capsys, extra, message):
     argv = _pretrain(corpus, tmp_path / "x", *extra)
     assert main(argv) == 2

@@ -47,16 +47,19 @@ def test_resume_with_the_same_run_continues(first_run, capsys):
     assert summary["epochs_run"] == 2 and [h["epoch"] for h in summary["history"]] == [0, 1]
 
 
-@pytest.mark.parametrize("change, named", [
-    (["--tokenizer", "char"], "--tokenizer"),
-    (["--no-lowercase"], "--no-lowercase"),
-    (["--max-len", "5"], "--max-len"),
-    (["--dropout", "0.1"], "--dropout"),
-    (["--pooling", "mean"], "--pooling"),
-    (["--max-vocab", "10"], "--max-vocab"),
-    (["--seed", "3"], "--seed"),
-    (["--lr", "0.5"], "--lr"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (["--tokenizer", "char"], "--tokenizer"),
+        (["--no-lowercase"], "--no-lowercase"),
+        (["--max-len", "5"], "--max-len"),
+        (["--dropout", "0.1"], "--dropout"),
+        (["--pooling", "mean"], "--pooling"),
+        (["--max-vocab", "10"], "--max-vocab"),
+        (["--seed", "3"], "--seed"),
+        (["--lr", "0.5"], "--lr"),
+    ],
+)
 def test_resume_with_other_settings_is_refused_naming_the_first_difference(first_run, capsys, change, named):
     train, out = first_run
     before = (out / "checkpoint" / "last" / "checkpoint.json").read_bytes()

@@ -22,8 +22,26 @@ from embedlayer.cli.main import main
 def _start(corpus: Path, out: Path, workdir: Path) -> subprocess.Popen:
     workdir.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(Path(embedlayer.__file__).parents[1])}
-    argv = [sys.executable, "-m", "embedlayer.cli.main", "pretrain", str(corpus), "--out", str(out), "--dim", "16",
-            "--epochs", "3", "--threads", "1", "--checkpoint-every", "0.001", "--workdir", str(workdir), "--quiet"]
+    argv = [
+        sys.executable,
+        "-m",
+        "embedlayer.cli.main",
+        "pretrain",
+        str(corpus),
+        "--out",
+        str(out),
+        "--dim",
+        "16",
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "0.001",
+        "--workdir",
+        str(workdir),
+        "--quiet",
+    ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -78,8 +96,28 @@ def test_kill_9_leaves_a_scratch_folder_that_the_next_run_removes(shared_data, t
     assert len(left) == 1 and left[0].name.startswith(".embedlayer-tmp-") and any(left[0].glob("ids-*.i32"))
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("a b c a b c d e\n" * 50)
-    assert main(["pretrain", str(tiny), "--out", str(tmp_path / "other"), "--min-count", "1", "--dim", "8",
-                 "--epochs", "1", "--threads", "1", "--workdir", str(workdir), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "pretrain",
+                str(tiny),
+                "--out",
+                str(tmp_path / "other"),
+                "--min-count",
+                "1",
+                "--dim",
+                "8",
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+                "--workdir",
+                str(workdir),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert list(workdir.iterdir()) == []
 
 
@@ -97,8 +135,21 @@ def test_an_interrupted_classify_run_keeps_its_checkpoint_and_says_so(tmp_path, 
             raise KeyboardInterrupt
 
     monkeypatch.setattr(TrainProgress, "__call__", interrupt)
-    argv = ["classify", "train", "--train", str(train), "--out", str(out), "--epochs", "3", "--encoder", "bag",
-            "--dim", "8", "--quiet"]
+    argv = [
+        "classify",
+        "train",
+        "--train",
+        str(train),
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--encoder",
+        "bag",
+        "--dim",
+        "8",
+        "--quiet",
+    ]
     assert main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("embedlayer: interrupted by SIGINT") and "--resume" in err[0], err

@@ -19,8 +19,6 @@ def glove_small(glove_head) -> Path:
     return glove_head(3000)
 
 
-
-
 def test_info_convert_round_trip(glove_small: Path, tmp_path: Path, capsys) -> None:
     info = run_json(capsys, "vectors", "info", str(glove_small), "--words", "3")
     assert info["format"] == "glove" and info["count"] == 3000 and info["dim"] == 50 and info["dtype"] == "float32"
@@ -57,8 +55,18 @@ def test_evaluate(glove_small: Path, shared_data: Path, tmp_path: Path, capsys) 
     lines = (shared_data / "wordsim" / "questions-words.txt").read_text().splitlines()
     questions.write_text("\n".join(lines[:300]) + "\n")
     pairs = [str(shared_data / "wordsim" / n) for n in ("wordsim353.tsv", "simlex999.txt")]
-    out = run_json(capsys, "vectors", "evaluate", str(glove_small), "--analogies", str(questions), "--pairs", *pairs,
-                   "--restrict-vocab", "2000")
+    out = run_json(
+        capsys,
+        "vectors",
+        "evaluate",
+        str(glove_small),
+        "--analogies",
+        str(questions),
+        "--pairs",
+        *pairs,
+        "--restrict-vocab",
+        "2000",
+    )
     vectors = load_vectors(glove_small)
     assert out["analogies"]["score"] == evaluate_word_analogies(vectors, questions, restrict_vocab=2000).score
     assert out["pairs"][1]["spearman"][0] == evaluate_word_pairs(vectors, pairs[1], restrict_vocab=2000).spearman[0]

@@ -74,10 +74,15 @@ def test_missing_package_says_how_to_install():
 # ----------------------------------------------------------------------------- report text
 REPORT = {
     "results": [
-        {"name": "random", "accuracy": 0.61234, "macro_f1": 0.5, "train_seconds": 12.4, "epochs": 3,
-         "coverage": None},
-        {"name": "glove-frozen", "accuracy": 0.7, "macro_f1": 0.65432, "train_seconds": 7.6, "epochs": 6,
-         "coverage": {"type_coverage": 0.8, "token_coverage": 0.9567}},
+        {"name": "random", "accuracy": 0.61234, "macro_f1": 0.5, "train_seconds": 12.4, "epochs": 3, "coverage": None},
+        {
+            "name": "glove-frozen",
+            "accuracy": 0.7,
+            "macro_f1": 0.65432,
+            "train_seconds": 7.6,
+            "epochs": 6,
+            "coverage": {"type_coverage": 0.8, "token_coverage": 0.9567},
+        },
     ],
 }
 

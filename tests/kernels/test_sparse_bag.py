@@ -88,8 +88,11 @@ def test_sum_without_padding_matches_torch_embedding_bag():
     theirs = torch.nn.functional.embedding_bag(ids, weight, offsets, mode="sum", per_sample_weights=psw)
     assert torch.allclose(ours, theirs, atol=1e-6)
     for mode in ("mean", "max"):
-        assert torch.allclose(embedding_bag(weight, ids, offsets, mode=mode),
-                              torch.nn.functional.embedding_bag(ids, weight, offsets, mode=mode), atol=1e-6)
+        assert torch.allclose(
+            embedding_bag(weight, ids, offsets, mode=mode),
+            torch.nn.functional.embedding_bag(ids, weight, offsets, mode=mode),
+            atol=1e-6,
+        )
 
 
 def test_layer_sparse_gradient_equals_dense_and_half_storage_computes_in_float32():

@@ -46,7 +46,7 @@ def test_balanced_chunks_cover_all_rows_with_similar_cost(n_chunks):
     bounds = balanced_chunks(counts, n_chunks)
     assert bounds[0] == 0 and bounds[-1] == len(counts) and (np.diff(bounds) >= 0).all()
     cost = counts + ROW_COST
-    per_chunk = [cost[bounds[c]:bounds[c + 1]].sum() for c in range(n_chunks)]
+    per_chunk = [cost[bounds[c] : bounds[c + 1]].sum() for c in range(n_chunks)]
     assert sum(per_chunk) == cost.sum()
     assert max(per_chunk) <= cost.sum() / n_chunks + cost.max()
 

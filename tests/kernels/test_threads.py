@@ -202,11 +202,13 @@ def test_gather_matches_index_select_on_a_large_table():
 
 
 def test_own_threads_on_request():
-    code = ("import torch\n"
-            "from embedlayer.kernels.lookup import gather\n"
-            "from embedlayer.kernels.threads import omp_runtime\n"
-            "w = torch.randn(50000, 8); ids = torch.randint(0, 50000, (40000,))\n"
-            "assert omp_runtime() is None and torch.equal(gather(w, ids), w[ids])\n")
+    code = (
+        "import torch\n"
+        "from embedlayer.kernels.lookup import gather\n"
+        "from embedlayer.kernels.threads import omp_runtime\n"
+        "w = torch.randn(50000, 8); ids = torch.randint(0, 50000, (40000,))\n"
+        "assert omp_runtime() is None and torch.equal(gather(w, ids), w[ids])\n"
+    )
     env = {**os.environ, "EMBEDLAYER_OWN_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", code], env=env, timeout=60, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

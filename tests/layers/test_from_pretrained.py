@@ -55,8 +55,11 @@ def test_max_norm_gives_torchs_outputs_without_editing_the_weight():
 def test_what_is_refused():
     with pytest.raises(ConfigError, match="Embedding.from_pretrained: scale_grad_by_freq=True is not supported"):
         Embedding.from_pretrained(table(), scale_grad_by_freq=True)
-    with pytest.raises(ConfigError, match=r"Embedding.from_pretrained: expected a 2-D float32, float16 or bfloat16 "
-                                          r"tensor, got torch.float64 \(9, 4\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"Embedding.from_pretrained: expected a 2-D float32, float16 or bfloat16 "
+        r"tensor, got torch.float64 \(9, 4\)",
+    ):
         Embedding.from_pretrained(table().double())
     with pytest.raises(ConfigError, match=r"got torch.float32 \(9,\)"):
         Embedding.from_pretrained(table()[:, 0])

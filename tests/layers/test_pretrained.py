@@ -48,8 +48,14 @@ def test_exact_then_lowercase_and_report(vectors: Vectors, vocab: Vocab) -> None
     torch.testing.assert_close(weight[vocab.stoi["Dog"]], torch.tensor(PRETRAINED["dog"]))
     for token in ("<pad>", "<unk>", "yak", "zebra"):
         assert torch.equal(weight[vocab.stoi[token]], torch.zeros(3))
-    assert report == CoverageReport(total=6, exact=3, lowercase=1, missing=2, missing_examples=("yak", "zebra"),
-                                    token_coverage=(10 + 5 + 3 + 1) / (10 + 7 + 5 + 3 + 2 + 1))
+    assert report == CoverageReport(
+        total=6,
+        exact=3,
+        lowercase=1,
+        missing=2,
+        missing_examples=("yak", "zebra"),
+        token_coverage=(10 + 5 + 3 + 1) / (10 + 7 + 5 + 3 + 2 + 1),
+    )
     assert report.found == 4 and report.type_coverage == pytest.approx(4 / 6)
 
 
@@ -78,7 +84,9 @@ def test_random_policy_matches_scale_of_found_rows_and_is_seeded() -> None:
     counts = {w: 5 for w in known} | {f"new{i}": 1 for i in range(2000)}
     vocab = Vocab.from_counts(counts, oov="hash", hash_buckets=100)
     weight, report = align_vectors(vectors, vocab, missing="random", seed=1)
-    missing_ids = [vocab.stoi[f"new{i}"] for i in range(2000)] + [vocab.unk_id] + list(range(len(vocab), len(vocab) + 100))
+    missing_ids = (
+        [vocab.stoi[f"new{i}"] for i in range(2000)] + [vocab.unk_id] + list(range(len(vocab), len(vocab) + 100))
+    )
     drawn = weight[missing_ids]
     expected_std = float(vectors.matrix.std(dtype=np.float64))
     assert drawn.std().item() == pytest.approx(expected_std, rel=0.03)
@@ -152,8 +160,10 @@ def test_summary_is_one_human_line(vectors: Vectors, vocab: Vocab) -> None:
     _, report = align_vectors(vectors, vocab)
     text = report.summary()
     assert "\n" not in text
-    assert text == ("4 of 6 vocabulary words found (66.7%: 3 exact, 1 lowercase), 2 missing; "
-                    "67.9% of token occurrences covered; most frequent missing: yak, zebra")
+    assert text == (
+        "4 of 6 vocabulary words found (66.7%: 3 exact, 1 lowercase), 2 missing; "
+        "67.9% of token occurrences covered; most frequent missing: yak, zebra"
+    )
     assert report.to_dict()["missing_examples"] == ["yak", "zebra"]
 
 

@@ -12,14 +12,27 @@ CONFIGS = {
     "bag-max": EncoderConfig(kind="bag", pooling="max"),
     "cnn": EncoderConfig(kind="cnn", cnn_widths=(2, 5), cnn_channels=6),
     "gru-last": EncoderConfig(kind="rnn", rnn_cell="gru", rnn_hidden=5, bidirectional=True, rnn_pooling="last"),
-    "lstm-max": EncoderConfig(kind="rnn", rnn_cell="lstm", rnn_hidden=5, rnn_layers=2, bidirectional=True, rnn_pooling="max"),
+    "lstm-max": EncoderConfig(
+        kind="rnn", rnn_cell="lstm", rnn_hidden=5, rnn_layers=2, bidirectional=True, rnn_pooling="max"
+    ),
     "lstm-mean-uni": EncoderConfig(kind="rnn", rnn_cell="lstm", rnn_hidden=5, bidirectional=False, rnn_pooling="mean"),
     "gru-last-uni": EncoderConfig(kind="rnn", rnn_cell="gru", rnn_hidden=5, bidirectional=False, rnn_pooling="last"),
     "transformer": EncoderConfig(kind="transformer", tf_heads=2, tf_layers=2, max_positions=16),
-    "transformer-sin": EncoderConfig(kind="transformer", tf_heads=4, tf_layers=1, max_positions=16, tf_positions="sinusoidal"),
+    "transformer-sin": EncoderConfig(
+        kind="transformer", tf_heads=4, tf_layers=1, max_positions=16, tf_positions="sinusoidal"
+    ),
 }
-OUT_DIMS = {"bag-mean": D, "bag-max": D, "cnn": 12, "gru-last": 10, "lstm-max": 10, "lstm-mean-uni": 5,
-            "gru-last-uni": 5, "transformer": D, "transformer-sin": D}
+OUT_DIMS = {
+    "bag-mean": D,
+    "bag-max": D,
+    "cnn": 12,
+    "gru-last": 10,
+    "lstm-max": 10,
+    "lstm-mean-uni": 5,
+    "gru-last-uni": 5,
+    "transformer": D,
+    "transformer-sin": D,
+}
 
 
 def make_inputs(lengths, total, seed=0):

@@ -11,7 +11,13 @@ from embedlayer.models import ClassifierConfig, EncoderConfig
 def test_encoder_defaults_follow_spec():
     cfg = EncoderConfig()
     assert (cfg.kind, cfg.pooling, cfg.cnn_widths, cfg.cnn_channels) == ("cnn", "mean", (3, 4, 5), 100)
-    assert (cfg.rnn_cell, cfg.rnn_hidden, cfg.rnn_layers, cfg.bidirectional, cfg.rnn_pooling) == ("lstm", 128, 1, True, "max")
+    assert (cfg.rnn_cell, cfg.rnn_hidden, cfg.rnn_layers, cfg.bidirectional, cfg.rnn_pooling) == (
+        "lstm",
+        128,
+        1,
+        True,
+        "max",
+    )
     assert (cfg.tf_layers, cfg.tf_heads, cfg.tf_ff, cfg.max_positions, cfg.dropout) == (2, 2, None, 512, 0.5)
 
 
@@ -90,7 +96,9 @@ def test_classifier_validation_names_field_and_value(field, value):
 
 def test_heads_must_divide_embedding_dim():
     with pytest.raises(ConfigError, match=r"tf_heads.*divisor of the embedding dimension 10.*got 3"):
-        ClassifierConfig(num_embeddings=5, embedding_dim=10, num_classes=2, encoder=EncoderConfig(kind="transformer", tf_heads=3))
+        ClassifierConfig(
+            num_embeddings=5, embedding_dim=10, num_classes=2, encoder=EncoderConfig(kind="transformer", tf_heads=3)
+        )
     # heads are only checked for the transformer
     ClassifierConfig(num_embeddings=5, embedding_dim=10, num_classes=2, encoder=EncoderConfig(kind="cnn", tf_heads=3))
 

@@ -66,13 +66,16 @@ def test_invalid_utf8_is_replaced_and_counted(tmp_path):
     assert "caf\ufffd" in data.words
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "has no words"),
-    (b"  \n\n \t\n", "has no words"),
-    (b"word\x00\x01\x02 binary", "NUL byte"),
-    (bytes(range(128, 256)) * 50, "invalid UTF-8"),
-    (b"a a a a b\n", "1 distinct word"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "has no words"),
+        (b"  \n\n \t\n", "has no words"),
+        (b"word\x00\x01\x02 binary", "NUL byte"),
+        (bytes(range(128, 256)) * 50, "invalid UTF-8"),
+        (b"a a a a b\n", "1 distinct word"),
+    ],
+)
 def test_bad_corpora_raise_one_clear_error(tmp_path, content, message):
     path = _write(tmp_path, content)
     with pytest.raises(DataError, match=message) as info:
@@ -127,7 +130,7 @@ def test_byte_tokens_that_decode_alike_are_one_word(tmp_path):
 def test_many_distinct_words_grow_the_table_and_match_the_python_path(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}é" for i in rng.integers(0, 150_000, size=400_000)]  # > the first table's 65,536 keys
-    lines = [" ".join(words[i:i + 37]) for i in range(0, len(words), 37)]
+    lines = [" ".join(words[i : i + 37]) for i in range(0, len(words), 37)]
     path = _write(tmp_path, "\n".join(lines) + "\n")
     fast = encode_corpus(path, tmp_path, min_count=2)
     slow = encode_corpus(path, tmp_path, min_count=2, tokenizer="whitespace")  # the Python path

@@ -100,8 +100,16 @@ def test_rows_not_named_are_untouched():
     rng = np.random.default_rng(0)
     syn0, syn1 = rng.normal(size=(6, 32)).astype(np.float32), rng.normal(size=(6, 32)).astype(np.float32)
     before0, before1 = syn0.copy(), syn1.copy()
-    _two_steps(syn0, np.array([1, 3]), syn1, np.array([0, 2]), np.zeros(32, np.float32), np.zeros(2, np.float32),
-               np.ones(2, np.float32), np.zeros(32, np.float32))
+    _two_steps(
+        syn0,
+        np.array([1, 3]),
+        syn1,
+        np.array([0, 2]),
+        np.zeros(32, np.float32),
+        np.zeros(2, np.float32),
+        np.ones(2, np.float32),
+        np.zeros(32, np.float32),
+    )
     assert np.array_equal(syn0[[0, 2, 4, 5]], before0[[0, 2, 4, 5]])
     assert np.array_equal(syn1[[1, 3, 4, 5]], before1[[1, 3, 4, 5]])
     assert not np.array_equal(syn0[1], before0[1]) and not np.array_equal(syn1[2], before1[2])
@@ -109,8 +117,16 @@ def test_rows_not_named_are_untouched():
 
 def test_tables_that_do_not_fit_are_left_alone():
     syn0, syn1 = np.ones((4, 24), np.float32), np.ones((4, 24), np.float32)  # 1.5 vectors a row
-    _two_steps(syn0, np.array([1]), syn1, np.array([2]), np.zeros(24, np.float32), np.zeros(1, np.float32),
-               np.ones(1, np.float32), np.zeros(24, np.float32))
+    _two_steps(
+        syn0,
+        np.array([1]),
+        syn1,
+        np.array([2]),
+        np.zeros(24, np.float32),
+        np.zeros(1, np.float32),
+        np.ones(1, np.float32),
+        np.zeros(24, np.float32),
+    )
     assert (syn0 == 1).all() and (syn1 == 1).all()
 
 

@@ -78,8 +78,19 @@ def test_loss_of_zero_output_vectors_is_log2_per_term():
     syn0 = np.random.default_rng(0).normal(size=(5, dim)).astype(np.float32)
     syn1 = np.zeros((5, dim), np.float32)
     ctx, outs = np.array([0, 1, 2], np.int64), np.array([3, 4, 0], np.int64)
-    loss = sg_window(syn0, syn1, ctx, 3, outs, 3, 0.0, np.empty((3, dim), np.float32),
-                     np.empty((3, dim), np.float32), np.empty((3, 3)), True)
+    loss = sg_window(
+        syn0,
+        syn1,
+        ctx,
+        3,
+        outs,
+        3,
+        0.0,
+        np.empty((3, dim), np.float32),
+        np.empty((3, dim), np.float32),
+        np.empty((3, 3)),
+        True,
+    )
     assert loss == pytest.approx(9 * np.log(2), rel=1e-6)
 
 
@@ -87,7 +98,18 @@ def test_extreme_scores_stay_finite():
     dim = 4
     syn0 = np.full((2, dim), 30.0, np.float32)
     syn1 = np.full((2, dim), 30.0, np.float32)  # score 3600: far beyond the table
-    loss = sg_window(syn0, syn1, np.array([0], np.int64), 1, np.array([1, 1], np.int64), 2, 0.001,
-                     np.empty((1, dim), np.float32), np.empty((2, dim), np.float32), np.empty((1, 2)), True)
+    loss = sg_window(
+        syn0,
+        syn1,
+        np.array([0], np.int64),
+        1,
+        np.array([1, 1], np.int64),
+        2,
+        0.001,
+        np.empty((1, dim), np.float32),
+        np.empty((2, dim), np.float32),
+        np.empty((1, 2)),
+        True,
+    )
     assert np.isfinite(loss) and loss > 50  # the noise term is hopelessly wrong: -log σ(-60) ≈ 60
     assert np.isfinite(syn0).all() and np.isfinite(syn1).all()

@@ -32,18 +32,32 @@ def planted(tmp_path_factory):
 
 
 def _config(**kw):
-    return PretrainConfig(**{"dim": 16, "window": 3, "negative": 5, "min_count": 1, "sample": 0.0, "epochs": 3,
-                             "threads": 1, "seed": 7, **kw})
+    return PretrainConfig(
+        **{
+            "dim": 16,
+            "window": 3,
+            "negative": 5,
+            "min_count": 1,
+            "sample": 0.0,
+            "epochs": 3,
+            "threads": 1,
+            "seed": 7,
+            **kw,
+        }
+    )
 
 
-@pytest.mark.parametrize("kw", [
-    {"model": "skipgram"},  # the fused steps
-    {"model": "cbow"},
-    {"model": "skipgram", "dim": 330},  # rows of 336 floats: too wide for them, the plain loops
-    {"model": "cbow", "dim": 330},
-    {"model": "cbow", "subwords": (2, 3), "buckets": 5000},
-    {"model": "skipgram", "subwords": (2, 3), "buckets": 5000},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"model": "skipgram"},  # the fused steps
+        {"model": "cbow"},
+        {"model": "skipgram", "dim": 330},  # rows of 336 floats: too wide for them, the plain loops
+        {"model": "cbow", "dim": 330},
+        {"model": "cbow", "subwords": (2, 3), "buckets": 5000},
+        {"model": "skipgram", "subwords": (2, 3), "buckets": 5000},
+    ],
+)
 def test_words_that_share_contexts_become_nearest_neighbours(planted, kw):
     wv = train_word_vectors(planted, _config(**kw)).wv
     for word in wv.index_to_key:
@@ -111,8 +125,9 @@ def test_mid_epoch_checkpoints_resume_exactly(planted, tmp_path, monkeypatch):
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_word_vectors(planted, _config(epochs=2), progress=stop_in_the_middle, checkpoint_dir=ckpt,
-                           checkpoint_every=0)
+        train_word_vectors(
+            planted, _config(epochs=2), progress=stop_in_the_middle, checkpoint_dir=ckpt, checkpoint_every=0
+        )
     assert 0 < blocks[0] < 1500 * 12  # the checkpoint is inside the first epoch
     resumed = train_word_vectors(planted, _config(epochs=2), checkpoint_dir=ckpt, resume=True)
     assert np.array_equal(full.input_matrix, resumed.input_matrix)
@@ -144,8 +159,7 @@ def test_loss_with_zero_output_vectors_is_k_plus_1_log_2(planted, model):
     # output vectors start at zero and lr is tiny: every example scores 0 against all K+1 words,
     # so the mean loss per positive example is exactly (K + 1) log 2
     events = []
-    train_word_vectors(planted, _config(model=model, epochs=1, lr=1e-9, min_lr=0.0, negative=4),
-                       progress=events.append)
+    train_word_vectors(planted, _config(model=model, epochs=1, lr=1e-9, min_lr=0.0, negative=4), progress=events.append)
     epoch = next(e for e in events if isinstance(e, PretrainEpoch))
     assert epoch.loss == pytest.approx(5 * np.log(2), rel=1e-6)
     running = [e.loss for e in events if isinstance(e, PretrainProgress)]
@@ -167,8 +181,13 @@ def test_unseen_words_get_subword_vectors_and_files_round_trip(planted, tmp_path
 
     model = train_word_vectors(planted, _config(subwords=(2, 3), buckets=5000))
     out = model.save(tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "model.bin", "pretrain.json", "vectors.npy",
-                                                     "words.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "meta.json",
+        "model.bin",
+        "pretrain.json",
+        "vectors.npy",
+        "words.txt",
+    ]
     native = load_vectors(out)
     ft = load_vectors(out / "model.bin")
     np.testing.assert_allclose(native.matrix, model.wv.matrix, atol=1e-7)
@@ -192,12 +211,22 @@ def test_fasttext_reads_our_model_bin(planted, tmp_path):
         np.testing.assert_allclose(ft.get_word_vector(word), wv[word], atol=1e-6)
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"window": 0}, "window"), ({"negative": -1}, "negative"), ({"dim": 0}, "dim"),
-    ({"subwords": (6, 3)}, "subwords"), ({"epochs": 0}, "epochs"), ({"sample": -1.0}, "sample"),
-    ({"model": "glove"}, "model"), ({"lr": 0.0}, "lr"), ({"min_lr": 1.0}, "min_lr"),
-    ({"subwords": (3, 6), "buckets": 0}, "buckets"), ({"threads": 0}, "threads"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"window": 0}, "window"),
+        ({"negative": -1}, "negative"),
+        ({"dim": 0}, "dim"),
+        ({"subwords": (6, 3)}, "subwords"),
+        ({"epochs": 0}, "epochs"),
+        ({"sample": -1.0}, "sample"),
+        ({"model": "glove"}, "model"),
+        ({"lr": 0.0}, "lr"),
+        ({"min_lr": 1.0}, "min_lr"),
+        ({"subwords": (3, 6), "buckets": 0}, "buckets"),
+        ({"threads": 0}, "threads"),
+    ],
+)
 def test_invalid_settings_name_the_field(kw, message):
     with pytest.raises(ConfigError, match=message):
         PretrainConfig(**kw)

@@ -12,9 +12,20 @@ import numpy as np
 class Reference:
     """One optimizer's semantics over a float64 copy of a (V, D) table."""
 
-    def __init__(self, kind: str, table: np.ndarray, *, lr: float, weight_decay: float = 0.0, eps: float | None = None,
-                 betas=(0.9, 0.999), decoupled: bool = False, bias_correction: str = "row", padding_idx=None,
-                 initial_accumulator_value: float = 0.0) -> None:
+    def __init__(
+        self,
+        kind: str,
+        table: np.ndarray,
+        *,
+        lr: float,
+        weight_decay: float = 0.0,
+        eps: float | None = None,
+        betas=(0.9, 0.999),
+        decoupled: bool = False,
+        bias_correction: str = "row",
+        padding_idx=None,
+        initial_accumulator_value: float = 0.0,
+    ) -> None:
         self.kind, self.lr, self.wd, self.betas = kind, lr, weight_decay, betas
         self.eps = eps if eps is not None else (1e-8 if kind == "adam" else 1e-10)
         self.decoupled, self.bias_correction, self.padding_idx = decoupled, bias_correction, padding_idx

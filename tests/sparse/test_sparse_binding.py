@@ -68,8 +68,11 @@ def test_an_optimizer_not_bound_refuses_a_dense_gradient():
     opt = LazyAdam(layer, lr=0.1)
     before = layer.weight.detach().clone()
     layer(torch.tensor([1, 2])).sum().backward()
-    with pytest.raises(ConfigError, match=r"Embedding\(23, 6\) has a dense .grad and the optimizer is not bound.*"
-                                          r"sparse=True.*bind\(\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"Embedding\(23, 6\) has a dense .grad and the optimizer is not bound.*"
+        r"sparse=True.*bind\(\)",
+    ):
         opt.step()
     assert torch.equal(layer.weight, before)
 
@@ -117,8 +120,11 @@ def test_a_table_is_bound_to_one_optimizer_at_a_time():
     layer = Embedding(10, 4)
     first = SparseSGD(layer, lr=0.1).bind()
     second = LazyAdam(layer, lr=0.1)
-    with pytest.raises(ConfigError, match=r"LazyAdam.bind\(\): Embedding\(10, 4\) is already bound to SparseSGD; "
-                                          r"expected an unbound table \(call that optimizer's unbind\(\) first\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"LazyAdam.bind\(\): Embedding\(10, 4\) is already bound to SparseSGD; "
+        r"expected an unbound table \(call that optimizer's unbind\(\) first\)",
+    ):
         second.bind()
     assert layer.row_sink.optimizer is first
     first.unbind()
@@ -137,9 +143,12 @@ def test_a_bound_table_with_another_gradient_fails_loudly_and_is_not_updated():
     layer = Embedding(10, 4)
     SparseSGD(layer, lr=0.1).bind()
     before = layer.weight.detach().clone()
-    penalty = (layer.weight ** 2).sum()  # another use of the table: a dense gradient the optimizer never sees
-    with pytest.raises(ConfigError, match=r"Embedding\(10, 4\) is bound to it, but its weight has a dense .grad, "
-                                          r"from another use than its lookups"):
+    penalty = (layer.weight**2).sum()  # another use of the table: a dense gradient the optimizer never sees
+    with pytest.raises(
+        ConfigError,
+        match=r"Embedding\(10, 4\) is bound to it, but its weight has a dense .grad, "
+        r"from another use than its lookups",
+    ):
         (penalty + layer(torch.tensor([1, 2])).sum()).backward()
     assert torch.equal(layer.weight, before)
 
@@ -149,7 +158,7 @@ def test_a_table_saved_by_another_graph_fails_loudly_after_an_update():
     # updated values without notice (its backward sees the bumped version counter)
     layer = Embedding(10, 4)
     SparseSGD(layer, lr=0.1).bind()
-    penalty = (layer.weight ** 2).sum()  # saves the table for its backward
+    penalty = (layer.weight**2).sum()  # saves the table for its backward
     version = layer.weight._version
     layer(torch.tensor([1, 2])).sum().backward()
     assert layer.weight._version > version  # every update bumps the version counter

@@ -28,9 +28,12 @@ def bound_layer():
 @pytest.mark.parametrize("bad", [10, 11, -1])
 def test_ids_out_of_range_or_negative(bound_layer, bad):
     ids = torch.tensor([[1, 2], [3, bad]])
-    for call in (lambda: bound_layer(ids), lambda: gather(bound_layer.weight.detach(), ids),
-                 lambda: embedding_bag(bound_layer.weight, ids),
-                 lambda: QuantizedEmbedding.from_embedding(bound_layer)(ids)):
+    for call in (
+        lambda: bound_layer(ids),
+        lambda: gather(bound_layer.weight.detach(), ids),
+        lambda: embedding_bag(bound_layer.weight, ids),
+        lambda: QuantizedEmbedding.from_embedding(bound_layer)(ids),
+    ):
         with pytest.raises(IdOutOfRangeError, match=rf"id {bad} at position \(1, 1\).*10 rows.*0 <= id < 10"):
             call()
 
@@ -56,13 +59,16 @@ def test_float_or_bool_id_tensor(bound_layer, dtype):
         gather(bound_layer.weight.detach(), [1, 2])
 
 
-@pytest.mark.parametrize(("offsets", "message"), [
-    (torch.tensor([1, 3]), r"offsets\[0\] is 1; expected 0"),
-    (torch.tensor([0, 4, 2]), r"offsets\[2\] is 2, smaller than offsets\[1\] = 4"),
-    (torch.tensor([0, 9]), r"offsets\[1\] is 9, beyond the 6 ids"),
-    (torch.tensor([0.0, 2.0]), "1-D integer tensor"),
-    (torch.tensor([[0, 2]]), "1-D integer tensor"),
-])
+@pytest.mark.parametrize(
+    ("offsets", "message"),
+    [
+        (torch.tensor([1, 3]), r"offsets\[0\] is 1; expected 0"),
+        (torch.tensor([0, 4, 2]), r"offsets\[2\] is 2, smaller than offsets\[1\] = 4"),
+        (torch.tensor([0, 9]), r"offsets\[1\] is 9, beyond the 6 ids"),
+        (torch.tensor([0.0, 2.0]), "1-D integer tensor"),
+        (torch.tensor([[0, 2]]), "1-D integer tensor"),
+    ],
+)
 def test_mismatched_offsets(offsets, message):
     bag = EmbeddingBag(10, 3)
     with pytest.raises(ConfigError, match=message):
@@ -87,8 +93,11 @@ def test_other_bag_shape_mistakes():
 def test_optimizer_given_a_table_it_was_not_built_for():
     mine, other = Embedding(10, 4), Embedding(10, 4)
     opt = SparseSGD(mine, lr=0.1)
-    with pytest.raises(ConfigError, match=r"built for the table\(s\) Embedding\(10, 4\); got Embedding\(10, 4\), which "
-                                          r"it was not built for"):
+    with pytest.raises(
+        ConfigError,
+        match=r"built for the table\(s\) Embedding\(10, 4\); got Embedding\(10, 4\), which "
+        r"it was not built for",
+    ):
         opt.apply_gradients(other, torch.tensor([1]), torch.ones(1, 4))
     with pytest.raises(ConfigError, match="got a tensor of shape"):
         opt.apply_gradients(torch.zeros(10, 4), torch.tensor([1]), torch.ones(1, 4))
@@ -114,8 +123,11 @@ def test_bad_tables_and_hyperparameters():
     with pytest.raises(ConfigError, match="given twice"):
         layer = Embedding(3, 2)
         SparseSGD([layer, layer])
-    with pytest.raises(ConfigError, match=r"torch.nn.modules.sparse.Embedding, without the slots of an embedlayer "
-                                          r"table \(row_sink, storage\); expected .* or a 2-D tensor"):
+    with pytest.raises(
+        ConfigError,
+        match=r"torch.nn.modules.sparse.Embedding, without the slots of an embedlayer "
+        r"table \(row_sink, storage\); expected .* or a 2-D tensor",
+    ):
         SparseSGD(torch.nn.Embedding(3, 2))
     with pytest.raises(ConfigError, match="at least one table"):
         SparseSGD([])

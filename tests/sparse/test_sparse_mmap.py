@@ -65,8 +65,11 @@ def test_state_files_let_a_later_run_resume_exactly(tmp_path):
     table = open_table(tmp_path / "t", state_dir=tmp_path / "state")
     layer = table.embedding()
     LazyAdam(layer).bind()
-    with pytest.raises(ConfigError, match=r"row_step.npy: optimizer state 'row_step' holds int64 \(7,\); expected "
-                                          r"int64 \(50,\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"row_step.npy: optimizer state 'row_step' holds int64 \(7,\); expected "
+        r"int64 \(50,\)",
+    ):
         layer(torch.tensor([1])).sum().backward()
 
 
@@ -120,12 +123,19 @@ def write_big_native(path: Path, rows: int, dim: int) -> None:
     matrix = np.lib.format.open_memmap(path / "vectors.npy", mode="w+", dtype=np.float32, shape=(rows, dim))
     rng = np.random.default_rng(0)
     for start in range(0, rows, 65536):
-        matrix[start:start + 65536] = rng.standard_normal((min(65536, rows - start), dim), dtype=np.float32)
+        matrix[start : start + 65536] = rng.standard_normal((min(65536, rows - start), dim), dtype=np.float32)
     matrix.flush()
     del matrix
     (path / "words.txt").write_text("".join(f"w{i}\n" for i in range(rows)), encoding="utf-8")
-    meta = {"format": "embedlayer.vectors", "version": 1, "count": rows, "dim": dim, "dtype": "float32",
-            "matrix": "vectors.npy", "words": "words.txt"}
+    meta = {
+        "format": "embedlayer.vectors",
+        "version": 1,
+        "count": rows,
+        "dim": dim,
+        "dtype": "float32",
+        "matrix": "vectors.npy",
+        "words": "words.txt",
+    }
     (path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -144,8 +154,21 @@ def test_trains_a_table_bigger_than_the_memory_limit(tmp_path):
     probe = rng.choice(np.setdiff1d(np.arange(rows), touched), 1000, replace=False)
     probe_before = np.array(original[probe])
     del original
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "big"), str(tmp_path / "state"),
-                           str(tmp_path / "ids.npy"), str(headroom_mb)], capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(tmp_path / "big"),
+            str(tmp_path / "state"),
+            str(tmp_path / "ids.npy"),
+            str(headroom_mb),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert rows * dim * 4 >= 4 * headroom_mb * 2**20  # the table is 4x what the process may still allocate

@@ -32,8 +32,11 @@ CASES = {
 
 def reference_for(cls, kw, table, padding_idx):
     kind = cls.name
-    ref_kw = {k: v for k, v in kw.items() if k in ("lr", "weight_decay", "eps", "betas", "bias_correction",
-                                                    "initial_accumulator_value")}
+    ref_kw = {
+        k: v
+        for k, v in kw.items()
+        if k in ("lr", "weight_decay", "eps", "betas", "bias_correction", "initial_accumulator_value")
+    }
     ref_kw["decoupled"] = kw.get("decoupled_weight_decay", False)
     return Reference(kind, table, padding_idx=padding_idx, **ref_kw)
 
@@ -180,8 +183,10 @@ def test_state_dict_round_trip_continues_identically():
     for ids, grads in steps[:2]:
         a.apply_gradients(a_table, torch.from_numpy(ids), torch.from_numpy(grads))
     saved = {k: v for k, v in a.state_dict().items()}
-    saved["state"] = {i: {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
-                      for i, s in saved["state"].items()}
+    saved["state"] = {
+        i: {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
+        for i, s in saved["state"].items()
+    }
     b_table.copy_(a_table)
     b = RowwiseAdagrad(b_table, lr=0.5)
     b.load_state_dict(saved)
@@ -194,7 +199,11 @@ def test_state_dict_round_trip_continues_identically():
 
 def test_make_sparse_optimizer_names():
     table = torch.zeros(3, 2)
-    for name, cls in [("sgd", SparseSGD), ("adagrad", SparseAdagrad), ("rowwise-adagrad", RowwiseAdagrad),
-                      ("adam", LazyAdam)]:
+    for name, cls in [
+        ("sgd", SparseSGD),
+        ("adagrad", SparseAdagrad),
+        ("rowwise-adagrad", RowwiseAdagrad),
+        ("adam", LazyAdam),
+    ]:
         opt = make_sparse_optimizer(name, table.clone(), lr=0.1)
         assert type(opt) is cls and opt.name == name

@@ -76,10 +76,25 @@ def test_trained_classifier_keeps_its_accuracy_with_int8_rows(shared_data):
     folder = shared_data / "classification"
     train = list(islice(read_examples(folder / "sst2_train.tsv", text_col="sentence", label_col="label"), 8000))
     test = list(read_examples(folder / "sst2_test.tsv", text_col="sentence", label_col="label"))
-    pipeline = TextClassificationPipeline.build(train, PipelineConfig(
-        tokenizer="whitespace", embedding_dim=32, encoder=EncoderConfig(kind="bag"), dropout=0.0, seed=0))
-    pipeline.fit(train, None, TrainConfig(epochs=3, batch_size=64, lr=3e-3, embedding_lr=3e-2, sparse_optimizer="adam",
-                                          schedule="constant", patience=None))
+    pipeline = TextClassificationPipeline.build(
+        train,
+        PipelineConfig(
+            tokenizer="whitespace", embedding_dim=32, encoder=EncoderConfig(kind="bag"), dropout=0.0, seed=0
+        ),
+    )
+    pipeline.fit(
+        train,
+        None,
+        TrainConfig(
+            epochs=3,
+            batch_size=64,
+            lr=3e-3,
+            embedding_lr=3e-2,
+            sparse_optimizer="adam",
+            schedule="constant",
+            patience=None,
+        ),
+    )
     full = pipeline.evaluate(test).accuracy
     pipeline.model.embedding = QuantizedEmbedding.from_embedding(pipeline.model.embedding)
     quantised = pipeline.evaluate(test).accuracy

@@ -29,13 +29,20 @@ def examples(n, seed):
 
 def batches(data, size, seed=None):
     order = np.arange(len(data)) if seed is None else np.random.default_rng(seed).permutation(len(data))
-    chunks = [[data[i] for i in order[s:s + size]] for s in range(0, len(data), size)]
+    chunks = [[data[i] for i in order[s : s + size]] for s in range(0, len(data), size)]
     return [pad_batch([s for s, _ in c], labels=[y for _, y in c]) for c in chunks]
 
 
 def model(sparse=True, **kw):
-    cfg = ClassifierConfig(num_embeddings=VOCAB, embedding_dim=8, num_classes=2, encoder=EncoderConfig(kind="bag"),
-                           dropout=0.0, sparse_embedding=sparse, **kw)
+    cfg = ClassifierConfig(
+        num_embeddings=VOCAB,
+        embedding_dim=8,
+        num_classes=2,
+        encoder=EncoderConfig(kind="bag"),
+        dropout=0.0,
+        sparse_embedding=sparse,
+        **kw,
+    )
     return build_classifier(cfg, seed=1)
 
 
@@ -83,8 +90,16 @@ class Interrupt(Exception):
 
 
 def test_resume_from_a_checkpoint_matches_the_uninterrupted_run(tmp_path):
-    cfg = TrainConfig(epochs=4, lr=0.02, embedding_lr=0.05, sparse_optimizer="adam", schedule="cosine", warmup_steps=3,
-                      patience=None, seed=11)
+    cfg = TrainConfig(
+        epochs=4,
+        lr=0.02,
+        embedding_lr=0.05,
+        sparse_optimizer="adam",
+        schedule="cosine",
+        warmup_steps=3,
+        patience=None,
+        seed=11,
+    )
     train = lambda e: batches(TRAIN[:128], 32, seed=e)
     full = model()
     full_result = fit(full, train, DEV, cfg, checkpoint_dir=tmp_path / "full")
@@ -116,13 +131,49 @@ def write_tsv(path, n, seed):
 
 def test_cli_classify_train_with_a_row_wise_optimizer(tmp_path, capsys):
     train, dev = write_tsv(tmp_path / "train.tsv", 120, 0), write_tsv(tmp_path / "dev.tsv", 40, 1)
-    argv = ["classify", "train", "--train", str(train), "--dev", str(dev), "--out", str(tmp_path / "m"), "--encoder",
-            "bag", "--dim", "16", "--epochs", "3", "--lr", "0.05", "--embedding-lr", "0.2", "--quiet",
-            "--sparse-optimizer", "rowwise-adagrad", "--embedding-weight-decay", "0.001"]
+    argv = [
+        "classify",
+        "train",
+        "--train",
+        str(train),
+        "--dev",
+        str(dev),
+        "--out",
+        str(tmp_path / "m"),
+        "--encoder",
+        "bag",
+        "--dim",
+        "16",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.05",
+        "--embedding-lr",
+        "0.2",
+        "--quiet",
+        "--sparse-optimizer",
+        "rowwise-adagrad",
+        "--embedding-weight-decay",
+        "0.001",
+    ]
     assert main(argv) == 0
     assert "dev accuracy 1.0000" in capsys.readouterr().out
-    assert main(["classify", "train", "--train", str(train), "--out", str(tmp_path / "x"), "--quiet",
-                 "--embedding-weight-decay", "0.1"]) == 2
+    assert (
+        main(
+            [
+                "classify",
+                "train",
+                "--train",
+                str(train),
+                "--out",
+                str(tmp_path / "x"),
+                "--quiet",
+                "--embedding-weight-decay",
+                "0.1",
+            ]
+        )
+        == 2
+    )
     assert "--embedding-weight-decay 0.1 needs a row-wise --sparse-optimizer" in capsys.readouterr().err
 
 

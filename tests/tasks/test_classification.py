@@ -103,8 +103,9 @@ def test_labels_are_sorted_whatever_the_file_order():
 
 
 def test_encode_truncates_to_max_len(data):
-    pipeline = TextClassificationPipeline.build(data[0], PipelineConfig(
-        embedding_dim=8, encoder=EncoderConfig(kind="bag"), max_len=3))
+    pipeline = TextClassificationPipeline.build(
+        data[0], PipelineConfig(embedding_dim=8, encoder=EncoderConfig(kind="bag"), max_len=3)
+    )
     ids = pipeline.encode(["the movie was really good", "good"])
     assert ids[0] == pipeline.vocab.encode(["the", "movie", "was"])
     assert ids[1] == [pipeline.vocab["good"]]
@@ -162,8 +163,9 @@ def test_unseen_dev_label_during_fit(data):
     train, _ = data
     pipeline = TextClassificationPipeline.build(train, BAG)
     with pytest.raises(DataError, match=r"dev\.tsv:3: label 'other'"):
-        pipeline.fit(train, [Example("good", "pos", 2), Example("bad", "other", 3)], FAST,
-                     sources=("train.tsv", "dev.tsv"))
+        pipeline.fit(
+            train, [Example("good", "pos", 2), Example("bad", "other", 3)], FAST, sources=("train.tsv", "dev.tsv")
+        )
 
 
 def test_evaluate_nothing_is_a_data_error(trained):
@@ -181,7 +183,9 @@ def test_vocab_and_weights_that_disagree(trained, tmp_path):
 
 def test_weights_of_another_shape(trained, data, tmp_path):
     folder = trained.save(tmp_path / "a")
-    other = TextClassificationPipeline.build(data[0], PipelineConfig(embedding_dim=4, encoder=EncoderConfig(kind="bag")))
+    other = TextClassificationPipeline.build(
+        data[0], PipelineConfig(embedding_dim=4, encoder=EncoderConfig(kind="bag"))
+    )
     other.save(tmp_path / "b")
     (folder / "model.safetensors").write_bytes((tmp_path / "b" / "model.safetensors").read_bytes())
     with pytest.raises(ModelError, match="shape"):
@@ -201,11 +205,14 @@ def test_not_a_model_dir(tmp_path):
         TextClassificationPipeline.load(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("{not json", "not valid JSON"),
-    ('{"format": "something-else", "version": 1}', "format"),
-    ('{"format": "embedlayer.text-classifier", "version": 99}', "version 99"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": "something-else", "version": 1}', "format"),
+        ('{"format": "embedlayer.text-classifier", "version": 99}', "version 99"),
+    ],
+)
 def test_bad_config_json(trained, tmp_path, content, expected):
     folder = trained.save(tmp_path / "model")
     (folder / "config.json").write_text(content)
@@ -221,13 +228,16 @@ def test_truncated_weights(trained, tmp_path):
         TextClassificationPipeline.load(folder)
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda c: c.update(labels=["neg"]), "labels"),
-    (lambda c: c.update(labels=["neg", "neg"]), "labels"),
-    (lambda c: c.update(max_len=0), "max_len"),
-    (lambda c: c["model"].pop("num_classes"), "num_classes"),
-    (lambda c: c.update(tokenizer={"name": "nope"}), "nope"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c.update(labels=["neg"]), "labels"),
+        (lambda c: c.update(labels=["neg", "neg"]), "labels"),
+        (lambda c: c.update(max_len=0), "max_len"),
+        (lambda c: c["model"].pop("num_classes"), "num_classes"),
+        (lambda c: c.update(tokenizer={"name": "nope"}), "nope"),
+    ],
+)
 def test_inconsistent_config_json(trained, tmp_path, edit, expected):
     folder = trained.save(tmp_path / "model")
     config = json.loads((folder / "config.json").read_text())

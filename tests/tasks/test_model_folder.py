@@ -25,8 +25,14 @@ CONFIG = PipelineConfig(embedding_dim=8, encoder=EncoderConfig(kind="bag", dropo
 def _examples(seed: int) -> list[Example]:
     rng = random.Random(seed)
     words = ["the", "film", "was", "plot", "very", "and"]
-    return [Example(" ".join(rng.choice(words) for _ in range(4)) + (" good" if i % 2 else " bad"),
-                    "pos" if i % 2 else "neg", i + 1) for i in range(40)]
+    return [
+        Example(
+            " ".join(rng.choice(words) for _ in range(4)) + (" good" if i % 2 else " bad"),
+            "pos" if i % 2 else "neg",
+            i + 1,
+        )
+        for i in range(40)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +71,12 @@ def test_a_file_swapped_in_from_another_model_is_caught(two_models, tmp_path):
     # another vocabulary of exactly the same size: two tokens of one length trade places
     lines = (a / "vocab.json").read_text().split("\n")
     rows = {k: json.loads(line.strip().rstrip(",")) for k, line in enumerate(lines) if line.startswith("    [")}
-    k1, k2 = next((k1, k2) for k1 in rows for k2 in rows
-                  if k1 < k2 and len(rows[k1][0]) == len(rows[k2][0]) and rows[k1][0] not in ("<pad>", "<unk>"))
+    k1, k2 = next(
+        (k1, k2)
+        for k1 in rows
+        for k2 in rows
+        if k1 < k2 and len(rows[k1][0]) == len(rows[k2][0]) and rows[k1][0] not in ("<pad>", "<unk>")
+    )
     for k, other in ((k1, k2), (k2, k1)):
         lines[k] = lines[k].replace(json.dumps(rows[k][0]), json.dumps(rows[other][0]))
     size = (a / "vocab.json").stat().st_size

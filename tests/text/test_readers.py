@@ -61,7 +61,7 @@ def test_strict_names_file_line_byte(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- formats
 def test_tsv_with_header_by_name(tmp_path: Path) -> None:
-    p = write(tmp_path / "d.tsv", "label\tsentence\n1\tgood film \n0\tbad, \"quoted\" film\n\n")
+    p = write(tmp_path / "d.tsv", 'label\tsentence\n1\tgood film \n0\tbad, "quoted" film\n\n')
     assert list(read_examples(p, text_col="sentence")) == [
         Example("good film ", "1", 2),
         Example('bad, "quoted" film', "0", 3),
@@ -70,28 +70,40 @@ def test_tsv_with_header_by_name(tmp_path: Path) -> None:
 
 def test_tsv_without_header_by_index(tmp_path: Path) -> None:
     p = write(tmp_path / "d.tsv", "a text\tWorld\nanother\tSports \n")
-    assert list(read_examples(p, text_col=0, label_col=1)) == [Example("a text", "World", 1), Example("another", "Sports", 2)]
+    assert list(read_examples(p, text_col=0, label_col=1)) == [
+        Example("a text", "World", 1),
+        Example("another", "Sports", 2),
+    ]
     # header=True with indices skips row 1
     assert list(read_examples(p, text_col=0, label_col=1, header=True)) == [Example("another", "Sports", 2)]
 
 
 def test_csv_quoted_fields_and_multiline(tmp_path: Path) -> None:
-    p = write(tmp_path / "d.csv", 'sentiment,confidence,text\npositive,0.9,"Hello, ""world"""\n'
-                                  'negative,0.5,"two\nlines"\nneutral,1,plain\n')
+    p = write(
+        tmp_path / "d.csv",
+        'sentiment,confidence,text\npositive,0.9,"Hello, ""world"""\nnegative,0.5,"two\nlines"\nneutral,1,plain\n',
+    )
     got = list(read_examples(p, label_col="sentiment"))
-    assert got == [Example('Hello, "world"', "positive", 2), Example("two\nlines", "negative", 3),
-                   Example("plain", "neutral", 5)]
+    assert got == [
+        Example('Hello, "world"', "positive", 2),
+        Example("two\nlines", "negative", 3),
+        Example("plain", "neutral", 5),
+    ]
 
 
 def test_csv_with_invalid_bytes_like_tweets(tmp_path: Path) -> None:
-    raw = (b"sentiment,confidence,text\n"
-           b"negative,0.75,I just don't trust #driverless cars_\x89\xdb_.no thank you\n"
-           b"positive,1,\"self-driving, finally\"\n")
+    raw = (
+        b"sentiment,confidence,text\n"
+        b"negative,0.75,I just don't trust #driverless cars_\x89\xdb_.no thank you\n"
+        b'positive,1,"self-driving, finally"\n'
+    )
     p = write(tmp_path / "tweets.csv", raw)
     report = DecodeReport()
     got = list(read_examples(p, label_col="sentiment", report=report))
-    assert got == [Example("I just don't trust #driverless cars_\ufffd\ufffd_.no thank you", "negative", 2),
-                   Example("self-driving, finally", "positive", 3)]
+    assert got == [
+        Example("I just don't trust #driverless cars_\ufffd\ufffd_.no thank you", "negative", 2),
+        Example("self-driving, finally", "positive", 3),
+    ]
     assert (report.lines_replaced, report.bytes_replaced, report.first_lines) == (1, 2, [2])
 
 
@@ -104,13 +116,16 @@ def test_jsonl_keys_and_int_labels(tmp_path: Path) -> None:
 def test_txt_and_fixed_label(tmp_path: Path) -> None:
     p = write(tmp_path / "d.neg", "first line\n\nsecond line\n")
     assert detect_table_format(p) == "txt"
-    assert list(read_examples(p, fixed_label="neg")) == [Example("first line", "neg", 1), Example("second line", "neg", 3)]
+    assert list(read_examples(p, fixed_label="neg")) == [
+        Example("first line", "neg", 1),
+        Example("second line", "neg", 3),
+    ]
 
 
 def test_detect_table_format_by_content(tmp_path: Path) -> None:
     assert detect_table_format(write(tmp_path / "a.dat", '{"text": "x"}\n')) == "jsonl"
     assert detect_table_format(write(tmp_path / "b.dat", "x\t1\n")) == "tsv"
-    assert detect_table_format(write(tmp_path / "c.dat", "a,b\n1,\"x,y\"\n")) == "csv"
+    assert detect_table_format(write(tmp_path / "c.dat", 'a,b\n1,"x,y"\n')) == "csv"
     assert detect_table_format(write(tmp_path / "d.dat", "well , it is\nfine\n")) == "txt"
     assert detect_format is detect_table_format  # the older name keeps working
 
@@ -153,7 +168,9 @@ def test_row_without_label(tmp_path: Path, content: str, line: int) -> None:
 
 def test_jsonl_row_without_label(tmp_path: Path) -> None:
     p = write(tmp_path / "l.jsonl", '{"text": "a", "label": "x"}\n{"text": "b"}\n')
-    with pytest.raises(DataError, match=r"l\.jsonl:2: row without a label: missing key 'label' \(keys present: 'text'\)"):
+    with pytest.raises(
+        DataError, match=r"l\.jsonl:2: row without a label: missing key 'label' \(keys present: 'text'\)"
+    ):
         list(read_examples(p))
 
 

@@ -71,8 +71,13 @@ def test_whitespace_tokenizer_is_str_split() -> None:
 
 @pytest.mark.parametrize(
     "tok",
-    [WordTokenizer(), WordTokenizer(lowercase=False, punctuation="drop"), CharTokenizer(lowercase=True),
-     ByteTokenizer(), WhitespaceTokenizer(lowercase=True)],
+    [
+        WordTokenizer(),
+        WordTokenizer(lowercase=False, punctuation="drop"),
+        CharTokenizer(lowercase=True),
+        ByteTokenizer(),
+        WhitespaceTokenizer(lowercase=True),
+    ],
 )
 def test_config_round_trip(tok: Tokenizer) -> None:
     config = json.loads(json.dumps(tok.config()))

@@ -13,8 +13,14 @@ from embedlayer.train.checkpoint import flatten_state, unflatten_state
 
 
 def model(seed=0, dim=4):
-    cfg = ClassifierConfig(num_embeddings=12, embedding_dim=dim, num_classes=2, dropout=0.0,
-                           encoder=EncoderConfig(kind="bag"), sparse_embedding=True)
+    cfg = ClassifierConfig(
+        num_embeddings=12,
+        embedding_dim=dim,
+        num_classes=2,
+        dropout=0.0,
+        encoder=EncoderConfig(kind="bag"),
+        sparse_embedding=True,
+    )
     return build_classifier(cfg, seed=seed)
 
 
@@ -28,8 +34,10 @@ def train_step(m, opts, seqs):
 
 
 def test_flatten_round_trip_keeps_structure_types_and_tensors():
-    state = {"state": {0: {"step": torch.tensor(3.0), "m": torch.arange(4.0)}, 5: {"step": 2}},
-             "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 5], "name": None}]}
+    state = {
+        "state": {0: {"step": torch.tensor(3.0), "m": torch.arange(4.0)}, 5: {"step": 2}},
+        "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 5], "name": None}],
+    }
     tensors = {}
     skeleton = flatten_state(state, "opt0", tensors)
     text = json.dumps(skeleton)
@@ -47,10 +55,19 @@ def test_save_and_load_restores_weights_optimizer_and_extras(tmp_path):
     m = model()
     opts = build_optimizers(m, TrainConfig(lr=0.05))
     train_step(m, opts, [[1, 2, 3], [4]])
-    path = save_checkpoint(tmp_path / "ck", m, {"epoch": 3, "history": [{"loss": 0.5}]},
-                           optimizers=opts, tensors={"rng": torch.get_rng_state()})
+    path = save_checkpoint(
+        tmp_path / "ck",
+        m,
+        {"epoch": 3, "history": [{"loss": 0.5}]},
+        optimizers=opts,
+        tensors={"rng": torch.get_rng_state()},
+    )
     assert sorted(p.name for p in path.iterdir()) == [
-        "checkpoint.json", "model.safetensors", "optimizers.safetensors", "tensors.safetensors"]
+        "checkpoint.json",
+        "model.safetensors",
+        "optimizers.safetensors",
+        "tensors.safetensors",
+    ]
     meta = json.loads((path / "checkpoint.json").read_text())
     assert meta["format"] == "embedlayer.checkpoint" and meta["extra"]["epoch"] == 3
     # continue the original and a restored copy with the same step: bit-identical
@@ -92,7 +109,9 @@ def test_load_errors_name_the_problem(tmp_path):
     (path / "checkpoint.json").write_text('{"format": "other"}')
     with pytest.raises(FormatError, match="expected format 'embedlayer.checkpoint'"):
         load_checkpoint(path)
-    (path / "checkpoint.json").write_text('{"format": "embedlayer.checkpoint", "version": 1, "extra": {}, "optimizers": []}')
+    (path / "checkpoint.json").write_text(
+        '{"format": "embedlayer.checkpoint", "version": 1, "extra": {}, "optimizers": []}'
+    )
     (path / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(FormatError, match="unreadable safetensors"):
         load_checkpoint(path, model())

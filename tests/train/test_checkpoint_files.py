@@ -14,8 +14,9 @@ from embedlayer.train import save_checkpoint
 
 
 def _model():
-    return build_classifier(ClassifierConfig(num_embeddings=6, embedding_dim=4, num_classes=2,
-                                             encoder=EncoderConfig(kind="bag")), seed=0)
+    return build_classifier(
+        ClassifierConfig(num_embeddings=6, embedding_dim=4, num_classes=2, encoder=EncoderConfig(kind="bag")), seed=0
+    )
 
 
 def test_checkpoint_files_follow_the_umask(tmp_path):

@@ -19,8 +19,14 @@ ENCODERS = {
 def test_each_encoder_learns_token_presence(kind, task):
     train = task.examples(512, seed=21)
     test = task.batches(task.examples(256, seed=22), 128)
-    cfg = ClassifierConfig(num_embeddings=task.vocab, embedding_dim=16, num_classes=2, dropout=0.1,
-                           encoder=ENCODERS[kind], sparse_embedding=(kind == "bag"))
+    cfg = ClassifierConfig(
+        num_embeddings=task.vocab,
+        embedding_dim=16,
+        num_classes=2,
+        dropout=0.1,
+        encoder=ENCODERS[kind],
+        sparse_embedding=(kind == "bag"),
+    )
     model = build_classifier(cfg, seed=0)
     fit(model, task.loader(train, 32), None, TrainConfig(epochs=6, lr=0.01, embedding_lr=0.05, schedule="constant"))
     accuracy = evaluate(model, test).accuracy

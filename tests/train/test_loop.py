@@ -26,10 +26,13 @@ class FixedLogits(nn.Module):
 
 
 def small_model(kind="cnn", seed=0, sparse=False, dropout=0.3):
-    enc = {"cnn": EncoderConfig(kind="cnn", cnn_widths=(2, 3), cnn_channels=8),
-           "bag": EncoderConfig(kind="bag", pooling="max")}[kind]
-    cfg = ClassifierConfig(num_embeddings=24, embedding_dim=8, num_classes=2, encoder=enc, dropout=dropout,
-                           sparse_embedding=sparse)
+    enc = {
+        "cnn": EncoderConfig(kind="cnn", cnn_widths=(2, 3), cnn_channels=8),
+        "bag": EncoderConfig(kind="bag", pooling="max"),
+    }[kind]
+    cfg = ClassifierConfig(
+        num_embeddings=24, embedding_dim=8, num_classes=2, encoder=enc, dropout=dropout, sparse_embedding=sparse
+    )
     return build_classifier(cfg, seed=seed)
 
 
@@ -63,7 +66,10 @@ def test_evaluate_golden_values():
     np.testing.assert_allclose(result.probs[0], np.exp(table[0]) / np.exp(table[0]).sum(), rtol=1e-6)
     assert result.metrics() == {"loss": result.loss, "accuracy": 0.6, "macro_f1": result.macro_f1}
     assert json.loads(json.dumps(result.to_dict())) == {
-        **result.metrics(), "examples": 5, "confusion": [[1, 0, 0], [1, 1, 1], [0, 0, 1]]}
+        **result.metrics(),
+        "examples": 5,
+        "confusion": [[1, 0, 0], [1, 1, 1], [0, 0, 1]],
+    }
 
 
 def test_evaluate_restores_training_mode_and_rejects_unlabelled():
@@ -109,7 +115,13 @@ def test_history_events_and_best_weights(task):
     epochs = [e for e in events if isinstance(e, EpochEvent)]
     assert len(steps) == 15 and [e.epoch for e in epochs] == [0, 1, 2]
     assert [(e.epoch, e.step, e.steps_in_epoch, e.global_step) for e in steps[:6]] == [
-        (0, 0, 5, 1), (0, 1, 5, 2), (0, 2, 5, 3), (0, 3, 5, 4), (0, 4, 5, 5), (1, 0, 5, 6)]
+        (0, 0, 5, 1),
+        (0, 1, 5, 2),
+        (0, 2, 5, 3),
+        (0, 3, 5, 4),
+        (0, 4, 5, 5),
+        (1, 0, 5, 6),
+    ]
     # warmup 2 steps then linear decay over the remaining 13 steps of 15
     expected_lr = [0.01, 0.02] + [0.02 * (1 - k / 13) for k in range(13)]
     assert [e.lr for e in steps] == pytest.approx(expected_lr)

@@ -13,8 +13,15 @@ from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor
 
 
 def model(sparse, **kw):
-    cfg = ClassifierConfig(num_embeddings=20, embedding_dim=4, num_classes=2, encoder=EncoderConfig(kind="bag"),
-                           dropout=0.0, sparse_embedding=sparse, **kw)
+    cfg = ClassifierConfig(
+        num_embeddings=20,
+        embedding_dim=4,
+        num_classes=2,
+        encoder=EncoderConfig(kind="bag"),
+        dropout=0.0,
+        sparse_embedding=sparse,
+        **kw,
+    )
     return build_classifier(cfg, seed=1)
 
 

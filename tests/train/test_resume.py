@@ -13,8 +13,14 @@ class Interrupt(Exception):
 
 
 def model():
-    cfg = ClassifierConfig(num_embeddings=24, embedding_dim=8, num_classes=2, dropout=0.3, sparse_embedding=True,
-                           encoder=EncoderConfig(kind="cnn", cnn_widths=(2,), cnn_channels=8))
+    cfg = ClassifierConfig(
+        num_embeddings=24,
+        embedding_dim=8,
+        num_classes=2,
+        dropout=0.3,
+        sparse_embedding=True,
+        encoder=EncoderConfig(kind="cnn", cnn_widths=(2,), cnn_channels=8),
+    )
     return build_classifier(cfg, seed=3)
 
 
@@ -70,5 +76,7 @@ def test_resume_without_checkpoint_starts_fresh_and_changed_settings_are_refused
     assert result.epochs_run == 1
     with pytest.raises(ConfigError, match=r"TrainConfig.lr is 0.05 but the checkpoint was trained with 0.02"):
         fit(model(), train, dev, TrainConfig(epochs=2, lr=0.05, patience=None), checkpoint_dir=tmp_path, resume=True)
-    longer = fit(model(), train, dev, TrainConfig(epochs=2, lr=0.02, patience=None), checkpoint_dir=tmp_path, resume=True)
+    longer = fit(
+        model(), train, dev, TrainConfig(epochs=2, lr=0.02, patience=None), checkpoint_dir=tmp_path, resume=True
+    )
     assert longer.epochs_run == 2 and longer.history[0] == result.history[0]

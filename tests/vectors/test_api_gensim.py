@@ -56,14 +56,26 @@ def test_vector_terms_and_all_scores(pair) -> None:
     same(ours.most_similar(**query), kv.most_similar(**query))
     same(ours.similar_by_vector(vec, topn=7), kv.similar_by_vector(vec, topn=7))
     np.testing.assert_allclose(ours.most_similar("w8", topn=None), kv.most_similar("w8", topn=None), atol=1e-6)
-    np.testing.assert_allclose(ours.get_mean_vector(["w1", vec], weights=[1.0, -2.0]),
-                               kv.get_mean_vector(["w1", vec], weights=[1.0, -2.0]), atol=1e-6)
-    np.testing.assert_allclose(ours.get_mean_vector(["w1", "w2"], pre_normalize=False, post_normalize=True),
-                               kv.get_mean_vector(["w1", "w2"], pre_normalize=False, post_normalize=True), atol=1e-6)
+    np.testing.assert_allclose(
+        ours.get_mean_vector(["w1", vec], weights=[1.0, -2.0]),
+        kv.get_mean_vector(["w1", vec], weights=[1.0, -2.0]),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        ours.get_mean_vector(["w1", "w2"], pre_normalize=False, post_normalize=True),
+        kv.get_mean_vector(["w1", "w2"], pre_normalize=False, post_normalize=True),
+        atol=1e-6,
+    )
 
 
-@pytest.mark.parametrize("query", [{"positive": ["w3", "w4"], "negative": ["w5"]}, {"positive": "w7"},
-                                   {"positive": ["w1", "w2", "w3"], "negative": ["w4", "w5"]}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"positive": ["w3", "w4"], "negative": ["w5"]},
+        {"positive": "w7"},
+        {"positive": ["w1", "w2", "w3"], "negative": ["w4", "w5"]},
+    ],
+)
 def test_most_similar_cosmul_equals_gensim(pair, query) -> None:
     ours, kv = pair
     same(ours.most_similar_cosmul(**query), kv.most_similar_cosmul(**query))

@@ -28,18 +28,26 @@ def check_analogies(ours, theirs) -> None:
     assert ours.score == pytest.approx(score, abs=1e-12)
     assert [s["section"] for s in ours.sections] == [s["section"] for s in sections]
     assert [(s["correct"], s["incorrect"]) for s in ours.sections] == [
-        (len(s["correct"]), len(s["incorrect"])) for s in sections]
+        (len(s["correct"]), len(s["incorrect"])) for s in sections
+    ]
 
 
-@pytest.mark.parametrize("options", [{}, {"restrict_vocab": 3000}, {"case_insensitive": False, "restrict_vocab": 8000},
-                                     {"dummy4unknown": True, "restrict_vocab": 5000}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"restrict_vocab": 3000},
+        {"case_insensitive": False, "restrict_vocab": 8000},
+        {"dummy4unknown": True, "restrict_vocab": 5000},
+    ],
+)
 def test_analogies_equal_gensim(glove, questions_subset: Path, options) -> None:
     vectors, kv = glove
     ours = evaluate_word_analogies(vectors, questions_subset, **options)
     check_analogies(ours, kv.evaluate_word_analogies(str(questions_subset), **options))
     assert ours.sections[-1]["section"] == "Total accuracy" and len(ours.sections) == 15
     lines = questions_subset.read_text().splitlines()
-    assert ours.questions == sum(len(line.split()) == 4 for line in lines if not line.startswith(':'))
+    assert ours.questions == sum(len(line.split()) == 4 for line in lines if not line.startswith(":"))
 
 
 def test_analogies_full_file_restricted(glove, shared_data: Path) -> None:

@@ -28,8 +28,11 @@ def test_equal_to_gensim(shared_data: Path, name: str) -> None:
     assert vectors.index_to_key == tuple(reference.index_to_key)
     assert (vectors.minn, vectors.maxn, vectors.bucket) == (reference.min_n, reference.max_n, reference.bucket)
     known = [w for w in vectors.index_to_key if w != "</s>"]  # gensim gives </s> n-grams, fastText does not
-    np.testing.assert_allclose(vectors.matrix[[vectors.key_to_index[w] for w in known]],
-                               reference.vectors[[reference.key_to_index[w] for w in known]], atol=1e-6)
+    np.testing.assert_allclose(
+        vectors.matrix[[vectors.key_to_index[w] for w in known]],
+        reference.vectors[[reference.key_to_index[w] for w in known]],
+        atol=1e-6,
+    )
     for word in OOV:
         assert word in vectors  # gensim's semantics: any string has a vector when there are n-grams
         assert word not in vectors.key_to_index
@@ -74,8 +77,9 @@ def test_oov_vector_by_hand(shared_data: Path) -> None:
 
 
 # --- bad files: a tiny model written here -------------------------------------------------------------
-def tiny_bin(*, magic=FASTTEXT_MAGIC, version=12, quant=False, words=(b"a", b"bb"), bucket=3, dim=2,
-             rows=None, prune=-1) -> bytes:
+def tiny_bin(
+    *, magic=FASTTEXT_MAGIC, version=12, quant=False, words=(b"a", b"bb"), bucket=3, dim=2, rows=None, prune=-1
+) -> bytes:
     args = struct.pack("<12id", dim, 5, 5, 1, 5, 1, 2, 2, bucket, 1, 2, 100, 1e-4)
     entries = b"".join(w + b"\0" + struct.pack("<qb", 1, 0) for w in words)
     head = struct.pack("<ii", magic, version) + args

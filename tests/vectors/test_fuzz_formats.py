@@ -51,16 +51,24 @@ def _valid_files() -> dict[str, bytes]:
     words = [b"the", b"of", "слово".encode()]
     entries = b"".join(w + b"\0" + struct.pack("<qb", 1, 0) for w in words)
     rows = len(words) + 4
-    files["fasttext-bin"] = (struct.pack("<ii", FASTTEXT_MAGIC, 12) + args
-                             + struct.pack("<iiiqq", 3, 3, 0, 3, -1) + entries + b"\0"
-                             + struct.pack("<qq", rows, 3) + rng.normal(size=rows * 3).astype("<f4").tobytes()
-                             + struct.pack("<?qq", False, 1, 3) + np.zeros(3, "<f4").tobytes())
+    files["fasttext-bin"] = (
+        struct.pack("<ii", FASTTEXT_MAGIC, 12)
+        + args
+        + struct.pack("<iiiqq", 3, 3, 0, 3, -1)
+        + entries
+        + b"\0"
+        + struct.pack("<qq", rows, 3)
+        + rng.normal(size=rows * 3).astype("<f4").tobytes()
+        + struct.pack("<?qq", False, 1, 3)
+        + np.zeros(3, "<f4").tobytes()
+    )
     return files
 
 
 VALID = _valid_files()
-READERS = {fmt: lambda p, fmt=fmt: Vectors.load(p, fmt)
-           for fmt in ("glove", "word2vec", "word2vec-binary", "fasttext-bin")}
+READERS = {
+    fmt: lambda p, fmt=fmt: Vectors.load(p, fmt) for fmt in ("glove", "word2vec", "word2vec-binary", "fasttext-bin")
+}
 READERS["detect"] = load_vectors
 
 

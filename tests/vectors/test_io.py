@@ -95,8 +95,13 @@ def test_fast_path_on_real_glove(shared_data: Path, monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"a 1 2\nb 3\nc 4 5 6\n", b"a 1 2\nb 3 4 5\nc 6\n", b"a 1 2\nb 1.5-2\n", b"a 1 2\nb 0x10 1\n",
-     b"a 1 2\nb 1,5 2\n"],
+    [
+        b"a 1 2\nb 3\nc 4 5 6\n",
+        b"a 1 2\nb 3 4 5\nc 6\n",
+        b"a 1 2\nb 1.5-2\n",
+        b"a 1 2\nb 0x10 1\n",
+        b"a 1 2\nb 1,5 2\n",
+    ],
 )
 def test_fast_path_never_accepts_what_the_careful_reader_refuses(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "v.txt"

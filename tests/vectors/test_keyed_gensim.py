@@ -38,13 +38,16 @@ def same_neighbours(ours, theirs) -> None:
 
 
 # --- files -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "kwargs"), [
-    ("vectors/glove.6B.50d.top20k.txt", {"no_header": True, "limit": 500}),
-    ("formats/word2vec_pre_kv_c", {}),
-    ("formats/word2vec_pre_kv_c", {"limit": 7}),
-    ("formats/euclidean_vectors.bin", {"binary": True}),
-    ("formats/crime-and-punishment.vec", {"unicode_errors": "replace"}),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("vectors/glove.6B.50d.top20k.txt", {"no_header": True, "limit": 500}),
+        ("formats/word2vec_pre_kv_c", {}),
+        ("formats/word2vec_pre_kv_c", {"limit": 7}),
+        ("formats/euclidean_vectors.bin", {"binary": True}),
+        ("formats/crime-and-punishment.vec", {"unicode_errors": "replace"}),
+    ],
+)
 def test_load_word2vec_format_equals_gensim(shared_data: Path, name: str, kwargs: dict) -> None:
     path = shared_data / name
     ours = Vectors.load_word2vec_format(path, **kwargs)
@@ -75,18 +78,23 @@ def test_save_word2vec_format_binary_reads_back_in_both(tmp_path: Path, both) ->
     ours, theirs = both
     ours.save_word2vec_format(tmp_path / "ours.bin", binary=True)
     theirs.save_word2vec_format(str(tmp_path / "gensim.bin"), binary=True)
-    for reread in (KeyedVectors.load_word2vec_format(str(tmp_path / "ours.bin"), binary=True),
-                   Vectors.load_word2vec_format(tmp_path / "gensim.bin", binary=True)):
+    for reread in (
+        KeyedVectors.load_word2vec_format(str(tmp_path / "ours.bin"), binary=True),
+        Vectors.load_word2vec_format(tmp_path / "gensim.bin", binary=True),
+    ):
         assert list(reread.index_to_key) == theirs.index_to_key
         np.testing.assert_array_equal(reread.vectors, theirs.vectors)
 
 
 def test_word2vec_format_refuses_what_it_cannot_do(tmp_path: Path, glove_file: Path, both) -> None:
     ours = both[0]
-    for kwargs, message in [({"fvocab": "vocab.txt"}, "fvocab='vocab.txt'"), ({"encoding": "latin-1"}, "'latin-1'"),
-                            ({"datatype": np.float16}, "datatype must be float32"),
-                            ({"binary": True, "no_header": True}, "no_header=True is for text files"),
-                            ({"limit": 0}, "limit must be a positive int")]:
+    for kwargs, message in [
+        ({"fvocab": "vocab.txt"}, "fvocab='vocab.txt'"),
+        ({"encoding": "latin-1"}, "'latin-1'"),
+        ({"datatype": np.float16}, "datatype must be float32"),
+        ({"binary": True, "no_header": True}, "no_header=True is for text files"),
+        ({"limit": 0}, "limit must be a positive int"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             Vectors.load_word2vec_format(glove_file, **kwargs)
     assert len(Vectors.load_word2vec_format(glove_file, encoding="UTF-8", no_header=True, limit=3)) == 3
@@ -128,8 +136,9 @@ def test_similar_by_word_and_key_equal_gensim(both, options: dict) -> None:
     for word in WORDS[:4]:
         same_neighbours(ours.similar_by_word(word, **options), theirs.similar_by_word(word, **options))
         same_neighbours(ours.similar_by_key(word, **options), theirs.similar_by_key(word, **options))
-    np.testing.assert_allclose(ours.similar_by_key("king", topn=None), theirs.similar_by_key("king", topn=None),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ours.similar_by_key("king", topn=None), theirs.similar_by_key("king", topn=None), atol=1e-6
+    )
 
 
 def test_cosine_similarities_and_distances_equal_gensim(both) -> None:
@@ -158,7 +167,8 @@ def test_relative_cosine_similarity_and_most_similar_to_given_equal_gensim(both)
     for wa, wb in [("king", "queen"), ("good", "film"), ("car", "truck")]:
         for topn in (10, 3):
             assert ours.relative_cosine_similarity(wa, wb, topn) == pytest.approx(
-                theirs.relative_cosine_similarity(wa, wb, topn), abs=1e-6)
+                theirs.relative_cosine_similarity(wa, wb, topn), abs=1e-6
+            )
     for key in ["king", "paris", "car"]:
         assert ours.most_similar_to_given(key, WORDS[4:]) == theirs.most_similar_to_given(key, WORDS[4:])
     with pytest.raises(ConfigError, match="at least one key"):
@@ -180,8 +190,10 @@ def test_rank_by_centrality_and_doesnt_match_equal_gensim(both, use_norm: bool) 
 
 
 # --- evaluation as methods, returning what gensim returns ----------------------------------------------
-@pytest.mark.parametrize("options", [{}, {"restrict_vocab": 1000, "case_insensitive": False},
-                                     {"dummy4unknown": True, "restrict_vocab": 2000}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"restrict_vocab": 1000, "case_insensitive": False}, {"dummy4unknown": True, "restrict_vocab": 2000}],
+)
 def test_evaluate_word_analogies_method_equals_gensim(both, questions_subset: Path, options: dict) -> None:
     ours, theirs = both
     score, sections = ours.evaluate_word_analogies(questions_subset, **options)

@@ -27,8 +27,15 @@ def test_round_trip_and_layout(tmp_path: Path, small: Vectors) -> None:
     small.save(path, format="native")
     assert sorted(p.name for p in path.iterdir()) == ["meta.json", "vectors.npy", "words.txt"]
     meta = json.loads((path / "meta.json").read_text())
-    assert meta == {"format": "embedlayer.vectors", "version": 1, "count": 6, "dim": 4, "dtype": "float32",
-                    "matrix": "vectors.npy", "words": "words.txt"}
+    assert meta == {
+        "format": "embedlayer.vectors",
+        "version": 1,
+        "count": 6,
+        "dim": 4,
+        "dtype": "float32",
+        "matrix": "vectors.npy",
+        "words": "words.txt",
+    }
     assert (path / "words.txt").read_bytes() == "".join(w + "\n" for w in WORDS).encode()
     loaded = Vectors.load(path, format="native")
     assert loaded.index_to_key == tuple(WORDS)

@@ -145,10 +145,16 @@ def test_header_with_zero_words(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "kwargs", "message"),
     [
-        ("a 1 2\nb 3 4\nc 5\n", {},
-         r"v.txt:3: expected 2 values after the word 'c' \(the first row's dimension\), found 1"),
-        ("2 3\na 1 2 3\nb 1 2\n", {},
-         r"v.txt:3: expected 3 values after the word 'b' \(the header's dimension\), found 2"),
+        (
+            "a 1 2\nb 3 4\nc 5\n",
+            {},
+            r"v.txt:3: expected 2 values after the word 'c' \(the first row's dimension\), found 1",
+        ),
+        (
+            "2 3\na 1 2 3\nb 1 2\n",
+            {},
+            r"v.txt:3: expected 3 values after the word 'b' \(the header's dimension\), found 2",
+        ),
         ("2 3\na 1 2 3 4\nb 1 2 3\n", {}, r"v.txt:2: expected 3 values .* found 4"),
         ("3 2\na 1 2\nb 3 4\n", {}, r"v.txt: the header says 3 words but the file has 2"),
         ("1 2\na 1 2\nb 3 4\n", {}, r"v.txt:3: more words than the header's count 1"),
@@ -162,8 +168,11 @@ def test_header_with_zero_words(tmp_path: Path) -> None:
         ("a 1 2 3 4\n", {"expected_dim": 50}, r"v.txt:1: the vectors have dimension 4, expected_dim is 50"),
         ("3 4\na 1 2 3 4\n", {"expected_dim": 50}, r"v.txt:1: the vectors have dimension 4, expected_dim is 50"),
         ("a 1 2\n", {"format": "word2vec"}, r"v.txt:1: expected a word2vec header 'count dim', found 'a 1 2'"),
-        ("2 3\na 1 2 3\n", {"format": "glove"},
-         r"v.txt:2: expected 1 values .* found 3; line 1 looks like a word2vec header"),
+        (
+            "2 3\na 1 2 3\n",
+            {"format": "glove"},
+            r"v.txt:2: expected 1 values .* found 3; line 1 looks like a word2vec header",
+        ),
         ("2 0\n", {}, r"v.txt:1: header dimension is 0"),
     ],
 )

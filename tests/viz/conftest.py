@@ -31,8 +31,10 @@ def chromium_skip_reason() -> str | None:
     if os.environ.get("EMBEDLAYER_SKIP_BROWSER"):
         return "EMBEDLAYER_SKIP_BROWSER is set"
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return (f"{CHROMIUM} not found: install Debian's chromium and chromium-driver (as root: apt-get install -y "
-                f"chromium chromium-driver; `make test` does it under CI=true)")
+        return (
+            f"{CHROMIUM} not found: install Debian's chromium and chromium-driver (as root: apt-get install -y "
+            f"chromium chromium-driver; `make test` does it under CI=true)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -60,8 +62,9 @@ def playwright_instance():
 @pytest.fixture(scope="session")
 def browser(playwright_instance):
     """Headless Debian Chromium with WebGL through SwiftShader (software GL, as a CI machine has)."""
-    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                            args=["--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+    b = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+    )
     yield b
     b.close()
 

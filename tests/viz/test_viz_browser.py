@@ -24,7 +24,23 @@ from embedlayer.viz.server import ExplorerServer
 pytestmark = pytest.mark.browser
 
 NUMBERS = [str(i) for i in range(1, 200)]
-COUNTRIES = ["france", "germany", "italy", "spain", "china", "japan", "russia", "india", "britain", "canada", "brazil", "mexico", "egypt", "iran", "iraq"]
+COUNTRIES = [
+    "france",
+    "germany",
+    "italy",
+    "spain",
+    "china",
+    "japan",
+    "russia",
+    "india",
+    "britain",
+    "canada",
+    "brazil",
+    "mexico",
+    "egypt",
+    "iran",
+    "iraq",
+]
 ROYAL = ["king", "queen", "prince", "princess", "royal", "throne", "emperor"]
 
 
@@ -97,8 +113,12 @@ def assert_not_blank(pixels: np.ndarray) -> None:
 
 def neighbour_rows(page, list_id: str = "neighbours") -> list[tuple[str, str]]:
     page.wait_for_selector(f"#{list_id} li")
-    return list(zip(page.locator(f"#{list_id} li .word").all_text_contents(),
-                    page.locator(f"#{list_id} li .score").all_text_contents()))
+    return list(
+        zip(
+            page.locator(f"#{list_id} li .word").all_text_contents(),
+            page.locator(f"#{list_id} li .score").all_text_contents(),
+        )
+    )
 
 
 def test_page_loads_without_console_errors(page, served, data, tmp_path: Path) -> None:
@@ -107,8 +127,11 @@ def test_page_loads_without_console_errors(page, served, data, tmp_path: Path) -
     assert page.evaluate("window.__explorer.n") == 3000
     assert page.locator("#info").text_content().startswith("glove3k.txt: 3,000 words · 50-d vectors · PCA 3\u2011d")
     counts = [sum(w in data.vectors for w in group) for group in (NUMBERS, COUNTRIES, ROYAL)]
-    assert page.locator("#legend li").all_text_contents() == [f"number{counts[0]}", f"country{counts[1]}",
-                                                              f"royal{counts[2]}"]
+    assert page.locator("#legend li").all_text_contents() == [
+        f"number{counts[0]}",
+        f"country{counts[1]}",
+        f"royal{counts[2]}",
+    ]
     assert all(u.startswith(served.url) for u in page.requests), page.requests  # only its own assets
     assert_not_blank(shoot(page, tmp_path, "explorer-loaded"))
     assert page.errors == []
@@ -158,8 +181,12 @@ def test_analogy_box_answers(page, served) -> None:
     assert rows[0][0] == "queen" and rows == [(a["word"], f"{a['score']:.3f}") for a in expected]
     wait_until(page, "window.__explorer.labelBoxes && window.__explorer.labelBoxes.length === 13")
     boxes = page.evaluate("window.__explorer.labelBoxes")  # the 3 query words and 10 answers, on the canvas
-    clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-               if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
+    clashes = [
+        (a, b)
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+    ]
     assert clashes == []
     assert page.errors == []
 
@@ -240,8 +267,9 @@ def test_canvas_2d_renderer(page, served, tmp_path: Path) -> None:
 
 
 def test_falls_back_to_canvas_2d_without_webgl(playwright_instance, chromium_path, served) -> None:
-    browser = playwright_instance.chromium.launch(executable_path=chromium_path,
-                                                  args=["--disable-webgl", "--disable-3d-apis"])
+    browser = playwright_instance.chromium.launch(
+        executable_path=chromium_path, args=["--disable-webgl", "--disable-3d-apis"]
+    )
     try:
         pg = browser.new_page()
         errors: list[str] = []
@@ -295,8 +323,10 @@ def test_fifty_thousand_points(page, tmp_path: Path) -> None:
         page.press("#search", "Enter")
         assert len(neighbour_rows(page)) == 10
         stats = page.evaluate("window.__explorer.stats")
-        print(f"50,000 points, {page.evaluate('document.body.dataset.renderer')}: {stats['draws']} draws, "
-              f"last {stats['lastDrawMs']:.1f} ms, max {stats['maxDrawMs']:.1f} ms")
+        print(
+            f"50,000 points, {page.evaluate('document.body.dataset.renderer')}: {stats['draws']} draws, "
+            f"last {stats['lastDrawMs']:.1f} ms, max {stats['maxDrawMs']:.1f} ms"
+        )
         assert stats["draws"] >= 5
         assert_not_blank(shoot(page, tmp_path, "explorer-50k"))
     assert page.errors == []
@@ -328,7 +358,9 @@ def assert_tooltip_clear(page, row: int, word: str, label: int) -> None:
     g = page.evaluate(TOOLTIP_GEOMETRY, label)
     (tl, tt, tr, tb), (ll, lt, lr, lb) = g["tip"], g["label"]
     assert g["text"] == word
-    assert not (tl < lr and ll < tr and tt < lb and lt < tb), f"the tooltip {g['tip']} covers {word}'s label {g['label']}"
+    assert not (tl < lr and ll < tr and tt < lb and lt < tb), (
+        f"the tooltip {g['tip']} covers {word}'s label {g['label']}"
+    )
     sl, st, sr, sb = g["stage"]
     assert sl <= tl and st <= tt and tr <= sr and tb <= sb, f"the tooltip {g['tip']} leaves the stage {g['stage']}"
     assert tl >= 0 and tt >= 0 and tr <= g["viewport"][0] and tb <= g["viewport"][1], (g["tip"], g["viewport"])

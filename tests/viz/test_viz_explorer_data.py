@@ -91,8 +91,11 @@ def test_points_payload(data, glove: Vectors) -> None:
 
 
 def test_labels_in_payload(glove: Vectors) -> None:
-    labels = LabelSet(by_word={"president": "politics", "government": "politics", "city": "place", "king": "x"},
-                      names=("politics", "place", "x"), source="/x/topics.tsv")
+    labels = LabelSet(
+        by_word={"president": "politics", "government": "politics", "city": "place", "king": "x"},
+        names=("politics", "place", "x"),
+        source="/x/topics.tsv",
+    )
     p = build_explorer(glove, source="g.txt", points=500, dim=2, labels=labels).points()
     ids = p["labels"]["ids"]
     assert glove.key_to_index["king"] >= 500  # labelled but not drawn

@@ -14,22 +14,36 @@ from embedlayer.viz.labels import check_words, read_labels, read_word_list
 
 def test_read_labels(tmp_path: Path) -> None:
     path = tmp_path / "labels.tsv"
-    path.write_text("# topics\nking\troyalty\nqueen\troyalty\n\nparis capital city\nrome\tcapital city\n"
-                    "king\troyalty\ndog\tanimal\n", encoding="utf-8")
+    path.write_text(
+        "# topics\nking\troyalty\nqueen\troyalty\n\nparis capital city\nrome\tcapital city\n"
+        "king\troyalty\ndog\tanimal\n",
+        encoding="utf-8",
+    )
     labels = read_labels(path)
-    assert dict(labels.by_word) == {"king": "royalty", "queen": "royalty", "paris": "capital city",
-                                    "rome": "capital city", "dog": "animal"}
+    assert dict(labels.by_word) == {
+        "king": "royalty",
+        "queen": "royalty",
+        "paris": "capital city",
+        "rome": "capital city",
+        "dog": "animal",
+    }
     assert labels.names == ("capital city", "royalty", "animal")  # by count, ties by name
     assert labels.ids(["dog", "cat", "rome", "king"]).tolist() == [2, -1, 0, 1]
     assert labels.coverage(["dog", "cat"]) == 1 and labels.source == str(path)
     assert read_word_list(path) == ["king", "queen", "paris", "rome", "dog"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("king\troyalty\nqueen\n", r"labels\.tsv:2: 'queen' has no label; expected 'word<TAB>label'"),
-    ("king\troyalty\nking\tanimal\n", r"labels\.tsv:2: word 'king' has label 'animal' but line 1 gave it 'royalty'"),
-    ("# nothing\n\n", r"labels\.tsv: no labelled words"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("king\troyalty\nqueen\n", r"labels\.tsv:2: 'queen' has no label; expected 'word<TAB>label'"),
+        (
+            "king\troyalty\nking\tanimal\n",
+            r"labels\.tsv:2: word 'king' has label 'animal' but line 1 gave it 'royalty'",
+        ),
+        ("# nothing\n\n", r"labels\.tsv: no labelled words"),
+    ],
+)
 def test_bad_label_files(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "labels.tsv"
     path.write_text(text, encoding="utf-8")
@@ -64,8 +78,9 @@ def test_kmeans_recovers_directions() -> None:
     rng = np.random.default_rng(0)
     directions = np.eye(20)[:3] * 5
     sizes = (25, 15, 10)
-    x = np.concatenate([d * rng.uniform(0.5, 2, (n, 1)) + rng.normal(scale=0.4, size=(n, 20))
-                        for d, n in zip(directions, sizes)])  # cosine clusters of different lengths
+    x = np.concatenate(
+        [d * rng.uniform(0.5, 2, (n, 1)) + rng.normal(scale=0.4, size=(n, 20)) for d, n in zip(directions, sizes)]
+    )  # cosine clusters of different lengths
     truth = np.repeat([0, 1, 2], sizes)
     ids = kmeans_cosine(x, 3, seed=1)
     assert ids.tolist() == truth.tolist()  # renumbered by size: the 25-blob is cluster 0

@@ -54,6 +54,9 @@ def test_words_that_look_like_markup_are_embedded_safely(tmp_path: Path) -> None
 
 def test_size_limit() -> None:
     check_offline_size(MAX_FLOATS // 50, 50)
-    with pytest.raises(ConfigError, match=r"160,050 words × 50 dimensions = 8,002,500 numbers are too many .* "
-                                          r"--points 160000"):
+    with pytest.raises(
+        ConfigError,
+        match=r"160,050 words × 50 dimensions = 8,002,500 numbers are too many .* "
+        r"--points 160000",
+    ):
         check_offline_size(160_050, 50)

@@ -13,13 +13,58 @@ from embedlayer.viz.clusters import kmeans_cosine
 from embedlayer.viz.plot import check_image_path, plot_scatter
 from embedlayer.viz.projection import project
 
-WORDS = ["king", "queen", "man", "woman", "prince", "lady", "boy", "girl", "father", "mother", "son", "daughter", "paris", "france", "london", "england", "berlin", "germany", "rome", "italy", "madrid", "spain", "tokyo", "japan", "good", "bad", "great", "wife", "happy", "brother", "love", "sister", "dog", "red", "horse", "blue", "car", "truck", "bus", "train"]
+WORDS = [
+    "king",
+    "queen",
+    "man",
+    "woman",
+    "prince",
+    "lady",
+    "boy",
+    "girl",
+    "father",
+    "mother",
+    "son",
+    "daughter",
+    "paris",
+    "france",
+    "london",
+    "england",
+    "berlin",
+    "germany",
+    "rome",
+    "italy",
+    "madrid",
+    "spain",
+    "tokyo",
+    "japan",
+    "good",
+    "bad",
+    "great",
+    "wife",
+    "happy",
+    "brother",
+    "love",
+    "sister",
+    "dog",
+    "red",
+    "horse",
+    "blue",
+    "car",
+    "truck",
+    "bus",
+    "train",
+]
 
 
 def _overlaps(boxes: np.ndarray) -> int:
     x0, y0, x1, y1 = (boxes[:, i] for i in range(4))
-    hit = ((x0[:, None] < x1[None, :]) & (x0[None, :] < x1[:, None])
-           & (y0[:, None] < y1[None, :]) & (y0[None, :] < y1[:, None]))
+    hit = (
+        (x0[:, None] < x1[None, :])
+        & (x0[None, :] < x1[:, None])
+        & (y0[:, None] < y1[None, :])
+        & (y0[None, :] < y1[:, None])
+    )
     np.fill_diagonal(hit, False)
     return int(hit.sum() // 2)
 
@@ -34,8 +79,15 @@ def test_scatter_of_forty_words_is_clean(glove: Vectors, tmp_path: Path) -> None
     x = np.stack([glove[w] for w in WORDS])
     groups = kmeans_cosine(x, 5)
     out = tmp_path / "words.png"
-    result = plot_scatter(project(x, 2), WORDS, out, title="PCA of 40 words", groups=groups,
-                          group_names=[f"cluster {i + 1}" for i in range(5)], group_title="k-means")
+    result = plot_scatter(
+        project(x, 2),
+        WORDS,
+        out,
+        title="PCA of 40 words",
+        groups=groups,
+        group_names=[f"cluster {i + 1}" for i in range(5)],
+        group_title="k-means",
+    )
     assert result.labelled == tuple(WORDS) and result.skipped == () and result.overlaps == 0
     assert _overlaps(result.boxes) == 0  # matplotlib's own measure of the drawn texts
     img = _image(out)
@@ -57,8 +109,16 @@ def test_optional_labels_are_dropped_not_piled(glove: Vectors, tmp_path: Path) -
     words = list(glove.index_to_key[:600])
     label = np.zeros(600, bool)
     label[:400] = True
-    result = plot_scatter(project(glove.matrix[:600], 2), words, tmp_path / "top.png", title="top", label=label,
-                          required=False, size=(6, 4), dpi=80)
+    result = plot_scatter(
+        project(glove.matrix[:600], 2),
+        words,
+        tmp_path / "top.png",
+        title="top",
+        label=label,
+        required=False,
+        size=(6, 4),
+        dpi=80,
+    )
     assert result.overlaps == 0 and _overlaps(result.boxes) == 0
     assert 0 < len(result.labelled) < 400 and len(result.labelled) + len(result.skipped) == 400
     assert set(result.labelled) <= set(words[:400])

@@ -86,8 +86,11 @@ def test_tsne_and_umap_keep_clusters_and_are_seeded(method: str) -> None:
 
 
 def test_too_few_rows_or_columns() -> None:
-    with pytest.raises(DataError, match=r"glove\.txt: 2 vector\(s\) are too few to project to 2-d with PCA; "
-                                        r"expected at least 3 rows"):
+    with pytest.raises(
+        DataError,
+        match=r"glove\.txt: 2 vector\(s\) are too few to project to 2-d with PCA; "
+        r"expected at least 3 rows",
+    ):
         project(np.ones((2, 5)), 2, source="glove.txt")
     with pytest.raises(DataError, match="expected at least 4 rows"):
         project(np.ones((3, 5)), 3)

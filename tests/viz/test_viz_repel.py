@@ -16,8 +16,12 @@ def _boxes(placement, sizes):
 
 def _pairwise_overlaps(boxes: np.ndarray) -> int:
     x0, y0, x1, y1 = (boxes[:, i] for i in range(4))
-    hit = ((x0[:, None] < x1[None, :]) & (x0[None, :] < x1[:, None])
-           & (y0[:, None] < y1[None, :]) & (y0[None, :] < y1[:, None]))
+    hit = (
+        (x0[:, None] < x1[None, :])
+        & (x0[None, :] < x1[:, None])
+        & (y0[:, None] < y1[None, :])
+        & (y0[None, :] < y1[:, None])
+    )
     np.fill_diagonal(hit, False)
     return int(hit.sum() // 2)
 

@@ -29,14 +29,20 @@ def _png_ok(path: Path) -> None:
 def demo_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "demo-run"
     folder.mkdir()
-    def history(accuracy: float) -> list[dict]:
-        return [{"epoch": e, "train_loss": 1 / (e + 1), "lr": 1e-3, "dev_accuracy": accuracy + e / 20}
-                for e in range(3)]
 
-    neighbours = {"good": {"before": [["great", 0.9], ["nice", 0.8]], "after": [["great", 0.85], ["fine", 0.8]]},
-                  "bad": {"before": [["worse", 0.9]], "after": [["awful", 0.7]]}}
-    report = {"results": [{"name": "random", "history": history(0.5)},
-                          {"name": "glove-finetuned", "history": history(0.6)}], "neighbours": neighbours}
+    def history(accuracy: float) -> list[dict]:
+        return [
+            {"epoch": e, "train_loss": 1 / (e + 1), "lr": 1e-3, "dev_accuracy": accuracy + e / 20} for e in range(3)
+        ]
+
+    neighbours = {
+        "good": {"before": [["great", 0.9], ["nice", 0.8]], "after": [["great", 0.85], ["fine", 0.8]]},
+        "bad": {"before": [["worse", 0.9]], "after": [["awful", 0.7]]},
+    }
+    report = {
+        "results": [{"name": "random", "history": history(0.5)}, {"name": "glove-finetuned", "history": history(0.6)}],
+        "neighbours": neighbours,
+    }
     (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
     return folder
 
@@ -73,13 +79,18 @@ def classifier_folder(shared_data: Path, glove: Vectors, tmp_path_factory) -> Pa
     from embedlayer.text import read_examples
     from embedlayer.train import TrainConfig
 
-    examples = list(read_examples(shared_data / "classification" / "sst2_train.tsv", text_col="sentence",
-                                  label_col="label"))[:800]
+    examples = list(
+        read_examples(shared_data / "classification" / "sst2_train.tsv", text_col="sentence", label_col="label")
+    )[:800]
     out = tmp_path_factory.mktemp("runs") / "sst2-bag"
     config = PipelineConfig(tokenizer="whitespace", encoder=EncoderConfig(kind="bag"), seed=0)
     pipeline = TextClassificationPipeline.build(examples[:700], config, vectors=glove)
-    pipeline.fit(examples[:700], examples[700:], TrainConfig(epochs=2, embedding_lr=0.05, seed=0),
-                 checkpoint_dir=out / "checkpoint")
+    pipeline.fit(
+        examples[:700],
+        examples[700:],
+        TrainConfig(epochs=2, embedding_lr=0.05, seed=0),
+        checkpoint_dir=out / "checkpoint",
+    )
     pipeline.save(out)
     return out
 
@@ -101,8 +112,9 @@ def test_classifier_neighbours_by_hand(classifier_folder: Path, glove: Vectors) 
     assert len(table) == 8
     pipeline = TextClassificationPipeline.load(classifier_folder)
     vocab = pipeline.vocab
-    candidates = [t for t, c in zip(vocab.itos, vocab.counts) if c >= 5 and t.isalpha() and t in glove
-                  and t not in vocab.specials]
+    candidates = [
+        t for t, c in zip(vocab.itos, vocab.counts) if c >= 5 and t.isalpha() and t in glove and t not in vocab.specials
+    ]
     before = np.stack([glove[t] for t in candidates]).astype(np.float64)
     after = pipeline.model.embedding.weight.detach().numpy()[[vocab.stoi[t] for t in candidates]].astype(np.float64)
     for word, sides in table.items():

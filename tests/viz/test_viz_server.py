@@ -55,16 +55,31 @@ def test_page_and_assets_come_from_the_package(server) -> None:
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert body == (static / "index.html").read_bytes()
     assert "default-src 'none'" in headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
-    for name, kind in (("app.js", "text/javascript"), ("render.js", "text/javascript"), ("query.js", "text/javascript"),
-                       ("explorer.css", "text/css")):
+    for name, kind in (
+        ("app.js", "text/javascript"),
+        ("render.js", "text/javascript"),
+        ("query.js", "text/javascript"),
+        ("explorer.css", "text/css"),
+    ):
         status, headers, body = request(server, f"/static/{name}")
         assert status == 200 and headers["Content-Type"].startswith(kind) and body == (static / name).read_bytes()
     status, headers, body = request(server, "/", method="HEAD")
     assert status == 200 and body == b"" and int(headers["Content-Length"]) > 1000
 
 
-@pytest.mark.parametrize("path", ["/static/../server.py", "/static/%2e%2e/server.py", "/static/", "/etc/passwd",
-                                  "/static/app.js/", "/favicon.ico", "/api", "/api/points/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/static/",
+        "/etc/passwd",
+        "/static/app.js/",
+        "/favicon.ico",
+        "/api",
+        "/api/points/x",
+    ],
+)
 def test_nothing_else_is_served(server, path: str) -> None:
     status, body = get_json(server, path)
     assert status == 404 and "no such path" in body["error"]
@@ -93,21 +108,24 @@ def test_unknown_word_is_a_message(server) -> None:
     assert status == 404 and body["word"] == "zzzq"
 
 
-@pytest.mark.parametrize("query, message", [
-    ("word=king&k=0", "parameter k='0': expected an integer from 1 to 100"),
-    ("word=king&k=101", "parameter k='101'"),
-    ("word=king&k=abc", "parameter k='abc'"),
-    ("word=king&k=2.5", "parameter k='2.5'"),
-    ("word=king&k=-3", "parameter k='-3'"),
-    ("word=king&k=", "parameter k=''"),
-    ("word=king&k=%EF%BC%95", "parameter k='５'"),  # a full-width digit is not ASCII
-    ("word=&k=3", "parameter 'word' is missing or empty"),
-    ("k=3", "parameter 'word' is missing or empty"),
-    ("word=king&word=queen", "parameter 'word' is given more than once"),
-    ("word=king&topn=3", "unknown parameter 'topn'; expected: word, k"),
-    ("word=%ff", "malformed query string"),
-    ("word=" + "a" * 201, "has 201 characters; expected at most 200"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("word=king&k=0", "parameter k='0': expected an integer from 1 to 100"),
+        ("word=king&k=101", "parameter k='101'"),
+        ("word=king&k=abc", "parameter k='abc'"),
+        ("word=king&k=2.5", "parameter k='2.5'"),
+        ("word=king&k=-3", "parameter k='-3'"),
+        ("word=king&k=", "parameter k=''"),
+        ("word=king&k=%EF%BC%95", "parameter k='５'"),  # a full-width digit is not ASCII
+        ("word=&k=3", "parameter 'word' is missing or empty"),
+        ("k=3", "parameter 'word' is missing or empty"),
+        ("word=king&word=queen", "parameter 'word' is given more than once"),
+        ("word=king&topn=3", "unknown parameter 'topn'; expected: word, k"),
+        ("word=%ff", "malformed query string"),
+        ("word=" + "a" * 201, "has 201 characters; expected at most 200"),
+    ],
+)
 def test_bad_parameters_are_400_json(server, query: str, message: str) -> None:
     status, body = get_json(server, f"/api/neighbors?{query}")
     assert status == 400 and message in body["error"]

@@ -60,7 +60,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | 
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(tmp, _new_file_mode(target))
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n") as fh:
+        with os.fdopen(
+            fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n"
+        ) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

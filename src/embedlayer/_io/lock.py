@@ -85,15 +85,19 @@ class ExclusiveLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, default_mode())
         except FileExistsError:
             holder = self.path.read_text(errors="replace").strip() or "unknown"
-            raise ConfigError(f"{self.what}: another embedlayer run (PID {holder}) is writing there (lock file "
-                              f"{self.path}); expected one run at a time: wait for it to end, or delete "
-                              f"{self.path} if no such run is going on (this system cannot tell)") from None
+            raise ConfigError(
+                f"{self.what}: another embedlayer run (PID {holder}) is writing there (lock file "
+                f"{self.path}); expected one run at a time: wait for it to end, or delete "
+                f"{self.path} if no such run is going on (this system cannot tell)"
+            ) from None
         self._own(fd)
         return self
 
     def _busy(self, holder: str) -> ConfigError:
-        return ConfigError(f"{self.what}: another embedlayer run (PID {holder}) is writing there (lock file "
-                           f"{self.path}); expected one run at a time: wait for it to end or choose another path")
+        return ConfigError(
+            f"{self.what}: another embedlayer run (PID {holder}) is writing there (lock file "
+            f"{self.path}); expected one run at a time: wait for it to end or choose another path"
+        )
 
     def release(self) -> None:
         """Remove the lock file (while still holding it) and let go. Safe to call twice."""

@@ -58,16 +58,19 @@ class OutputClaim:
 
 def held_entries(folder: str | os.PathLike[str]) -> list[str]:
     """Names in ``folder`` that count as content (our lock file and scratch folders do not)."""
-    return sorted(e.name for e in Path(folder).iterdir()
-                  if e.name != LOCK_NAME and not e.name.startswith(SCRATCH_PREFIX))
+    return sorted(
+        e.name for e in Path(folder).iterdir() if e.name != LOCK_NAME and not e.name.startswith(SCRATCH_PREFIX)
+    )
 
 
 def _blocked(target: Path, folder: Path, what: str) -> None:
     blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if blocker is None or blocker.is_dir():
         return
-    raise ConfigError(f"{what} {os.fspath(target)!r} cannot be written: {os.fspath(blocker)!r} is a file, not a "
-                      f"folder; expected a path in a writable folder")
+    raise ConfigError(
+        f"{what} {os.fspath(target)!r} cannot be written: {os.fspath(blocker)!r} is a file, not a "
+        f"folder; expected a path in a writable folder"
+    )
 
 
 def _check_kind(target: Path, kind: OutputKind, what: str) -> None:
@@ -98,11 +101,15 @@ def _check_inputs(target: Path, kind: OutputKind, inputs: Iterable[str | os.Path
             except OSError:
                 same = False
         if same:
-            raise ConfigError(f"{what} {os.fspath(target)!r} is also an input ({os.fspath(item)!r}); expected an "
-                              f"output apart from the inputs")
+            raise ConfigError(
+                f"{what} {os.fspath(target)!r} is also an input ({os.fspath(item)!r}); expected an "
+                f"output apart from the inputs"
+            )
         if kind == "dir" and out in path.parents:
-            raise ConfigError(f"{what} {os.fspath(target)!r} holds the input {os.fspath(item)!r}; expected an "
-                              f"output folder apart from the inputs")
+            raise ConfigError(
+                f"{what} {os.fspath(target)!r} holds the input {os.fspath(item)!r}; expected an "
+                f"output folder apart from the inputs"
+            )
 
 
 def _describe(target: Path, kind: OutputKind) -> str | None:
@@ -152,8 +159,9 @@ def claim_output(
     target = Path(path)
     shown = repr(os.fspath(target))
     if resume and force:
-        raise ConfigError(f"--resume and --force given for {what} {shown}; expected one: continue the run there, "
-                          f"or replace it")
+        raise ConfigError(
+            f"--resume and --force given for {what} {shown}; expected one: continue the run there, or replace it"
+        )
     if resume and not can_resume:
         raise ConfigError(f"{what} {shown}: this command cannot resume; expected --force to replace the output")
     _check_inputs(target, kind, inputs, what)
@@ -162,11 +170,14 @@ def claim_output(
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = ExclusiveLock(target / LOCK_NAME if kind == "dir" else folder / f".{target.name}.lock",
-                             what=f"{what} {shown}").acquire()
+        lock = ExclusiveLock(
+            target / LOCK_NAME if kind == "dir" else folder / f".{target.name}.lock", what=f"{what} {shown}"
+        ).acquire()
     except OSError as exc:
-        raise ConfigError(f"{what} {shown} cannot be written: {exc.strerror or type(exc).__name__} "
-                          f"({exc.filename or folder}); expected a path in a writable folder") from None
+        raise ConfigError(
+            f"{what} {shown} cannot be written: {exc.strerror or type(exc).__name__} "
+            f"({exc.filename or folder}); expected a path in a writable folder"
+        ) from None
     claim = OutputClaim(target, kind, "new", created and kind == "dir", lock)
     try:
         held = _describe(target, kind)
@@ -176,11 +187,15 @@ def claim_output(
             claim.state = "replace"
         elif held is not None:
             options = "--resume to continue the run there or --force" if can_resume else "--force"
-            raise ConfigError(f"{what} {shown} already holds {held}; expected a new or empty "
-                              f"{'folder' if kind == 'dir' else 'file'}: pass {options} to replace it")
+            raise ConfigError(
+                f"{what} {shown} already holds {held}; expected a new or empty "
+                f"{'folder' if kind == 'dir' else 'file'}: pass {options} to replace it"
+            )
         elif resume:
-            raise ConfigError(f"--resume: {what} {shown} holds nothing to continue; expected the {what} of an "
-                              f"earlier, interrupted run")
+            raise ConfigError(
+                f"--resume: {what} {shown} holds nothing to continue; expected the {what} of an "
+                f"earlier, interrupted run"
+            )
     except BaseException:
         claim.release(failed=True)
         raise

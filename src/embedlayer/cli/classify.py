@@ -28,8 +28,11 @@ from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("classify", help="train, evaluate and use a text classifier",
-                           description="Train, evaluate and use a text classifier built on an embedding layer.")
+    group = sub.add_parser(
+        "classify",
+        help="train, evaluate and use a text classifier",
+        description="Train, evaluate and use a text classifier built on an embedding layer.",
+    )
     cmds = group.add_subparsers(dest="classify_command", metavar="COMMAND", required=True)
     _register_train(cmds)
     _register_evaluate(cmds)
@@ -39,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ------------------------------------------------------------------------------------ train
 def _register_train(cmds: argparse._SubParsersAction) -> None:
     p = cmds.add_parser(
-        "train", help="train a classifier on a labelled file",
+        "train",
+        help="train a classifier on a labelled file",
         description="Train a text classifier: tokenize, build a vocabulary, initialise the embedding layer "
         "(random or from pretrained vectors, frozen or fine-tuned), train an encoder and a classifier head, "
         "early-stop on --dev, and save everything needed to predict into --out. " + output_policy(resume=True),
@@ -47,8 +51,12 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--train", required=True, metavar="FILE", help="labelled training data (tsv, csv, jsonl)")
     p.add_argument("--dev", metavar="FILE", help="labelled dev data for early stopping and model selection")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="folder for the model (created; new or empty unless --resume or --force)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the model (created; new or empty unless --resume or --force)",
+    )
     add_data_args(p)
     g = p.add_argument_group("text and vocabulary")
     g.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
@@ -58,23 +66,47 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--max-len", type=int, default=128, help="truncate texts to this many tokens")
     g = p.add_argument_group("embedding layer")
     g.add_argument("--dim", type=int, default=100, help="embedding dimension (with --vectors: theirs)")
-    g.add_argument("--vectors", metavar="FILE", help="pretrained vectors, format detected from content: " + ", ".join(VECTOR_FORMATS))
+    g.add_argument(
+        "--vectors",
+        metavar="FILE",
+        help="pretrained vectors, format detected from content: " + ", ".join(VECTOR_FORMATS),
+    )
     g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
-    g.add_argument("--static-channel", action="store_true",
-                   help="with --vectors: add a frozen copy of the pretrained table beside the trained one "
-                   "(two channels concatenated, Kim 2014)")
-    g.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
-                   help="also add the N most frequent words of --vectors to the vocabulary, so words unseen in "
-                   "training keep their pretrained vector at prediction time (0: training words only)")
-    g.add_argument("--missing", choices=MISSING_POLICIES, default="random",
-                   help="initialisation of vocabulary words the vectors lack")
-    g.add_argument("--dense-grad", dest="sparse", action="store_false",
-                   help="dense embedding gradients (default: sparse, only rows in the batch move)")
+    g.add_argument(
+        "--static-channel",
+        action="store_true",
+        help="with --vectors: add a frozen copy of the pretrained table beside the trained one "
+        "(two channels concatenated, Kim 2014)",
+    )
+    g.add_argument(
+        "--vectors-vocab",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also add the N most frequent words of --vectors to the vocabulary, so words unseen in "
+        "training keep their pretrained vector at prediction time (0: training words only)",
+    )
+    g.add_argument(
+        "--missing",
+        choices=MISSING_POLICIES,
+        default="random",
+        help="initialisation of vocabulary words the vectors lack",
+    )
+    g.add_argument(
+        "--dense-grad",
+        dest="sparse",
+        action="store_false",
+        help="dense embedding gradients (default: sparse, only rows in the batch move)",
+    )
     g = p.add_argument_group("encoder")
     g.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
-    g.add_argument("--pooling", choices=RNN_POOLINGS, default=None,
-                   help="pooling over time: bag mean or max (default mean), rnn last, max or mean (default max)")
+    g.add_argument(
+        "--pooling",
+        choices=RNN_POOLINGS,
+        default=None,
+        help="pooling over time: bag mean or max (default mean), rnn last, max or mean (default max)",
+    )
     g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
     g.add_argument("--rnn-cell", choices=RNN_CELLS, default="lstm")
     g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
@@ -82,8 +114,9 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
     g.add_argument("--cnn-channels", type=int, default=100, help="filters per width")
     g.add_argument("--dropout", type=float, default=0.5, help="dropout before the output layer")
-    g.add_argument("--embedding-dropout", type=float, default=None,
-                   help="dropout on the token vectors (default: --dropout)")
+    g.add_argument(
+        "--embedding-dropout", type=float, default=None, help="dropout on the token vectors (default: --dropout)"
+    )
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=10)
     g.add_argument("--batch-size", type=int, default=64)
@@ -91,13 +124,20 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
     g.add_argument("--optimizer", choices=DENSE_OPTIMIZERS, default="adam")
     g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
-    g.add_argument("--sparse-optimizer", choices=("torch", *SPARSE_OPTIMIZER_NAMES),
-                   default="torch",
-                   help="optimizer of the (sparse) embedding rows: torch's SparseAdam, or a row-wise optimizer of "
-                   "embedlayer.sparse applied inside backward to the rows each batch uses (adam: lazy Adam with a "
-                   "step count per row; rowwise-adagrad: one accumulator per row)")
-    g.add_argument("--embedding-weight-decay", type=float, default=0.0,
-                   help="L2 decay of the embedding rows a batch uses (needs a row-wise --sparse-optimizer)")
+    g.add_argument(
+        "--sparse-optimizer",
+        choices=("torch", *SPARSE_OPTIMIZER_NAMES),
+        default="torch",
+        help="optimizer of the (sparse) embedding rows: torch's SparseAdam, or a row-wise optimizer of "
+        "embedlayer.sparse applied inside backward to the rows each batch uses (adam: lazy Adam with a "
+        "step count per row; rowwise-adagrad: one accumulator per row)",
+    )
+    g.add_argument(
+        "--embedding-weight-decay",
+        type=float,
+        default=0.0,
+        help="L2 decay of the embedding rows a batch uses (needs a row-wise --sparse-optimizer)",
+    )
     g.add_argument("--schedule", choices=SCHEDULES, default="linear")
     g.add_argument("--clip-norm", type=float, default=5.0, help="gradient norm clipping (0 disables)")
     g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
@@ -116,9 +156,14 @@ def _encoder_config(args: argparse.Namespace):
         widths = tuple(int(w) for w in args.cnn_widths.split(","))
     except ValueError:
         raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
-    kw: dict = {"kind": args.encoder, "dropout": args.dropout,
-                "cnn_widths": widths, "cnn_channels": args.cnn_channels,
-                "rnn_cell": args.rnn_cell, "rnn_hidden": args.hidden}
+    kw: dict = {
+        "kind": args.encoder,
+        "dropout": args.dropout,
+        "cnn_widths": widths,
+        "cnn_channels": args.cnn_channels,
+        "rnn_cell": args.rnn_cell,
+        "rnn_hidden": args.hidden,
+    }
     if args.pooling is not None:
         kw["rnn_pooling" if args.encoder == "rnn" else "pooling"] = args.pooling
     if args.encoder == "rnn":
@@ -140,14 +185,19 @@ def _check_options(args: argparse.Namespace) -> None:
     """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
     for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
         if on and args.vectors is None:
-            raise ConfigError(f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table "
-                              f"never learns")
+            raise ConfigError(
+                f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table never learns"
+            )
     if args.embedding_weight_decay and args.sparse_optimizer == "torch":
-        raise ConfigError(f"--embedding-weight-decay {args.embedding_weight_decay} needs a row-wise --sparse-optimizer "
-                          f"({', '.join(SPARSE_OPTIMIZER_NAMES)}): torch's SparseAdam has no weight decay")
+        raise ConfigError(
+            f"--embedding-weight-decay {args.embedding_weight_decay} needs a row-wise --sparse-optimizer "
+            f"({', '.join(SPARSE_OPTIMIZER_NAMES)}): torch's SparseAdam has no weight decay"
+        )
     if args.sparse_optimizer != "torch" and not args.sparse:
-        raise ConfigError(f"--sparse-optimizer {args.sparse_optimizer} updates sparse embedding rows, and --dense-grad "
-                          f"makes their gradients dense; expected one of the two")
+        raise ConfigError(
+            f"--sparse-optimizer {args.sparse_optimizer} updates sparse embedding rows, and --dense-grad "
+            f"makes their gradients dense; expected one of the two"
+        )
 
 
 def _prepare_checkpoint(args: argparse.Namespace, state: str, checkpoint: Path) -> None:
@@ -156,13 +206,17 @@ def _prepare_checkpoint(args: argparse.Namespace, state: str, checkpoint: Path) 
     from embedlayer.train.loop import LAST
 
     if state == "resume" and not has_checkpoint(checkpoint / LAST):
-        raise ConfigError(f"--resume: {args.out} holds no checkpoint to continue (expected {checkpoint / LAST}, "
-                          f"written after each epoch); run without --resume and with --force to start again")
+        raise ConfigError(
+            f"--resume: {args.out} holds no checkpoint to continue (expected {checkpoint / LAST}, "
+            f"written after each epoch); run without --resume and with --force to start again"
+        )
     if state == "replace":
         for folder in (checkpoint / LAST, checkpoint / f"{LAST}.old"):
             if folder.exists() and not remove_checkpoint(folder):
-                raise ConfigError(f"--force: {folder} is not a checkpoint this command wrote; expected to replace only "
-                                  f"its own files: move it away")
+                raise ConfigError(
+                    f"--force: {folder} is not a checkpoint this command wrote; expected to replace only "
+                    f"its own files: move it away"
+                )
         if checkpoint.is_dir() and not any(checkpoint.iterdir()):
             checkpoint.rmdir()
 
@@ -187,8 +241,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     _check_options(args)
     set_threads(args.threads)
-    with claim_output(args.out, kind="dir", inputs=(args.train, args.dev, args.vectors), force=args.force,
-                      resume=args.resume, can_resume=True) as claim:
+    with claim_output(
+        args.out,
+        kind="dir",
+        inputs=(args.train, args.dev, args.vectors),
+        force=args.force,
+        resume=args.resume,
+        can_resume=True,
+    ) as claim:
         _prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
         return _train(args)
 
@@ -204,43 +264,76 @@ def _train(args: argparse.Namespace) -> int:
     dev = load_examples(args.dev, args) if args.dev else None
     vectors = load_vectors(args.vectors, limit=args.vectors_limit) if args.vectors else None
     config = PipelineConfig(
-        tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count, max_vocab=args.max_vocab,
-        max_len=args.max_len, embedding_dim=args.dim, encoder=_encoder_config(args), dropout=args.dropout,
+        tokenizer=args.tokenizer,
+        lowercase=args.lowercase,
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        max_len=args.max_len,
+        embedding_dim=args.dim,
+        encoder=_encoder_config(args),
+        dropout=args.dropout,
         embedding_dropout=args.embedding_dropout,
-        freeze=args.freeze, missing=args.missing, vectors_vocab=args.vectors_vocab,
-        static_channel=args.static_channel, sparse=args.sparse, seed=args.seed,
+        freeze=args.freeze,
+        missing=args.missing,
+        vectors_vocab=args.vectors_vocab,
+        static_channel=args.static_channel,
+        sparse=args.sparse,
+        seed=args.seed,
     )
     train_config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, embedding_lr=args.embedding_lr,
-        optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
-        clip_norm=args.clip_norm or None, patience=args.patience, seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        embedding_lr=args.embedding_lr,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        clip_norm=args.clip_norm or None,
+        patience=args.patience,
+        seed=args.seed,
         sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
         embedding_weight_decay=args.embedding_weight_decay,
     )
     pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:
-        note(f"{len(train)} training examples, {len(dev) if dev else 0} dev, labels {list(pipeline.labels)}, "
-             f"vocabulary {len(pipeline.vocab)}")
+        note(
+            f"{len(train)} training examples, {len(dev) if dev else 0} dev, labels {list(pipeline.labels)}, "
+            f"vocabulary {len(pipeline.vocab)}"
+        )
         if pipeline.coverage is not None:
             note(f"pretrained coverage: {pipeline.coverage.summary()}")
     started = time.perf_counter()
     progress = TrainProgress(enabled=not args.quiet)
     try:
-        result = pipeline.fit(train, dev, train_config, progress=progress, checkpoint_dir=out / "checkpoint",
-                              resume=args.resume, sources=(args.train, args.dev or "dev"), run_info=_run_record(args))
+        result = pipeline.fit(
+            train,
+            dev,
+            train_config,
+            progress=progress,
+            checkpoint_dir=out / "checkpoint",
+            resume=args.resume,
+            sources=(args.train, args.dev or "dev"),
+            run_info=_run_record(args),
+        )
     except KeyboardInterrupt as exc:
         if (out / "checkpoint").is_dir():
-            exc.add_note(f"the checkpoint in {out / 'checkpoint'} is kept: run the same command with --resume to "
-                         f"continue")
+            exc.add_note(
+                f"the checkpoint in {out / 'checkpoint'} is kept: run the same command with --resume to continue"
+            )
         raise
     finally:
         progress.close()
     seconds = time.perf_counter() - started
     summary = {
-        "out": str(out), "train_examples": len(train), "dev_examples": len(dev) if dev else 0,
-        "labels": list(pipeline.labels), "vocab_size": len(pipeline.vocab), "epochs_run": len(result.history),
+        "out": str(out),
+        "train_examples": len(train),
+        "dev_examples": len(dev) if dev else 0,
+        "labels": list(pipeline.labels),
+        "vocab_size": len(pipeline.vocab),
+        "epochs_run": len(result.history),
         "best_epoch": result.best_epoch,  # 0-based, like the "epoch" of each history entry
-        "train_seconds": round(seconds, 2), "history": result.history,
+        "train_seconds": round(seconds, 2),
+        "history": result.history,
     }
     if pipeline.coverage is not None:
         summary["coverage"] = pipeline.coverage.to_dict()
@@ -259,8 +352,11 @@ def _train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ evaluate
 def _register_evaluate(cmds: argparse._SubParsersAction) -> None:
-    p = cmds.add_parser("evaluate", help="accuracy, macro-F1 and confusion matrix on a labelled file",
-                        description="Evaluate a saved classifier on a labelled file.")
+    p = cmds.add_parser(
+        "evaluate",
+        help="accuracy, macro-F1 and confusion matrix on a labelled file",
+        description="Evaluate a saved classifier on a labelled file.",
+    )
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled data (tsv, csv, jsonl)")
     add_data_args(p)
@@ -276,13 +372,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     pipeline = TextClassificationPipeline.load(args.model)
     examples = load_examples(args.data, args)
     result = pipeline.evaluate(examples, source=args.data)
-    report = {"model": args.model, "data": args.data, "examples": len(examples), "labels": list(pipeline.labels),
-              **result.to_dict()}
+    report = {
+        "model": args.model,
+        "data": args.data,
+        "examples": len(examples),
+        "labels": list(pipeline.labels),
+        **result.to_dict(),
+    }
     if args.json:
         print_json(report)
         return 0
-    print(f"{args.data}: {len(examples)} examples  accuracy {result.accuracy:.4f}  macro-F1 {result.macro_f1:.4f}  "
-          f"loss {result.loss:.4f}")
+    print(
+        f"{args.data}: {len(examples)} examples  accuracy {result.accuracy:.4f}  macro-F1 {result.macro_f1:.4f}  "
+        f"loss {result.loss:.4f}"
+    )
     width = max(len(label) for label in pipeline.labels)
     cell = max(8, width)  # full label names: truncating could make two columns look alike
     print("confusion matrix (rows: true, columns: predicted)")
@@ -295,7 +398,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ predict
 def _register_predict(cmds: argparse._SubParsersAction) -> None:
     p = cmds.add_parser(
-        "predict", help="labels with probabilities for new texts",
+        "predict",
+        help="labels with probabilities for new texts",
         description="Predict labels for texts: one text per line (txt or '-' for stdin), or the --text-col "
         "of a tsv/csv/jsonl file. Prints label, probability and text, tab-separated, or one JSON object with --json.",
     )
@@ -352,8 +456,10 @@ def _stdin_texts(*, strict: bool) -> list[str]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             if strict:
-                raise DataError(f"<stdin>:{lineno}: invalid UTF-8 byte 0x{raw[exc.start]:02x} at byte "
-                                f"{exc.start + 1} of the line (expected UTF-8 text)") from None
+                raise DataError(
+                    f"<stdin>:{lineno}: invalid UTF-8 byte 0x{raw[exc.start]:02x} at byte "
+                    f"{exc.start + 1} of the line (expected UTF-8 text)"
+                ) from None
             text = raw.decode("utf-8", "replace")
             replaced.append(lineno)
         text = text.rstrip("\r\n")
@@ -363,6 +469,8 @@ def _stdin_texts(*, strict: bool) -> list[str]:
             raise DataError(f"<stdin>:{lineno}: empty text (expected one non-empty text per line)")
         texts.append(text)
     if replaced:
-        note(f"<stdin>: bytes that are not UTF-8 replaced on {len(replaced)} line(s) (first: "
-             f"{', '.join(map(str, replaced[:5]))}); --strict-encoding makes this an error")
+        note(
+            f"<stdin>: bytes that are not UTF-8 replaced on {len(replaced)} line(s) (first: "
+            f"{', '.join(map(str, replaced[:5]))}); --strict-encoding makes this an error"
+        )
     return texts

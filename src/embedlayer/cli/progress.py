@@ -37,8 +37,15 @@ class TrainProgress:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=ev.steps_in_epoch, desc=f"{self.prefix}epoch {ev.epoch + 1}", unit="batch",
-                             leave=False, file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+            self._bar = tqdm(
+                total=ev.steps_in_epoch,
+                desc=f"{self.prefix}epoch {ev.epoch + 1}",
+                unit="batch",
+                leave=False,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
         # tqdm redraws at most every `mininterval` seconds; the postfix rides along with the next redraw.
         self._bar.set_postfix(loss=f"{ev.loss:.4f}", ex_s=f"{ev.examples_per_s:,.0f}", lr=f"{ev.lr:.2e}", refresh=False)
         self._bar.update(ev.step + 1 - self._bar.n)  # ev.step is 0-based

@@ -13,9 +13,12 @@ _FORMAT_HELP = "vectors format (default: detected from the content)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("vectors", help="inspect, convert, query and evaluate word vectors",
-                           description="Inspect, convert, query and evaluate word vectors (GloVe, word2vec text and "
-                           "binary, fastText .vec/.bin, or embedlayer's native directory).")
+    group = sub.add_parser(
+        "vectors",
+        help="inspect, convert, query and evaluate word vectors",
+        description="Inspect, convert, query and evaluate word vectors (GloVe, word2vec text and "
+        "binary, fastText .vec/.bin, or embedlayer's native directory).",
+    )
     cmds = group.add_subparsers(dest="vectors_command", metavar="COMMAND", required=True)
 
     p = cmds.add_parser("info", help="format, size, dimension, a few words and norm statistics")
@@ -24,8 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_info)
 
-    p = cmds.add_parser("convert", help="write vectors in another format",
-                        description="Read SRC and write it to DST in --to FORMAT (written atomically).")
+    p = cmds.add_parser(
+        "convert",
+        help="write vectors in another format",
+        description="Read SRC and write it to DST in --to FORMAT (written atomically).",
+    )
     p.add_argument("src", metavar="SRC")
     p.add_argument("dst", metavar="DST")
     p.add_argument("--to", required=True, choices=WRITABLE_FORMATS, help="output format")
@@ -34,8 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_convert)
 
-    p = cmds.add_parser("neighbors", help="nearest words by cosine",
-                        description="The nearest words by cosine similarity of each WORD (exact search).")
+    p = cmds.add_parser(
+        "neighbors",
+        help="nearest words by cosine",
+        description="The nearest words by cosine similarity of each WORD (exact search).",
+    )
     _add_source(p)
     p.add_argument("words", nargs="+", metavar="WORD")
     p.add_argument("--topn", type=int, default=10)
@@ -43,10 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_neighbors)
 
-    p = cmds.add_parser("analogy", help="A is to B as C is to ?",
-                        description="Answer 'A is to B as C is to ?' with gensim's 3CosAdd convention: the words "
-                        "closest to B - A + C (most_similar(positive=[B, C], negative=[A])), the question words "
-                        "excluded. Example: man king woman -> queen.")
+    p = cmds.add_parser(
+        "analogy",
+        help="A is to B as C is to ?",
+        description="Answer 'A is to B as C is to ?' with gensim's 3CosAdd convention: the words "
+        "closest to B - A + C (most_similar(positive=[B, C], negative=[A])), the question words "
+        "excluded. Example: man king woman -> queen.",
+    )
     _add_source(p)
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
@@ -56,10 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_analogy)
 
-    p = cmds.add_parser("evaluate", help="analogy accuracy and word-similarity correlations",
-                        description="Evaluate in gensim's conventions: analogy accuracy (questions-words format) "
-                        "and Spearman/Pearson on word-pair files. Without --analogies and --pairs, the sets that ship "
-                        "in the gensim wheel are used when gensim is installed.")
+    p = cmds.add_parser(
+        "evaluate",
+        help="analogy accuracy and word-similarity correlations",
+        description="Evaluate in gensim's conventions: analogy accuracy (questions-words format) "
+        "and Spearman/Pearson on word-pair files. Without --analogies and --pairs, the sets that ship "
+        "in the gensim wheel are used when gensim is installed.",
+    )
     _add_source(p)
     p.add_argument("--analogies", metavar="FILE", help="analogy questions (': section' blocks of 'a b c d' lines)")
     p.add_argument("--pairs", nargs="+", default=[], metavar="FILE", help="word-pair files 'w1<TAB>w2<TAB>score'")
@@ -96,10 +111,21 @@ def run_info(args: argparse.Namespace) -> int:
     vectors = _load(args.path, fmt, args.limit)
     norms = _true_norms(vectors.matrix)
     info: dict[str, Any] = {
-        "path": args.path, "format": fmt, "count": len(vectors), "dim": vectors.vector_size,
-        "dtype": str(vectors.matrix.dtype), "words": list(vectors.index_to_key[: max(0, args.words)]),
-        "norms": {"min": float(norms.min()), "mean": float(norms.mean()), "median": float(np.median(norms)),
-                  "max": float(norms.max()), "zero_rows": int((norms == 0).sum())} if len(norms) else None,
+        "path": args.path,
+        "format": fmt,
+        "count": len(vectors),
+        "dim": vectors.vector_size,
+        "dtype": str(vectors.matrix.dtype),
+        "words": list(vectors.index_to_key[: max(0, args.words)]),
+        "norms": {
+            "min": float(norms.min()),
+            "mean": float(norms.mean()),
+            "median": float(np.median(norms)),
+            "max": float(norms.max()),
+            "zero_rows": int((norms == 0).sum()),
+        }
+        if len(norms)
+        else None,
     }
     if args.json:
         print_json(info)
@@ -107,8 +133,10 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"{info['path']}: {info['format']}, {info['count']} words x {info['dim']} ({info['dtype']})")
     if info["norms"]:
         n = info["norms"]
-        print(f"norms: min {n['min']:.4f}  mean {n['mean']:.4f}  median {n['median']:.4f}  max {n['max']:.4f}"
-              f"  zero rows {n['zero_rows']}")
+        print(
+            f"norms: min {n['min']:.4f}  mean {n['mean']:.4f}  median {n['median']:.4f}  max {n['max']:.4f}"
+            f"  zero rows {n['zero_rows']}"
+        )
     print("first words: " + " ".join(info["words"]))
     return 0
 
@@ -119,7 +147,7 @@ def _true_norms(matrix):
     out = np.empty(len(matrix), dtype=np.float32)
     step = 1 << 16
     for start in range(0, len(matrix), step):
-        out[start:start + step] = np.linalg.norm(matrix[start:start + step], axis=1)
+        out[start : start + step] = np.linalg.norm(matrix[start : start + step], axis=1)
     return out
 
 
@@ -149,8 +177,9 @@ def run_neighbors(args: argparse.Namespace) -> int:
 
 def run_analogy(args: argparse.Namespace) -> int:
     vectors = _load(args.path, args.format, args.limit)
-    result = vectors.most_similar(positive=[args.b, args.c], negative=[args.a], topn=args.topn,
-                                  restrict_vocab=args.restrict_vocab)
+    result = vectors.most_similar(
+        positive=[args.b, args.c], negative=[args.a], topn=args.topn, restrict_vocab=args.restrict_vocab
+    )
     if args.json:
         print_json({"question": [args.a, args.b, args.c], "answers": [[w, s] for w, s in result]})
         return 0
@@ -168,17 +197,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if analogies is None and not pairs:  # the sets in the gensim wheel
         found = {name: gensim_test_file(name) for name in ("questions-words.txt", "wordsim353.tsv", "simlex999.txt")}
         if any(p is None for p in found.values()):
-            raise ConfigError("no --analogies or --pairs given and gensim (whose wheel ships the standard sets) "
-                              "is not installed; pass --analogies FILE and/or --pairs FILE")
+            raise ConfigError(
+                "no --analogies or --pairs given and gensim (whose wheel ships the standard sets) "
+                "is not installed; pass --analogies FILE and/or --pairs FILE"
+            )
         note("no --analogies/--pairs given: using the evaluation sets that ship in the gensim wheel")
         analogies = str(found["questions-words.txt"])
         pairs = [str(found["wordsim353.tsv"]), str(found["simlex999.txt"])]
         sets = "gensim test data"
     vectors = _load(args.path, args.format, args.limit)
-    common = {"restrict_vocab": args.restrict_vocab, "case_insensitive": not args.case_sensitive,
-              "dummy4unknown": args.dummy4unknown}
-    report: dict[str, Any] = {"path": args.path, "count": len(vectors), "restrict_vocab": args.restrict_vocab,
-                              "sets": sets}
+    common = {
+        "restrict_vocab": args.restrict_vocab,
+        "case_insensitive": not args.case_sensitive,
+        "dummy4unknown": args.dummy4unknown,
+    }
+    report: dict[str, Any] = {
+        "path": args.path,
+        "count": len(vectors),
+        "restrict_vocab": args.restrict_vocab,
+        "sets": sets,
+    }
     if analogies is not None:
         with _Bar("analogies") as bar:
             report["analogies"] = evaluate_word_analogies(vectors, analogies, progress=bar, **common).to_dict()
@@ -188,13 +226,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     if "analogies" in report:
         a = report["analogies"]
-        print(f"analogies {a['path']}: accuracy {a['score']:.4f}  ({a['questions']} questions, "
-              f"OOV {a['oov_ratio']:.1f}%)")
+        print(
+            f"analogies {a['path']}: accuracy {a['score']:.4f}  ({a['questions']} questions, OOV {a['oov_ratio']:.1f}%)"
+        )
         for s in a["sections"]:
             print(f"  {s['section']:<32} {s['accuracy']:.4f}  ({s['correct']}/{s['correct'] + s['incorrect']})")
     for p in report["pairs"]:
-        print(f"pairs {p['path']}: spearman {p['spearman'][0]:.4f}  pearson {p['pearson'][0]:.4f}  "
-              f"({p['pairs']} pairs, OOV {p['oov_ratio']:.1f}%)")
+        print(
+            f"pairs {p['path']}: spearman {p['spearman'][0]:.4f}  pearson {p['pearson'][0]:.4f}  "
+            f"({p['pairs']} pairs, OOV {p['oov_ratio']:.1f}%)"
+        )
     return 0
 
 

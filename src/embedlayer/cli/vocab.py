@@ -19,19 +19,27 @@ from embedlayer.vocab import OOV_POLICIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("vocab", help="build or inspect a vocabulary",
-                           description="Build a vocabulary from text files, or inspect a saved one.")
+    group = sub.add_parser(
+        "vocab",
+        help="build or inspect a vocabulary",
+        description="Build a vocabulary from text files, or inspect a saved one.",
+    )
     cmds = group.add_subparsers(dest="vocab_command", metavar="COMMAND", required=True)
     p = cmds.add_parser(
-        "build", help="count tokens in files and write vocab.json",
+        "build",
+        help="count tokens in files and write vocab.json",
         description="Tokenize the texts of one or more files, count tokens and write a vocabulary: specials "
         "first (<pad>=0, <unk>=1), then tokens by descending count, ties in code-point order. "
         + output_policy(resume=False),
         formatter_class=HelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="text files (txt: one text a line; or tsv/csv/jsonl)")
-    p.add_argument("--out", required=True, metavar="FILE",
-                   help="vocabulary file to write (JSON; a new or empty file unless --force)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="vocabulary file to write (JSON; a new or empty file unless --force)",
+    )
     add_data_args(p, label=False)
     p.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
     p.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
@@ -55,14 +63,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _check_specials(args: argparse.Namespace) -> None:
     """The --oov policy, its tokens and --buckets must fit together (said with the flags)."""
     if args.oov == "hash" and args.buckets < 1:
-        raise ConfigError(f"--oov hash needs --buckets N with N >= 1 hash buckets for unknown tokens, got --buckets "
-                          f"{args.buckets}")
+        raise ConfigError(
+            f"--oov hash needs --buckets N with N >= 1 hash buckets for unknown tokens, got --buckets {args.buckets}"
+        )
     if args.oov != "hash" and args.buckets:
-        raise ConfigError(f"--buckets {args.buckets} is only used with --oov hash (got --oov {args.oov}); expected "
-                          f"no --buckets, or --oov hash")
+        raise ConfigError(
+            f"--buckets {args.buckets} is only used with --oov hash (got --oov {args.oov}); expected "
+            f"no --buckets, or --oov hash"
+        )
     if args.oov == "unk" and not args.unk_token:
-        raise ConfigError(f"--unk-token {args.unk_token!r}: --oov unk needs an unknown token; expected a non-empty "
-                          f"--unk-token, or --oov error or hash")
+        raise ConfigError(
+            f"--unk-token {args.unk_token!r}: --oov unk needs an unknown token; expected a non-empty "
+            f"--unk-token, or --oov error or hash"
+        )
     if args.pad_token and args.pad_token == args.unk_token:
         raise ConfigError(f"--pad-token and --unk-token are both {args.pad_token!r}; expected two different tokens")
 
@@ -73,12 +86,18 @@ def run_build(args: argparse.Namespace) -> int:
     from embedlayer.vocab import Vocab
 
     _check_specials(args)
-    tokenizer = get_tokenizer("byte") if args.tokenizer == "byte" else get_tokenizer(args.tokenizer, lowercase=args.lowercase)
+    tokenizer = (
+        get_tokenizer("byte") if args.tokenizer == "byte" else get_tokenizer(args.tokenizer, lowercase=args.lowercase)
+    )
     with claim_output(args.out, kind="file", inputs=args.files, force=args.force):
         texts = (ex.text for path in args.files for ex in load_examples(path, args, label=False))
         vocab = Vocab.build(
-            (tokenizer.tokenize(text) for text in texts), min_count=args.min_count, max_size=args.max_size,
-            pad_token=args.pad_token or None, unk_token=args.unk_token or None, oov=args.oov,
+            (tokenizer.tokenize(text) for text in texts),
+            min_count=args.min_count,
+            max_size=args.max_size,
+            pad_token=args.pad_token or None,
+            unk_token=args.unk_token or None,
+            oov=args.oov,
             hash_buckets=args.buckets,
         )
         vocab.save(args.out)
@@ -107,14 +126,22 @@ def _summary(vocab, top: int) -> dict:
     specials = set(vocab.specials)
     regular = [(t, c) for t, c in zip(vocab.itos, vocab.counts) if t not in specials]
     return {
-        "size": len(vocab), "num_embeddings": vocab.num_embeddings, "specials": list(vocab.specials),
-        "pad_id": vocab.pad_id, "unk_id": vocab.unk_id, "oov": vocab.oov, "hash_buckets": vocab.hash_buckets,
-        "tokens_counted": sum(c for _, c in regular), "top": [[t, c] for t, c in regular[:top]],
+        "size": len(vocab),
+        "num_embeddings": vocab.num_embeddings,
+        "specials": list(vocab.specials),
+        "pad_id": vocab.pad_id,
+        "unk_id": vocab.unk_id,
+        "oov": vocab.oov,
+        "hash_buckets": vocab.hash_buckets,
+        "tokens_counted": sum(c for _, c in regular),
+        "top": [[t, c] for t, c in regular[:top]],
     }
 
 
 def _print_summary(s: dict) -> None:
-    print(f"{s['size']} entries ({len(s['specials'])} specials: {', '.join(s['specials'])}), "
-          f"{s['num_embeddings']} embedding rows, OOV policy {s['oov']}, {s['tokens_counted']} tokens counted")
+    print(
+        f"{s['size']} entries ({len(s['specials'])} specials: {', '.join(s['specials'])}), "
+        f"{s['num_embeddings']} embedding rows, OOV policy {s['oov']}, {s['tokens_counted']} tokens counted"
+    )
     for token, count in s["top"]:
         print(f"{count:>10}  {token}")

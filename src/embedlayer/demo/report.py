@@ -18,10 +18,13 @@ def results_table(report: dict[str, Any]) -> str:
     ]
     for r in report["results"]:
         cov = r["coverage"]
-        coverage = "—" if cov is None else (
-            f"{cov['type_coverage']:.1%} of words, {cov['token_coverage']:.1%} of tokens")
-        lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['train_seconds']:.0f}s "
-                     f"| {r['epochs']} | {coverage} |")
+        coverage = (
+            "—" if cov is None else (f"{cov['type_coverage']:.1%} of words, {cov['token_coverage']:.1%} of tokens")
+        )
+        lines.append(
+            f"| {r['name']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['train_seconds']:.0f}s "
+            f"| {r['epochs']} | {coverage} |"
+        )
     return "\n".join(lines)
 
 
@@ -63,4 +66,3 @@ def write_report(out: Path, report: dict[str, Any]) -> None:
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(md))
     plot_learning_curves(report["results"], out / "learning_curves.png")
-

@@ -57,7 +57,11 @@ class DemoConfig:
     def __post_init__(self) -> None:
         if self.encoder not in ("bag", "cnn", "rnn", "transformer"):
             raise ConfigError(f"encoder {self.encoder!r}: expected bag, cnn, rnn or transformer")
-        if not 0 < self.dev_fraction < 1 or not 0 < self.test_fraction < 1 or self.dev_fraction + self.test_fraction >= 1:
+        if (
+            not 0 < self.dev_fraction < 1
+            or not 0 < self.test_fraction < 1
+            or self.dev_fraction + self.test_fraction >= 1
+        ):
             raise ConfigError(
                 f"dev_fraction {self.dev_fraction} and test_fraction {self.test_fraction}: expected each in (0, 1) "
                 "with a sum below 1"
@@ -113,8 +117,10 @@ def run_demo(
     if config.limit is not None and config.limit < len(examples):  # the file is sorted by label: sample
         keep = np.sort(np.random.default_rng(config.seed).permutation(len(examples))[: config.limit])
         examples = [examples[i] for i in keep]
-    log(f"tweets: {len(examples)} from {path.name} ({decode.bytes_replaced} non-UTF-8 bytes replaced on "
-        f"{decode.lines_replaced} lines)")
+    log(
+        f"tweets: {len(examples)} from {path.name} ({decode.bytes_replaced} non-UTF-8 bytes replaced on "
+        f"{decode.lines_replaced} lines)"
+    )
     train, dev, test = split_examples(examples, config.dev_fraction, config.test_fraction, config.seed)
     log(f"split: {len(train)} train / {len(dev)} dev / {len(test)} test, stratified, seed {config.seed}")
     t0 = time.perf_counter()
@@ -130,9 +136,15 @@ def run_demo(
 
     neighbours = _neighbours(config, glove, pipelines["glove-finetuned"])
     report = {
-        "data": {"tweets": str(path), "examples": len(examples), "train": len(train), "dev": len(dev),
-                 "test": len(test), "labels": list(pipelines["random"].labels),
-                 "non_utf8_bytes_replaced": decode.bytes_replaced},
+        "data": {
+            "tweets": str(path),
+            "examples": len(examples),
+            "train": len(train),
+            "dev": len(dev),
+            "test": len(test),
+            "labels": list(pipelines["random"].labels),
+            "non_utf8_bytes_replaced": decode.bytes_replaced,
+        },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "results": [asdict(r) for r in results],
         "neighbours": neighbours,
@@ -143,28 +155,50 @@ def run_demo(
 
 
 def _train_variant(
-    name: str, use_glove: bool, freeze: bool, glove: Vectors, train: list[Example], dev: list[Example],
-    test: list[Example], config: DemoConfig, log: Callable[[str], None],
+    name: str,
+    use_glove: bool,
+    freeze: bool,
+    glove: Vectors,
+    train: list[Example],
+    dev: list[Example],
+    test: list[Example],
+    config: DemoConfig,
+    log: Callable[[str], None],
     progress: Callable[[str], Callable[[Any], None]] | None,
 ) -> tuple[TextClassificationPipeline, VariantResult]:
     pipeline_config = PipelineConfig(
-        embedding_dim=glove.vector_size, encoder=EncoderConfig(kind=config.encoder), freeze=freeze, seed=config.seed,
-        embedding_dropout=config.embedding_dropout, vectors_vocab=config.vectors_vocab,
+        embedding_dim=glove.vector_size,
+        encoder=EncoderConfig(kind=config.encoder),
+        freeze=freeze,
+        seed=config.seed,
+        embedding_dropout=config.embedding_dropout,
+        vectors_vocab=config.vectors_vocab,
     )
     pipeline = TextClassificationPipeline.build(train, pipeline_config, vectors=glove if use_glove else None)
     if pipeline.coverage is not None:
         log(f"[{name}] GloVe coverage of the vocabulary: {pipeline.coverage.summary()}")
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                               embedding_lr=config.embedding_lr, patience=config.patience, seed=config.seed)
+    train_config = TrainConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        embedding_lr=config.embedding_lr,
+        patience=config.patience,
+        seed=config.seed,
+    )
     t0 = time.perf_counter()
     fitted = pipeline.fit(train, dev, train_config, progress=None if progress is None else progress(name))
     seconds = time.perf_counter() - t0
     scores = pipeline.evaluate(test, source="test split")
     log(f"[{name}] test accuracy {scores.accuracy:.4f}  macro-F1 {scores.macro_f1:.4f}  ({seconds:.0f}s)")
     return pipeline, VariantResult(
-        name=name, accuracy=round(scores.accuracy, 4), macro_f1=round(scores.macro_f1, 4),
-        train_seconds=round(seconds, 1), epochs=len(fitted.history), best_epoch=fitted.best_epoch,
-        coverage=None if pipeline.coverage is None else pipeline.coverage.to_dict(), history=list(fitted.history),
+        name=name,
+        accuracy=round(scores.accuracy, 4),
+        macro_f1=round(scores.macro_f1, 4),
+        train_seconds=round(seconds, 1),
+        epochs=len(fitted.history),
+        best_epoch=fitted.best_epoch,
+        coverage=None if pipeline.coverage is None else pipeline.coverage.to_dict(),
+        history=list(fitted.history),
     )
 
 
@@ -173,8 +207,11 @@ def _neighbours(config: DemoConfig, glove: Vectors, tuned: TextClassificationPip
     and after fine-tuning (the tuned embedding rows) — the same candidate words on both sides."""
     vocab = tuned.vocab
     specials = set(vocab.specials)
-    candidates = [t for t, c in zip(vocab.itos, vocab.counts)
-                  if c >= config.min_neighbour_count and t.isalpha() and t not in specials and t in glove]
+    candidates = [
+        t
+        for t, c in zip(vocab.itos, vocab.counts)
+        if c >= config.min_neighbour_count and t.isalpha() and t not in specials and t in glove
+    ]
     if not candidates:
         return {}
     rows = [vocab.stoi[t] for t in candidates]

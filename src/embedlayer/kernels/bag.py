@@ -31,8 +31,18 @@ _MIN_BAGS_PER_THREAD = 64
 
 class _Bag(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, weight: Tensor, per_sample_weights: Tensor | None, ids: Tensor, bounds: Tensor, mode: int,
-                padding_idx: int, sink: RowSink | None, sparse: bool, ids_shape: tuple[int, ...]) -> Tensor:
+    def forward(
+        ctx: Any,
+        weight: Tensor,
+        per_sample_weights: Tensor | None,
+        ids: Tensor,
+        bounds: Tensor,
+        mode: int,
+        padding_idx: int,
+        sink: RowSink | None,
+        sparse: bool,
+        ids_shape: tuple[int, ...],
+    ) -> Tensor:
         weight = weight.detach()
         gathered = weight.dtype != torch.float32
         table = weight.index_select(0, ids).float() if gathered else weight  # (N, D) or (V, D)
@@ -42,8 +52,20 @@ class _Bag(torch.autograd.Function):
         out = torch.empty(n_bags, dim)
         argmax = torch.empty((n_bags, dim) if mode == K.MAX else (0, 0), dtype=torch.int64)
         wsum = torch.empty(n_bags)
-        args = (table.numpy(), ids.numpy(), gathered, weight.shape[0], bounds.numpy(), w.numpy(), has_weights, mode,
-                padding_idx, out.numpy(), argmax.numpy(), wsum.numpy())
+        args = (
+            table.numpy(),
+            ids.numpy(),
+            gathered,
+            weight.shape[0],
+            bounds.numpy(),
+            w.numpy(),
+            has_weights,
+            mode,
+            padding_idx,
+            out.numpy(),
+            argmax.numpy(),
+            wsum.numpy(),
+        )
         parts = split(n_bags, minimum=_MIN_BAGS_PER_THREAD)
         bad = first_bad(run_chunks(K.bag_forward, args, parts))
         if bad >= 0:
@@ -60,9 +82,23 @@ class _Bag(torch.autograd.Function):
         need_w = bool(ctx.needs_input_grad[1])
         grad_rows = torch.empty(ids.shape[0], ctx.shape[1])
         grad_w = torch.empty(ids.shape[0] if need_w else 0)
-        args = (table.numpy(), ids.numpy(), ctx.gathered, bounds.numpy(), w.numpy(), ctx.has_weights, ctx.mode,
-                ctx.padding_idx, grad_out.float().contiguous().numpy(), out.numpy(), argmax.numpy(), wsum.numpy(),
-                grad_rows.numpy(), grad_w.numpy(), need_w)
+        args = (
+            table.numpy(),
+            ids.numpy(),
+            ctx.gathered,
+            bounds.numpy(),
+            w.numpy(),
+            ctx.has_weights,
+            ctx.mode,
+            ctx.padding_idx,
+            grad_out.float().contiguous().numpy(),
+            out.numpy(),
+            argmax.numpy(),
+            wsum.numpy(),
+            grad_rows.numpy(),
+            grad_w.numpy(),
+            need_w,
+        )
         parts = split(out.shape[0], minimum=_MIN_BAGS_PER_THREAD)
         run_chunks(K.bag_backward, args, parts)
         grad_weight = None
@@ -70,8 +106,9 @@ class _Bag(torch.autograd.Function):
             ctx.sink.accept(ids, grad_rows)
         elif ctx.needs_input_grad[0]:
             if ctx.sparse:
-                grad_weight = torch.sparse_coo_tensor(ids.long().unsqueeze(0), grad_rows, ctx.shape,
-                                                      check_invariants=False).to(ctx.dtype)
+                grad_weight = torch.sparse_coo_tensor(
+                    ids.long().unsqueeze(0), grad_rows, ctx.shape, check_invariants=False
+                ).to(ctx.dtype)
             else:
                 grad_weight = torch.zeros(ctx.shape).index_add_(0, ids.long(), grad_rows).to(ctx.dtype)
         return grad_weight, (grad_w if need_w else None), None, None, None, None, None, None, None
@@ -113,29 +150,45 @@ def embedding_bag(
     ids = check_ids(ids, None)
     if ids.dim() == 2:
         if offsets is not None:
-            raise ConfigError(f"ids of shape {tuple(ids.shape)} are fixed-size bags; expected offsets=None (or flat "
-                              f"1-D ids with offsets)")
+            raise ConfigError(
+                f"ids of shape {tuple(ids.shape)} are fixed-size bags; expected offsets=None (or flat "
+                f"1-D ids with offsets)"
+            )
         bounds = torch.arange(0, ids.numel() + 1, max(ids.shape[1], 1), dtype=torch.int64)[: ids.shape[0] + 1]
         if ids.shape[1] == 0:
             bounds = torch.zeros(ids.shape[0] + 1, dtype=torch.int64)
     elif ids.dim() == 1:
         if offsets is None:
-            raise ConfigError(f"flat ids of shape {tuple(ids.shape)} need offsets (the start of each bag); expected "
-                              f"offsets or 2-D ids")
+            raise ConfigError(
+                f"flat ids of shape {tuple(ids.shape)} need offsets (the start of each bag); expected "
+                f"offsets or 2-D ids"
+            )
         bounds = check_offsets(offsets, ids.shape[0], include_last_offset=include_last_offset)
     else:
         raise ConfigError(f"ids must be 1-D (with offsets) or 2-D (fixed-size bags), got shape {tuple(ids.shape)}")
     if per_sample_weights is not None:
         if not isinstance(per_sample_weights, Tensor) or not per_sample_weights.dtype.is_floating_point:
-            raise ConfigError(f"per_sample_weights must be a float tensor, got "
-                              f"{getattr(per_sample_weights, 'dtype', type(per_sample_weights).__name__)}")
+            raise ConfigError(
+                f"per_sample_weights must be a float tensor, got "
+                f"{getattr(per_sample_weights, 'dtype', type(per_sample_weights).__name__)}"
+            )
         if tuple(per_sample_weights.shape) != tuple(ids.shape):
-            raise ConfigError(f"per_sample_weights has shape {tuple(per_sample_weights.shape)}; expected the shape of "
-                              f"ids {tuple(ids.shape)} (one weight per id)")
+            raise ConfigError(
+                f"per_sample_weights has shape {tuple(per_sample_weights.shape)}; expected the shape of "
+                f"ids {tuple(ids.shape)} (one weight per id)"
+            )
         per_sample_weights = per_sample_weights.reshape(-1)
     pad = K.NO_PADDING if padding_idx is None else int(padding_idx)
     if weight.dtype != torch.float32:
         check_ids(ids, weight.shape[0])
-    return _Bag.apply(weight, per_sample_weights, ids.reshape(-1), bounds.contiguous(), BAG_MODES[mode], pad, sink,
-                      bool(sparse), tuple(ids.shape))
-
+    return _Bag.apply(
+        weight,
+        per_sample_weights,
+        ids.reshape(-1),
+        bounds.contiguous(),
+        BAG_MODES[mode],
+        pad,
+        sink,
+        bool(sparse),
+        tuple(ids.shape),
+    )

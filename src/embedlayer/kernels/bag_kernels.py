@@ -27,8 +27,9 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_JIT)
-def bag_forward(table, ids, gathered, num_rows, bounds, weights, has_weights, mode, padding_idx, out, argmax, wsum,
-                b_lo, b_hi):
+def bag_forward(
+    table, ids, gathered, num_rows, bounds, weights, has_weights, mode, padding_idx, out, argmax, wsum, b_lo, b_hi
+):
     """Pool the rows of bags b_lo..b_hi-1 into ``out`` (B, D) float32; ``argmax`` (B, D) int64
     (max mode: position of the winning id, -1 for none); ``wsum`` (B,) float32 the weight total.
 
@@ -73,8 +74,25 @@ def bag_forward(table, ids, gathered, num_rows, bounds, weights, has_weights, mo
 
 
 @njit(**_JIT)
-def bag_backward(table, ids, gathered, bounds, weights, has_weights, mode, padding_idx, grad_out, out, argmax, wsum,
-                 grad_rows, grad_weights, need_weight_grad, b_lo, b_hi):
+def bag_backward(
+    table,
+    ids,
+    gathered,
+    bounds,
+    weights,
+    has_weights,
+    mode,
+    padding_idx,
+    grad_out,
+    out,
+    argmax,
+    wsum,
+    grad_rows,
+    grad_weights,
+    need_weight_grad,
+    b_lo,
+    b_hi,
+):
     """Gradients of ``bag_forward`` for bags b_lo..b_hi-1: ``grad_rows`` (N, D) float32, the gradient of the row each id
     looked up, and (``need_weight_grad``) ``grad_weights`` (N,) float32 (else it may be empty and is
     not touched); both fully written."""

@@ -27,8 +27,9 @@ def check_ids(ids: object, num_rows: int | None, *, what: str = "ids") -> Tensor
         IdOutOfRangeError: an id < 0 or >= num_rows (the first one, with its position).
     """
     if not isinstance(ids, Tensor):
-        raise ConfigError(f"{what} must be a torch integer tensor, got {type(ids).__name__}; "
-                          f"use torch.tensor(ids, dtype=torch.long)")
+        raise ConfigError(
+            f"{what} must be a torch integer tensor, got {type(ids).__name__}; use torch.tensor(ids, dtype=torch.long)"
+        )
     if ids.dtype not in _INTEGER_DTYPES:
         raise ConfigError(f"{what} must be integers (torch.long or torch.int), got dtype {ids.dtype}")
     if ids.dtype not in (torch.int32, torch.int64):
@@ -46,8 +47,10 @@ def raise_bad_id(ids: Tensor, flat_position: int, num_rows: int, *, what: str = 
     position = tuple(int(p) for p in np.unravel_index(flat_position, tuple(ids.shape))) if ids.dim() else ()
     value = int(ids.reshape(-1)[flat_position])
     where = position[0] if len(position) == 1 else position
-    raise IdOutOfRangeError(f"{what}: id {value} at position {where} is out of range for an embedding table of "
-                            f"{num_rows} rows; expected 0 <= id < {num_rows}")
+    raise IdOutOfRangeError(
+        f"{what}: id {value} at position {where} is out of range for an embedding table of "
+        f"{num_rows} rows; expected 0 <= id < {num_rows}"
+    )
 
 
 def check_offsets(offsets: object, n_ids: int, *, include_last_offset: bool = False) -> Tensor:
@@ -62,8 +65,11 @@ def check_offsets(offsets: object, n_ids: int, *, include_last_offset: bool = Fa
             (with ``include_last_offset``).
     """
     if not isinstance(offsets, Tensor) or offsets.dtype not in _INTEGER_DTYPES or offsets.dim() != 1:
-        got = (f"dtype {offsets.dtype}, shape {tuple(offsets.shape)}" if isinstance(offsets, Tensor)
-               else type(offsets).__name__)
+        got = (
+            f"dtype {offsets.dtype}, shape {tuple(offsets.shape)}"
+            if isinstance(offsets, Tensor)
+            else type(offsets).__name__
+        )
         raise ConfigError(f"offsets must be a 1-D integer tensor of bag starts, got {got}")
     values = offsets.long().cpu()
     if include_last_offset and values.numel() == 0:
@@ -74,15 +80,19 @@ def check_offsets(offsets: object, n_ids: int, *, include_last_offset: bool = Fa
         steps = values[1:] - values[:-1]
         if bool((steps < 0).any()):
             b = int(torch.nonzero(steps < 0)[0]) + 1
-            raise ConfigError(f"offsets[{b}] is {int(values[b])}, smaller than offsets[{b - 1}] = {int(values[b - 1])}; "
-                              f"expected non-decreasing bag starts")
+            raise ConfigError(
+                f"offsets[{b}] is {int(values[b])}, smaller than offsets[{b - 1}] = {int(values[b - 1])}; "
+                f"expected non-decreasing bag starts"
+            )
     if values.numel() and int(values[-1]) > n_ids:
-        raise ConfigError(f"offsets[{values.numel() - 1}] is {int(values[-1])}, beyond the {n_ids} ids; "
-                          f"expected offsets <= len(ids)")
+        raise ConfigError(
+            f"offsets[{values.numel() - 1}] is {int(values[-1])}, beyond the {n_ids} ids; expected offsets <= len(ids)"
+        )
     if include_last_offset:
         if int(values[-1]) != n_ids:
-            raise ConfigError(f"the last offset is {int(values[-1])} with include_last_offset=True; expected "
-                              f"len(ids) = {n_ids}")
+            raise ConfigError(
+                f"the last offset is {int(values[-1])} with include_last_offset=True; expected len(ids) = {n_ids}"
+            )
         return values.contiguous()
     return torch.cat([values, torch.tensor([n_ids], dtype=torch.int64)])
 

@@ -115,8 +115,12 @@ class _OpenMP:
 
 
 class _DlInfo(ctypes.Structure):
-    _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p), ("sname", ctypes.c_char_p),
-                ("saddr", ctypes.c_void_p)]
+    _fields_ = [
+        ("fname", ctypes.c_char_p),
+        ("fbase", ctypes.c_void_p),
+        ("sname", ctypes.c_char_p),
+        ("saddr", ctypes.c_void_p),
+    ]
 
 
 def _find_openmp() -> _OpenMP | None:
@@ -187,8 +191,13 @@ def _encode(args: Sequence[Any]) -> tuple[tuple[Any, ...], list[int]] | None:
     for arg in args:
         if isinstance(arg, np.ndarray):
             flags = arg.flags
-            if (not flags.c_contiguous or not flags.aligned or arg.ndim == 0 or arg.dtype.hasobject
-                    or not arg.dtype.isnative):
+            if (
+                not flags.c_contiguous
+                or not flags.aligned
+                or arg.ndim == 0
+                or arg.dtype.hasobject
+                or not arg.dtype.isnative
+            ):
                 return None
             kinds.append((arg.dtype, arg.ndim, bool(flags.writeable)))
             words.append(arg.ctypes.data)
@@ -247,8 +256,13 @@ def _build_wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenM
     if result != nt.none and not isinstance(result, nt.Integer):
         return None
     returns = result != nt.none
-    scope: dict[str, Any] = {"carray": carray, "kernel": kernel, "_tid": runtime.thread_num,
-                             "_team": runtime.team_size, "_bits_f64": _bits_to_f64}
+    scope: dict[str, Any] = {
+        "carray": carray,
+        "kernel": kernel,
+        "_tid": runtime.thread_num,
+        "_team": runtime.team_size,
+        "_bits_f64": _bits_to_f64,
+    }
     lines, names, w = [], [], 0
     for i, t in enumerate(types):
         if isinstance(t, nt.Array):
@@ -266,9 +280,18 @@ def _build_wrapper(kernel: Any, kinds: tuple[Any, ...], at: int, runtime: _OpenM
         names.append(f"a{i}")
     call_args = ", ".join([*names[:at], f"data[{w + 1} + c]", f"data[{w + 2} + c]", *names[at:]])
     call = f"data[{w + 2} + n + c] = kernel({call_args})" if returns else f"kernel({call_args})"
-    body = "\n    ".join([*lines, f"n = data[{w}]", "team = _team()", "for c in range(_tid(), n, team):",
-                          "    try:", f"        {call}", "    except Exception:",
-                          f"        data[{w + 2} + 2 * n + c] = 1"])
+    body = "\n    ".join(
+        [
+            *lines,
+            f"n = data[{w}]",
+            "team = _team()",
+            "for c in range(_tid(), n, team):",
+            "    try:",
+            f"        {call}",
+            "    except Exception:",
+            f"        data[{w + 2} + 2 * n + c] = 1",
+        ]
+    )
     exec(f"def outlined(data):\n    {body}\n", scope)  # noqa: S102 - source built above from types only
     compiled = cfunc(numba.types.void(nt.CPointer(nt.int64)), nogil=True)(scope["outlined"])
     return compiled, returns, w
@@ -282,15 +305,18 @@ def _intrinsics() -> tuple[Callable[..., Any], Any]:
 
     def as_pointer(dtype: Any) -> Any:
         if dtype not in pointer_makers:
+
             def make(typingctx: Any, address: Any) -> Any:
                 sig = nt.CPointer(dtype)(nt.int64)
                 return sig, lambda context, builder, s, a: builder.inttoptr(a[0], context.get_value_type(s.return_type))
+
             make.__name__ = f"as_{dtype}_pointer"
             pointer_makers[dtype] = intrinsic(make)
         return pointer_makers[dtype]
 
     def bits_to_f64(typingctx: Any, bits: Any) -> Any:
         from llvmlite import ir
+
         return nt.float64(nt.int64), lambda context, builder, s, a: builder.bitcast(a[0], ir.DoubleType())
 
     return as_pointer, intrinsic(bits_to_f64)
@@ -299,8 +325,9 @@ def _intrinsics() -> tuple[Callable[..., Any], Any]:
 _as_pointer, _bits_to_f64 = _intrinsics()
 
 
-def run_chunks(kernel: Any, args: Sequence[Any], bounds: np.ndarray | Sequence[int], *,
-               at: int | None = None) -> list[Any]:
+def run_chunks(
+    kernel: Any, args: Sequence[Any], bounds: np.ndarray | Sequence[int], *, at: int | None = None
+) -> list[Any]:
     """``kernel(*args[:at], lo, hi, *args[at:])`` for every chunk ``lo, hi = bounds[c], bounds[c + 1]``
     in parallel, one chunk per thread; returns the kernels' results in chunk order.
 
@@ -338,12 +365,14 @@ def _on_team(runtime: _OpenMP, kernel: Any, args: Sequence[Any], lo_hi: list[int
     n = len(lo_hi) - 1
     data = np.array([*encoded[1], n, *lo_hi, *([0] * (2 * n))], dtype=np.int64)
     runtime.parallel(compiled.address, data.ctypes.data, min(n, num_threads()), 0)
-    failed = np.flatnonzero(data[w + 2 + 2 * n:])
+    failed = np.flatnonzero(data[w + 2 + 2 * n :])
     if failed.size:
         c = int(failed[0])
         name = getattr(kernel, "__name__", repr(kernel))
-        raise KernelError(f"{name}: chunk {c} of {n} (rows {lo_hi[c]}..{lo_hi[c + 1]}) raised on torch's OpenMP team "
-                          f"({failed.size} chunk(s) failed); expected no error. The other chunks ran, and the failed "
-                          f"ones may have written part of their rows: they are not run again (the kernel may not be "
-                          f"idempotent). Run with EMBEDLAYER_OWN_THREADS=1 to see the exception itself")
-    return [int(r) for r in data[w + 2 + n:w + 2 + 2 * n]] if returns else [None] * n
+        raise KernelError(
+            f"{name}: chunk {c} of {n} (rows {lo_hi[c]}..{lo_hi[c + 1]}) raised on torch's OpenMP team "
+            f"({failed.size} chunk(s) failed); expected no error. The other chunks ran, and the failed "
+            f"ones may have written part of their rows: they are not run again (the kernel may not be "
+            f"idempotent). Run with EMBEDLAYER_OWN_THREADS=1 to see the exception itself"
+        )
+    return [int(r) for r in data[w + 2 + n : w + 2 + 2 * n]] if returns else [None] * n

@@ -230,8 +230,26 @@ def rowwise_adagrad_apply(weight, state, ids, heads, nxt, grads, lo, hi, compact
 
 
 @njit_cached(**_JIT)
-def adam_apply(weight, m, v, steps, ids, heads, nxt, grads, lo, hi, compact,
-               lr, beta1, beta2, eps, weight_decay, decoupled, global_step):
+def adam_apply(
+    weight,
+    m,
+    v,
+    steps,
+    ids,
+    heads,
+    nxt,
+    grads,
+    lo,
+    hi,
+    compact,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    decoupled,
+    global_step,
+):
     """Lazy Adam on distinct rows lo..hi-1; m, v (V, D) float32, steps (V,) int64 per-row counts.
 
     ``global_step > 0``: bias correction uses it for every row (``steps`` is left alone);

@@ -63,8 +63,18 @@ class EmbeddingBag(Embedding):
     ) -> None:
         if mode not in _MODES:
             raise ConfigError(f"EmbeddingBag mode must be one of {', '.join(_MODES)}, got {mode!r}")
-        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx, init=init, std=std, sparse=sparse,
-                         freeze=freeze, generator=generator, dtype=dtype, _weight=_weight)
+        super().__init__(
+            num_embeddings,
+            embedding_dim,
+            padding_idx=padding_idx,
+            init=init,
+            std=std,
+            sparse=sparse,
+            freeze=freeze,
+            generator=generator,
+            dtype=dtype,
+            _weight=_weight,
+        )
         self.mode = mode
         self.include_last_offset = bool(include_last_offset)
 
@@ -91,10 +101,20 @@ class EmbeddingBag(Embedding):
         weight = checked_table(embeddings, f"{cls.__name__}.from_pretrained")
         for name, value, expected in (("max_norm", max_norm, None), ("scale_grad_by_freq", scale_grad_by_freq, False)):
             if value != expected:
-                raise ConfigError(f"{cls.__name__}.from_pretrained: {name}={value!r} is not supported by bags; "
-                                  f"expected {expected}")
-        return cls(weight.shape[0], weight.shape[1], mode=mode, padding_idx=padding_idx, freeze=freeze, sparse=sparse,
-                   dtype=weight.dtype, include_last_offset=include_last_offset, _weight=weight)
+                raise ConfigError(
+                    f"{cls.__name__}.from_pretrained: {name}={value!r} is not supported by bags; expected {expected}"
+                )
+        return cls(
+            weight.shape[0],
+            weight.shape[1],
+            mode=mode,
+            padding_idx=padding_idx,
+            freeze=freeze,
+            sparse=sparse,
+            dtype=weight.dtype,
+            include_last_offset=include_last_offset,
+            _weight=weight,
+        )
 
     @classmethod
     def from_weight(  # type: ignore[override]
@@ -114,14 +134,18 @@ class EmbeddingBag(Embedding):
         Raises:
             ConfigError: as :meth:`from_pretrained`.
         """
-        layer = cls.from_pretrained(weight, freeze=freeze, mode=mode, sparse=sparse,
-                                    include_last_offset=include_last_offset, padding_idx=padding_idx)
+        layer = cls.from_pretrained(
+            weight,
+            freeze=freeze,
+            mode=mode,
+            sparse=sparse,
+            include_last_offset=include_last_offset,
+            padding_idx=padding_idx,
+        )
         layer.storage = storage
         return layer
 
-    def forward(
-        self, ids: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
-    ) -> Tensor:
+    def forward(self, ids: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None) -> Tensor:
         """Pooled rows: ids (N,) with offsets (B,) bag starts, or ids (B, L) without -> (B, D) float32.
 
         ``per_sample_weights``: one float per id (same shape as ``ids``), in every mode.
@@ -132,9 +156,17 @@ class EmbeddingBag(Embedding):
         """
         from embedlayer.kernels.bag import embedding_bag
 
-        return embedding_bag(self.weight, ids, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
-                             padding_idx=self.padding_idx, include_last_offset=self.include_last_offset,
-                             sink=self._active_sink(), sparse=self.sparse)
+        return embedding_bag(
+            self.weight,
+            ids,
+            offsets,
+            mode=self.mode,
+            per_sample_weights=per_sample_weights,
+            padding_idx=self.padding_idx,
+            include_last_offset=self.include_last_offset,
+            sink=self._active_sink(),
+            sparse=self.sparse,
+        )
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, mode={self.mode!r}"

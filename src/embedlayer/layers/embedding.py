@@ -167,10 +167,21 @@ class Embedding(nn.Module):
         """
         weight = checked_table(embeddings, f"{cls.__name__}.from_pretrained")
         if scale_grad_by_freq:
-            raise ConfigError(f"{cls.__name__}.from_pretrained: scale_grad_by_freq=True is not supported; expected "
-                              f"False (scale the loss per id instead)")
-        return cls(weight.shape[0], weight.shape[1], padding_idx=padding_idx, freeze=freeze, max_norm=max_norm,
-                   norm_type=norm_type, sparse=sparse, dtype=weight.dtype, _weight=weight)
+            raise ConfigError(
+                f"{cls.__name__}.from_pretrained: scale_grad_by_freq=True is not supported; expected "
+                f"False (scale the loss per id instead)"
+            )
+        return cls(
+            weight.shape[0],
+            weight.shape[1],
+            padding_idx=padding_idx,
+            freeze=freeze,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            sparse=sparse,
+            dtype=weight.dtype,
+            _weight=weight,
+        )
 
     @classmethod
     def from_weight(
@@ -191,8 +202,9 @@ class Embedding(nn.Module):
         Raises:
             ConfigError: as :meth:`from_pretrained`.
         """
-        layer = cls.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx, max_norm=max_norm,
-                                    norm_type=norm_type, sparse=sparse)
+        layer = cls.from_pretrained(
+            weight, freeze=freeze, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type, sparse=sparse
+        )
         layer.storage = storage
         return layer
 
@@ -225,8 +237,9 @@ class Embedding(nn.Module):
             FormatError: ``weight`` does not have shape (V, D).
         """
         if tuple(weight.shape) != (self.num_embeddings, self.embedding_dim):
-            raise FormatError(f"weight has shape {tuple(weight.shape)}; expected "
-                              f"({self.num_embeddings}, {self.embedding_dim})")
+            raise FormatError(
+                f"weight has shape {tuple(weight.shape)}; expected ({self.num_embeddings}, {self.embedding_dim})"
+            )
         with torch.no_grad():
             self.weight.copy_(weight)
         self.zero_padding_row()
@@ -290,8 +303,11 @@ class Embedding(nn.Module):
         return None
 
     def extra_repr(self) -> str:
-        parts = [f"{self.num_embeddings}, {self.embedding_dim}", f"padding_idx={self.padding_idx}",
-                 f"init={self.init!r}"]
+        parts = [
+            f"{self.num_embeddings}, {self.embedding_dim}",
+            f"padding_idx={self.padding_idx}",
+            f"init={self.init!r}",
+        ]
         if self.max_norm is not None:
             parts.append(f"max_norm={self.max_norm}, norm_type={self.norm_type}")
         if self.sparse:
@@ -366,6 +382,7 @@ def _normalise_padding(padding_idx: int | None, num_embeddings: int) -> int | No
         return None
     valid = isinstance(padding_idx, int) and not isinstance(padding_idx, bool)
     if not valid or not -num_embeddings <= padding_idx < num_embeddings:
-        raise ConfigError(f"padding_idx must be None or an int in [{-num_embeddings}, {num_embeddings}), "
-                          f"got {padding_idx!r}")
+        raise ConfigError(
+            f"padding_idx must be None or an int in [{-num_embeddings}, {num_embeddings}), got {padding_idx!r}"
+        )
     return padding_idx % num_embeddings

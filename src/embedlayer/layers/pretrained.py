@@ -78,18 +78,26 @@ class CoverageReport:
         """One line for humans, e.g.
         ``"9,120 of 10,000 vocabulary words found (91.2%: 9,000 exact, 120 lowercase), 880 missing;
         98.1% of token occurrences covered; most frequent missing: foo, bar"``."""
-        text = (f"{self.found:,} of {self.total:,} vocabulary words found ({self.type_coverage:.1%}: "
-                f"{self.exact:,} exact, {self.lowercase:,} lowercase), {self.missing:,} missing; "
-                f"{self.token_coverage:.1%} of token occurrences covered")
+        text = (
+            f"{self.found:,} of {self.total:,} vocabulary words found ({self.type_coverage:.1%}: "
+            f"{self.exact:,} exact, {self.lowercase:,} lowercase), {self.missing:,} missing; "
+            f"{self.token_coverage:.1%} of token occurrences covered"
+        )
         if self.missing_examples:
             text += "; most frequent missing: " + ", ".join(self.missing_examples[:5])
         return text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of the fields."""
-        return {"total": self.total, "exact": self.exact, "lowercase": self.lowercase, "missing": self.missing,
-                "missing_examples": list(self.missing_examples), "type_coverage": self.type_coverage,
-                "token_coverage": self.token_coverage}
+        return {
+            "total": self.total,
+            "exact": self.exact,
+            "lowercase": self.lowercase,
+            "missing": self.missing,
+            "missing_examples": list(self.missing_examples),
+            "type_coverage": self.type_coverage,
+            "token_coverage": self.token_coverage,
+        }
 
 
 def align_vectors(
@@ -116,8 +124,10 @@ def align_vectors(
         raise ConfigError(f"seed must be an int, got {seed!r}")
     dim = vectors.vector_size
     if embedding_dim is not None and embedding_dim != dim:
-        raise FormatError(f"the vectors have dimension {dim} but embedding_dim is {embedding_dim}; "
-                          f"expected them to be equal (or leave embedding_dim out)")
+        raise FormatError(
+            f"the vectors have dimension {dim} but embedding_dim is {embedding_dim}; "
+            f"expected them to be equal (or leave embedding_dim out)"
+        )
     itos: Sequence[str] = vocab.itos
     counts: Sequence[int] = vocab.counts
     num_rows = int(vocab.num_embeddings)

@@ -92,8 +92,9 @@ def build_classifier(
             )
     static = None
     if cfg.static_channel:
-        static = Embedding(cfg.num_embeddings, cfg.embedding_dim, padding_idx=cfg.padding_idx, freeze=True,
-                           generator=torch.Generator())  # its values are replaced just below
+        static = Embedding(
+            cfg.num_embeddings, cfg.embedding_dim, padding_idx=cfg.padding_idx, freeze=True, generator=torch.Generator()
+        )  # its values are replaced just below
         static.weight.data.copy_(embedding.weight.detach())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)  # a stream distinct from the embedding's

@@ -15,8 +15,15 @@ from typing import Any, Literal, get_args
 
 from embedlayer.errors import ConfigError
 
-__all__ = ["BAG_POOLINGS", "ENCODER_KINDS", "POSITIONS", "RNN_CELLS", "RNN_POOLINGS", "ClassifierConfig",
-           "EncoderConfig"]
+__all__ = [
+    "BAG_POOLINGS",
+    "ENCODER_KINDS",
+    "POSITIONS",
+    "RNN_CELLS",
+    "RNN_POOLINGS",
+    "ClassifierConfig",
+    "EncoderConfig",
+]
 
 EncoderKind = Literal["bag", "cnn", "rnn", "transformer"]
 BagPooling = Literal["mean", "max"]

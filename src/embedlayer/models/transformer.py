@@ -48,7 +48,9 @@ class TransformerEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if heads < 1 or input_dim % heads:
-            raise ConfigError(f"TransformerEncoder heads: expected a divisor of the dimension {input_dim}, got {heads!r}")
+            raise ConfigError(
+                f"TransformerEncoder heads: expected a divisor of the dimension {input_dim}, got {heads!r}"
+            )
         if max_positions < 1:
             raise ConfigError(f"TransformerEncoder max_positions: expected an integer >= 1, got {max_positions!r}")
         if positions == "learned":

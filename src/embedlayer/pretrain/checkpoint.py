@@ -27,8 +27,14 @@ from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.pretrain.corpus import EncodedCorpus
 
-__all__ = ["Checkpoint", "check_replaceable", "is_checkpoint", "load_checkpoint", "remove_checkpoint",
-           "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "check_replaceable",
+    "is_checkpoint",
+    "load_checkpoint",
+    "remove_checkpoint",
+    "save_checkpoint",
+]
 
 _FORMAT = "embedlayer.pretrain-checkpoint"
 _VERSION = 1
@@ -75,8 +81,10 @@ def is_checkpoint(directory: str | os.PathLike[str]) -> bool:
 def check_replaceable(directory: str | os.PathLike[str]) -> None:
     """ConfigError when ``directory`` exists and is not a pretraining checkpoint (before any work)."""
     if Path(directory).exists() and not is_checkpoint(directory):
-        raise ConfigError(f"{where(directory)}: exists and is not a pretraining checkpoint (no {_STATE} of "
-                          f"{_FORMAT}); expected a checkpoint to replace, or no folder there: move it away")
+        raise ConfigError(
+            f"{where(directory)}: exists and is not a pretraining checkpoint (no {_STATE} of "
+            f"{_FORMAT}); expected a checkpoint to replace, or no folder there: move it away"
+        )
 
 
 def remove_checkpoint(directory: str | os.PathLike[str]) -> bool:
@@ -92,8 +100,9 @@ def remove_checkpoint(directory: str | os.PathLike[str]) -> bool:
     return True
 
 
-def save_checkpoint(directory: str | os.PathLike[str], ckpt: Checkpoint, config: PretrainConfig,
-                    data: EncodedCorpus) -> None:
+def save_checkpoint(
+    directory: str | os.PathLike[str], ckpt: Checkpoint, config: PretrainConfig, data: EncodedCorpus
+) -> None:
     """Write ``ckpt`` to ``directory`` (replacing an older checkpoint there atomically).
 
     Raises ConfigError when ``directory`` exists and is not a pretraining checkpoint."""
@@ -104,9 +113,17 @@ def save_checkpoint(directory: str | os.PathLike[str], ckpt: Checkpoint, config:
     try:
         np.save(tmp / "input.npy", ckpt.input_matrix, allow_pickle=False)
         np.save(tmp / "output.npy", ckpt.output_matrix, allow_pickle=False)
-        state = {"format": _FORMAT, "version": _VERSION, "settings": _settings(config), "vocabulary": _digest(data),
-                 "epoch": ckpt.epoch, "chunk": ckpt.chunk, "epoch_losses": list(ckpt.epoch_losses),
-                 "loss_sum": ckpt.loss_sum, "examples": ckpt.examples}
+        state = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "settings": _settings(config),
+            "vocabulary": _digest(data),
+            "epoch": ckpt.epoch,
+            "chunk": ckpt.chunk,
+            "epoch_losses": list(ckpt.epoch_losses),
+            "loss_sum": ckpt.loss_sum,
+            "examples": ckpt.examples,
+        }
         (tmp / _STATE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         set_default_modes(tmp)  # mkdtemp makes 0o700
         old = None
@@ -131,8 +148,10 @@ def load_checkpoint(directory: str | os.PathLike[str], config: PretrainConfig, d
     """
     path = Path(directory) / _STATE
     if not path.is_file():
-        raise ConfigError(f"{where(path)}: no checkpoint to resume from; expected a directory written by an "
-                          f"earlier run with a checkpoint")
+        raise ConfigError(
+            f"{where(path)}: no checkpoint to resume from; expected a directory written by an "
+            f"earlier run with a checkpoint"
+        )
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
         if state.get("format") != _FORMAT or state.get("version") != _VERSION:
@@ -141,25 +160,43 @@ def load_checkpoint(directory: str | os.PathLike[str], config: PretrainConfig, d
         losses = tuple(float(x) for x in state["epoch_losses"])
         loss_sum, examples = float(state["loss_sum"]), int(state["examples"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise FormatError(f"{where(path)}: not a pretraining checkpoint ({exc}); expected {_FORMAT} "
-                          f"version {_VERSION}") from None
+        raise FormatError(
+            f"{where(path)}: not a pretraining checkpoint ({exc}); expected {_FORMAT} version {_VERSION}"
+        ) from None
     diff = first_difference(state.get("settings"), _settings(config))
     if diff is not None:
-        raise ConfigError(f"{where(path)}: the checkpoint was made with other settings ({describe_difference(diff)}); "
-                          f"resume with the settings of the first run")
+        raise ConfigError(
+            f"{where(path)}: the checkpoint was made with other settings ({describe_difference(diff)}); "
+            f"resume with the settings of the first run"
+        )
     if state.get("vocabulary") != _digest(data):
-        raise ConfigError(f"{where(path)}: the corpus gives another vocabulary or sentence layout than the one "
-                          f"the checkpoint was made with; resume on the same corpus")
+        raise ConfigError(
+            f"{where(path)}: the corpus gives another vocabulary or sentence layout than the one "
+            f"the checkpoint was made with; resume on the same corpus"
+        )
     tables = []
     for name, shape in zip(_TABLES, ((-1, config.dim), (len(data.words), config.dim)), strict=True):
         try:
             array = np.load(Path(directory) / name, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise FormatError(f"{where(Path(directory) / name)}: cannot read the table ({exc})") from None
-        if array.dtype != np.float32 or array.ndim != 2 or array.shape[1] != config.dim or (
-                shape[0] >= 0 and array.shape[0] != shape[0]):
-            raise FormatError(f"{where(Path(directory) / name)}: table is {array.dtype} {array.shape}; expected "
-                              f"float32 with {config.dim} columns")
+        if (
+            array.dtype != np.float32
+            or array.ndim != 2
+            or array.shape[1] != config.dim
+            or (shape[0] >= 0 and array.shape[0] != shape[0])
+        ):
+            raise FormatError(
+                f"{where(Path(directory) / name)}: table is {array.dtype} {array.shape}; expected "
+                f"float32 with {config.dim} columns"
+            )
         tables.append(array)
-    return Checkpoint(epoch=epoch, chunk=chunk, epoch_losses=losses, loss_sum=loss_sum, examples=examples,
-                      input_matrix=tables[0], output_matrix=tables[1])
+    return Checkpoint(
+        epoch=epoch,
+        chunk=chunk,
+        epoch_losses=losses,
+        loss_sum=loss_sum,
+        examples=examples,
+        input_matrix=tables[0],
+        output_matrix=tables[1],
+    )

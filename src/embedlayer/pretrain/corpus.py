@@ -93,13 +93,16 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None, strict: bool = F
                 return
             if b"\0" in raw:
                 at = offset + len(carry) + raw.index(b"\0")
-                raise DataError(f"{where(path, offset=at)}: NUL byte in the corpus; expected UTF-8 text "
-                                f"(is this a binary file?)")
+                raise DataError(
+                    f"{where(path, offset=at)}: NUL byte in the corpus; expected UTF-8 text (is this a binary file?)"
+                )
             cut = len(data) if not raw else max(data.rfind(c) for c in _WHITESPACE) + 1
             if cut == 0:
                 if len(data) > _MAX_TOKEN:
-                    raise DataError(f"{where(path, offset=offset)}: more than {_MAX_TOKEN} bytes without "
-                                    f"whitespace; expected text with words separated by spaces or newlines")
+                    raise DataError(
+                        f"{where(path, offset=offset)}: more than {_MAX_TOKEN} bytes without "
+                        f"whitespace; expected text with words separated by spaces or newlines"
+                    )
                 carry = data
                 continue
             piece, carry = data[:cut], data[cut:]
@@ -108,8 +111,10 @@ def _blocks(path: Path, on_bytes: Callable[[int], None] | None, strict: bool = F
             elif first:
                 replaced = decode_replacing(piece)[1]
                 if replaced > max(16, len(piece) // 10):
-                    raise DataError(f"{where(path, offset=0)}: {replaced} bytes of invalid UTF-8 in the first "
-                                    f"{len(piece)} bytes; expected UTF-8 text (is this a binary file?)")
+                    raise DataError(
+                        f"{where(path, offset=0)}: {replaced} bytes of invalid UTF-8 in the first "
+                        f"{len(piece)} bytes; expected UTF-8 text (is this a binary file?)"
+                    )
             first = False
             yield piece
             offset += cut
@@ -123,8 +128,10 @@ def _check_utf8(path: Path, piece: bytes, offset: int) -> None:
     try:
         piece.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{where(path, offset=offset + exc.start)}: byte 0x{piece[exc.start]:02x} is not UTF-8 "
-                        f"({exc.reason}); expected UTF-8 text") from None
+        raise DataError(
+            f"{where(path, offset=offset + exc.start)}: byte 0x{piece[exc.start]:02x} is not UTF-8 "
+            f"({exc.reason}); expected UTF-8 text"
+        ) from None
 
 
 def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], list[str]] | None:
@@ -141,9 +148,13 @@ def _line_splitter(lowercase: bool, tokenizer: str | None) -> Callable[[str], li
     return tok.tokenize
 
 
-def _first_pass(path: Path, scratch: Path, split: Callable[[str], list[str]] | None,
-                on_bytes: Callable[[int], None] | None,
-                strict: bool = False) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
+def _first_pass(
+    path: Path,
+    scratch: Path,
+    split: Callable[[str], list[str]] | None,
+    on_bytes: Callable[[int], None] | None,
+    strict: bool = False,
+) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
     """Provisional ids to ``scratch`` (int32); returns (tokens, counts, line ends, lines, replaced).
 
     ``tokens[i]`` is provisional id i; ``line ends`` are positions in the provisional id stream
@@ -197,13 +208,14 @@ def _split_lines(text: str, split: Callable[[str], list[str]], index: _Ids) -> t
 def _merge(scratch: Path, canon: np.ndarray) -> None:
     ids = np.memmap(scratch, dtype=np.int32, mode="r+")
     for lo in range(0, len(ids), _REMAP_STEP):
-        ids[lo:lo + _REMAP_STEP] = canon[ids[lo:lo + _REMAP_STEP]]
+        ids[lo : lo + _REMAP_STEP] = canon[ids[lo : lo + _REMAP_STEP]]
     ids.flush()
     del ids
 
 
-def _vocabulary(tokens: list[str], counts: np.ndarray, min_count: int, max_vocab: int | None
-                ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+def _vocabulary(
+    tokens: list[str], counts: np.ndarray, min_count: int, max_vocab: int | None
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """(words, their counts, provisional id -> final id or -1)."""
     kept = [i for i in range(len(tokens)) if counts[i] >= min_count]
     kept.sort(key=lambda i: (-int(counts[i]), tokens[i]))
@@ -247,10 +259,19 @@ def _new_file(workdir: str | os.PathLike[str], prefix: str) -> Path:
     return Path(name)
 
 
-def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str], *, min_count: int = 5,
-                  max_vocab: int | None = None, max_sentence_length: int = 10_000, lowercase: bool = False,
-                  tokenizer: str | None = None, min_words: int = 2, errors: str = "replace",
-                  on_bytes: Callable[[int], None] | None = None) -> EncodedCorpus:
+def encode_corpus(
+    path: str | os.PathLike[str],
+    workdir: str | os.PathLike[str],
+    *,
+    min_count: int = 5,
+    max_vocab: int | None = None,
+    max_sentence_length: int = 10_000,
+    lowercase: bool = False,
+    tokenizer: str | None = None,
+    min_words: int = 2,
+    errors: str = "replace",
+    on_bytes: Callable[[int], None] | None = None,
+) -> EncodedCorpus:
     """Read ``path`` once and return it as vocabulary ids stored under ``workdir``.
 
     Args:
@@ -288,17 +309,28 @@ def encode_corpus(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
         tokens, counts, line_ends, lines, replaced = _first_pass(source, scratch, split, on_bytes, errors == "strict")
         raw_tokens = int(counts.sum())
         if raw_tokens == 0:
-            raise DataError(f"{where(source)}: the corpus has no words; expected text with words separated by "
-                            f"spaces or newlines")
+            raise DataError(
+                f"{where(source)}: the corpus has no words; expected text with words separated by spaces or newlines"
+            )
         words, kept_counts, remap = _vocabulary(tokens, counts, min_count, max_vocab)
         if len(words) < min_words:
-            raise DataError(f"{where(source)}: {len(words)} distinct word(s) occur at least min_count = {min_count} "
-                            f"times ({len(tokens)} distinct in all); expected at least {min_words} (lower min_count "
-                            f"or give a larger corpus)")
+            raise DataError(
+                f"{where(source)}: {len(words)} distinct word(s) occur at least min_count = {min_count} "
+                f"times ({len(tokens)} distinct in all); expected at least {min_words} (lower min_count "
+                f"or give a larger corpus)"
+            )
         target = _new_file(workdir, "ids-")
         new_ends = _renumber(scratch, target, remap, line_ends)
     finally:
         scratch.unlink(missing_ok=True)
     ids = np.memmap(target, dtype=np.int32, mode="r")
-    return EncodedCorpus(path=str(source), ids=ids, starts=_sentences(new_ends, max_sentence_length), words=words,
-                         counts=kept_counts, raw_tokens=raw_tokens, lines=lines, replaced=replaced)
+    return EncodedCorpus(
+        path=str(source),
+        ids=ids,
+        starts=_sentences(new_ends, max_sentence_length),
+        words=words,
+        counts=kept_counts,
+        raw_tokens=raw_tokens,
+        lines=lines,
+        replaced=replaced,
+    )

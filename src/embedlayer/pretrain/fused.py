@@ -35,8 +35,19 @@ from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["LANES", "MAX_WIDTH", "add_rows", "cbow_backward", "cbow_forward", "fits", "mean_rows", "score_rows",
-           "sg_backward", "sg_forward", "step_rows"]
+__all__ = [
+    "LANES",
+    "MAX_WIDTH",
+    "add_rows",
+    "cbow_backward",
+    "cbow_forward",
+    "fits",
+    "mean_rows",
+    "score_rows",
+    "sg_backward",
+    "sg_forward",
+    "step_rows",
+]
 
 LANES = 16  # floats in one vector (an AVX-512 register; LLVM splits it on narrower machines)
 MAX_WIDTH = 20 * LANES  # dims up to 320 (300 included); past 16 blocks LLVM spills some to the stack
@@ -92,7 +103,9 @@ class _Arrays:
         0 when its width is not a multiple of 16, so that no code runs (see ``fits``)."""
         _, ary = self.arrays[i]
         width = cgutils.unpack_tuple(self.builder, ary.shape)[-1]
-        whole = self.builder.icmp_unsigned("==", self.builder.urem(width, ir.Constant(_I64, LANES)), ir.Constant(_I64, 0))
+        whole = self.builder.icmp_unsigned(
+            "==", self.builder.urem(width, ir.Constant(_I64, LANES)), ir.Constant(_I64, 0)
+        )
         return self.builder.select(whole, self.builder.udiv(width, ir.Constant(_I64, LANES)), ir.Constant(_I64, 0))
 
 
@@ -106,7 +119,9 @@ def _store(builder, value, row, b):
 
 def _splat(builder, scalar):
     vec = builder.insert_element(ir.Constant(_VEC, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(vec, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES))
+    return builder.shuffle_vector(
+        vec, ir.Constant(_VEC, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+    )
 
 
 def _hsum(builder, vec):
@@ -122,8 +137,10 @@ def _hsum(builder, vec):
 
 def _tree_sum(builder, values):
     while len(values) > 1:
-        values = [builder.fadd(values[i], values[i + 1], flags=_FAST) if i + 1 < len(values) else values[i]
-                  for i in range(0, len(values), 2)]
+        values = [
+            builder.fadd(values[i], values[i + 1], flags=_FAST) if i + 1 < len(values) else values[i]
+            for i in range(0, len(values), 2)
+        ]
     return values[0]
 
 
@@ -133,7 +150,9 @@ def _load_row(builder, row, w):
 
 def _dot(builder, u, row, w):
     """``u · row`` (``u``: w vectors in registers)."""
-    return _hsum(builder, _tree_sum(builder, [builder.fmul(u[b], _load(builder, row, b), flags=_FAST) for b in range(w)]))
+    return _hsum(
+        builder, _tree_sum(builder, [builder.fmul(u[b], _load(builder, row, b), flags=_FAST) for b in range(w)])
+    )
 
 
 def _add_scaled(builder, slots, c, row, w):
@@ -234,7 +253,9 @@ def _steps(a, builder, w, h, grad, table, outs, count, coef):
         _add_scaled(builder, grads, c, a.row(table, a.load_int(outs, loop.index)), w)
     with cgutils.for_range(builder, a.i64(count)) as loop:
         c = _splat(builder, builder.load(a.item(coef, loop.index)))
-        _update_row(builder, a.row(table, a.load_int(outs, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w)
+        _update_row(
+            builder, a.row(table, a.load_int(outs, loop.index)), [builder.fmul(c, x, flags=_FAST) for x in h], w
+        )
     return [builder.load(slot) for slot in grads]
 
 
@@ -306,24 +327,65 @@ def _sg_steps(a, builder, w):
         _update_row(builder, a.row(0, a.load_int(1, outer.index)), _load_row(builder, a.row(7, outer.index), w), w)
 
 
-mean_rows = _row_kernel("mean_rows", "``mean_rows(syn0, rows, nrows, hidden)``: ``hidden`` (W,) = mean of "
-                        "``syn0[rows[:nrows]]`` (nrows >= 1).", "Tinv", 0, _mean_rows)
-score_rows = _row_kernel("score_rows", "``score_rows(hidden, syn1, outs, nout, scores)``: ``scores[o] = hidden · "
-                         "syn1[outs[o]]``.", "vTinv", 1, _score_rows)
-step_rows = _row_kernel("step_rows", "``step_rows(hidden, syn1, outs, nout, coef, grad)``: ``grad += Σ_o coef[o] · "
-                        "syn1[outs[o]]`` (rows as they were), then ``syn1[outs[o]] += coef[o] · hidden``.", "vTinvv", 1,
-                        _step_rows)
-add_rows = _row_kernel("add_rows", "``add_rows(syn0, rows, nrows, grad)``: ``syn0[rows[r]] += grad`` for every "
-                       "r < nrows, then ``grad = 0``, ready for the next example.", "Tinv", 0, _add_rows)
-cbow_forward = _row_kernel("cbow_forward", "``cbow_forward(syn0, rows, nrows, syn1, outs, nout, hidden, scores)``: "
-                           "``mean_rows`` then ``score_rows``, the mean kept in registers between them.", "TinTinvv", 0,
-                           _cbow_forward)
-cbow_backward = _row_kernel("cbow_backward", "``cbow_backward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)``: "
-                            "``step_rows`` from a zero gradient, then ``add_rows``, the gradient kept in registers.",
-                            "TinTinvv", 0, _cbow_backward)
-sg_forward = _row_kernel("sg_forward", "``sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)``: "
-                         "``scores[c * nout + o] = syn0[ctx[c]] · syn1[outs[o]]``.", "TinTinv", 0, _sg_scores)
-sg_backward = _row_kernel("sg_backward", "``sg_backward(syn0, ctx, nc, syn1, outs, nout, coef, scratch)``: "
-                          "``syn0[ctx[c]] += Σ_o coef · syn1[outs[o]]`` and ``syn1[outs[o]] += Σ_c coef · "
-                          "syn0[ctx[c]]``, from the rows as they were; ``scratch`` (>= nc, W) float32.", "TinTinvT", 0,
-                          _sg_steps)
+mean_rows = _row_kernel(
+    "mean_rows",
+    "``mean_rows(syn0, rows, nrows, hidden)``: ``hidden`` (W,) = mean of ``syn0[rows[:nrows]]`` (nrows >= 1).",
+    "Tinv",
+    0,
+    _mean_rows,
+)
+score_rows = _row_kernel(
+    "score_rows",
+    "``score_rows(hidden, syn1, outs, nout, scores)``: ``scores[o] = hidden · syn1[outs[o]]``.",
+    "vTinv",
+    1,
+    _score_rows,
+)
+step_rows = _row_kernel(
+    "step_rows",
+    "``step_rows(hidden, syn1, outs, nout, coef, grad)``: ``grad += Σ_o coef[o] · "
+    "syn1[outs[o]]`` (rows as they were), then ``syn1[outs[o]] += coef[o] · hidden``.",
+    "vTinvv",
+    1,
+    _step_rows,
+)
+add_rows = _row_kernel(
+    "add_rows",
+    "``add_rows(syn0, rows, nrows, grad)``: ``syn0[rows[r]] += grad`` for every "
+    "r < nrows, then ``grad = 0``, ready for the next example.",
+    "Tinv",
+    0,
+    _add_rows,
+)
+cbow_forward = _row_kernel(
+    "cbow_forward",
+    "``cbow_forward(syn0, rows, nrows, syn1, outs, nout, hidden, scores)``: "
+    "``mean_rows`` then ``score_rows``, the mean kept in registers between them.",
+    "TinTinvv",
+    0,
+    _cbow_forward,
+)
+cbow_backward = _row_kernel(
+    "cbow_backward",
+    "``cbow_backward(syn0, rows, nrows, syn1, outs, nout, hidden, coef)``: "
+    "``step_rows`` from a zero gradient, then ``add_rows``, the gradient kept in registers.",
+    "TinTinvv",
+    0,
+    _cbow_backward,
+)
+sg_forward = _row_kernel(
+    "sg_forward",
+    "``sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)``: ``scores[c * nout + o] = syn0[ctx[c]] · syn1[outs[o]]``.",
+    "TinTinv",
+    0,
+    _sg_scores,
+)
+sg_backward = _row_kernel(
+    "sg_backward",
+    "``sg_backward(syn0, ctx, nc, syn1, outs, nout, coef, scratch)``: "
+    "``syn0[ctx[c]] += Σ_o coef · syn1[outs[o]]`` and ``syn1[outs[o]] += Σ_c coef · "
+    "syn0[ctx[c]]``, from the rows as they were; ``scratch`` (>= nc, W) float32.",
+    "TinTinvT",
+    0,
+    _sg_steps,
+)

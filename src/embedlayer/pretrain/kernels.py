@@ -217,7 +217,7 @@ def _sg_example(syn0, ctx, nc, syn1, outs, nout, lr, win, wout, coef, scores, wa
     sg_forward(syn0, ctx, nc, syn1, outs, nout, scores)
     loss = 0.0
     for c in range(nc):
-        part = scores[c * nout:(c + 1) * nout]
+        part = scores[c * nout : (c + 1) * nout]
         loss += _coefs(part, nout, lr, part, want_loss)
     sg_backward(syn0, ctx, nc, syn1, outs, nout, scores, win)
     return loss
@@ -312,10 +312,35 @@ def subsample(ids, a, b, keep, buf, state):
 
 # train_chunk compiles in the row arithmetic of fused, the generator of sampling and prefetch's
 # intrinsic: its disk cache is keyed on those files too, so an edit there is never served stale
-@njit_cached(sources=("embedlayer.pretrain.fused", "embedlayer.pretrain.sampling", "embedlayer.kernels.prefetch"),
-             fastmath=True, nogil=True)
-def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn1, keep, noise,
-                window, negative, model, sub_off, sub_ids, use_sub, max_rows, max_len, want_loss, state):
+@njit_cached(
+    sources=("embedlayer.pretrain.fused", "embedlayer.pretrain.sampling", "embedlayer.kernels.prefetch"),
+    fastmath=True,
+    nogil=True,
+)
+def train_chunk(
+    ids,
+    starts,
+    s_lo,
+    s_hi,
+    done_before,
+    total,
+    lr0,
+    lr1,
+    syn0,
+    syn1,
+    keep,
+    noise,
+    window,
+    negative,
+    model,
+    sub_off,
+    sub_ids,
+    use_sub,
+    max_rows,
+    max_len,
+    want_loss,
+    state,
+):
     """Train on sentences ``s_lo .. s_hi - 1`` (one work chunk), drawing from generator ``state``.
     Returns (loss sum, positive examples, state).
 
@@ -367,12 +392,14 @@ def train_chunk(ids, starts, s_lo, s_hi, done_before, total, lr0, lr1, syn0, syn
                 nrows = 0
                 for c in range(nc):
                     nrows = _input_rows(ctx[c], sub_off, sub_ids, use_sub, rows, nrows)
-                loss += _cbow_example(syn0, rows, nrows, syn1, outs, negative + 1, lr, hidden, grad, ocoef, want_loss,
-                                      fused)
+                loss += _cbow_example(
+                    syn0, rows, nrows, syn1, outs, negative + 1, lr, hidden, grad, ocoef, want_loss, fused
+                )
                 examples += 1
             elif not use_sub:
-                loss += _sg_example(syn0, ctx, nc, syn1, outs, negative + 1, lr, win, wout, coef, scores, want_loss,
-                                    fused)
+                loss += _sg_example(
+                    syn0, ctx, nc, syn1, outs, negative + 1, lr, win, wout, coef, scores, want_loss, fused
+                )
                 examples += nc
             else:
                 nrows = _input_rows(word, sub_off, sub_ids, use_sub, rows, 0)

@@ -48,10 +48,22 @@ def _mean_rows(matrix, offsets, rows, out):
 def fasttext_args(config: PretrainConfig) -> FastTextArgs:
     """The settings fastText would have stored for this run."""
     minn, maxn = config.subwords or (0, 0)
-    return FastTextArgs(dim=config.dim, ws=config.window, epoch=config.epochs, min_count=config.min_count,
-                        neg=config.negative, word_ngrams=1, loss=2, model=1 if config.model == "cbow" else 2,
-                        bucket=config.buckets if config.subwords else 0, minn=minn, maxn=maxn, lr_update_rate=100,
-                        t=config.sample, version=12)
+    return FastTextArgs(
+        dim=config.dim,
+        ws=config.window,
+        epoch=config.epochs,
+        min_count=config.min_count,
+        neg=config.negative,
+        word_ngrams=1,
+        loss=2,
+        model=1 if config.model == "cbow" else 2,
+        bucket=config.buckets if config.subwords else 0,
+        minn=minn,
+        maxn=maxn,
+        lr_update_rate=100,
+        t=config.sample,
+        version=12,
+    )
 
 
 @dataclass(eq=False)
@@ -85,16 +97,23 @@ class WordVectorModel:
         """The word vectors; with subwords a ``FastTextVectors`` that also answers unseen words."""
         if self.subword_offsets is None:
             return Vectors(self.words, self.word_matrix())
-        return FastTextVectors(self.words, self.word_matrix(), input_matrix=self.input_matrix,
-                               args=fasttext_args(self.config), counts=self.counts, nwords=len(self.words),
-                               subwords=True)
+        return FastTextVectors(
+            self.words,
+            self.word_matrix(),
+            input_matrix=self.input_matrix,
+            args=fasttext_args(self.config),
+            counts=self.counts,
+            nwords=len(self.words),
+            subwords=True,
+        )
 
     def save_fasttext(self, path: str | os.PathLike[str]) -> None:
         """The model as a fastText ``.bin`` (readable by fastText's ``load_model``)."""
         from embedlayer.vectors.fasttext_writer import save_fasttext_bin
 
-        save_fasttext_bin(path, self.words, self.counts, self.input_matrix, self.output_matrix,
-                          fasttext_args(self.config))
+        save_fasttext_bin(
+            path, self.words, self.counts, self.input_matrix, self.output_matrix, fasttext_args(self.config)
+        )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the run directory (see the module docstring); returns its path. Other files in
@@ -111,7 +130,16 @@ class WordVectorModel:
         if self.subword_offsets is not None:
             self.save_fasttext(out / "model.bin")
         with atomic_write(out / "pretrain.json") as fh:
-            json.dump({"format": "embedlayer.pretrain", "version": 1, "config": self.config.to_dict(),
-                       "words": len(self.words), "stats": self.stats}, fh, indent=2)
+            json.dump(
+                {
+                    "format": "embedlayer.pretrain",
+                    "version": 1,
+                    "config": self.config.to_dict(),
+                    "words": len(self.words),
+                    "stats": self.stats,
+                },
+                fh,
+                indent=2,
+            )
             fh.write("\n")
         return out

@@ -83,7 +83,7 @@ def _scan(block, pos, slots, hashes, offsets, lengths, pool, state, ids, ends):
             hashes[nkeys] = h
             offsets[nkeys] = used
             lengths[nkeys] = n
-            pool[used:used + n] = block[i:j]
+            pool[used : used + n] = block[i:j]
             used += n
             found = nkeys
             nkeys += 1
@@ -160,7 +160,7 @@ class Interner:
         out: list[str] = []
         bad = np.zeros(self.keys, dtype=np.int64)
         for s in range(self.keys):
-            raw = pool[self.offsets[s]: self.offsets[s] + self.lengths[s]]
+            raw = pool[self.offsets[s] : self.offsets[s] + self.lengths[s]]
             try:
                 word = raw.decode("utf-8")
             except UnicodeDecodeError:

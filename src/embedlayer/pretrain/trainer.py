@@ -127,9 +127,8 @@ def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.nd
     syn0 = zeros_array((rows, width), np.float32)  # on huge pages: rows are read at random
     for lo in range(0, rows, 1 << 18):  # the random block and its scaling stay small
         block = rng.random((min(rows - lo, 1 << 18), config.dim), dtype=np.float32)
-        syn0[lo:lo + len(block), :config.dim] = block * np.float32(2 * bound) - np.float32(bound)
+        syn0[lo : lo + len(block), : config.dim] = block * np.float32(2 * bound) - np.float32(bound)
     return syn0, zeros_array((nwords, width), np.float32)
-
 
 
 def _subword_tables(config: PretrainConfig, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -190,27 +189,52 @@ def train_word_vectors(
         check_replaceable(checkpoint_dir)  # before the work: a folder of the user's there stays
     with scratch_dir(workdir if workdir is not None else tempfile.gettempdir()) as tmp:
         started = time.perf_counter()
-        data = encode_corpus(corpus, tmp, min_count=config.min_count, max_vocab=config.max_vocab,
-                             max_sentence_length=config.max_sentence_length, lowercase=config.lowercase,
-                             tokenizer=tokenizer, errors=encoding_errors, on_bytes=on_bytes)
+        data = encode_corpus(
+            corpus,
+            tmp,
+            min_count=config.min_count,
+            max_vocab=config.max_vocab,
+            max_sentence_length=config.max_sentence_length,
+            lowercase=config.lowercase,
+            tokenizer=tokenizer,
+            errors=encoding_errors,
+            on_bytes=on_bytes,
+        )
         prepared = time.perf_counter() - started
         run = _Run(config, data, compute_loss, progress)
         if resume and checkpoint_dir is not None:  # (resume without one was refused above)
             run.restore(load_checkpoint(checkpoint_dir, config, data))
-        with ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool, \
-                numba_event.install_listener("numba:compile", _CompileNotice(progress or (lambda _: None))):
+        with (
+            ThreadPoolExecutor(config.threads, thread_name_prefix="embedlayer-pretrain") as pool,
+            numba_event.install_listener("numba:compile", _CompileNotice(progress or (lambda _: None))),
+        ):
             run.train(pool, checkpoint_dir, checkpoint_every)
         seconds = time.perf_counter() - started
-        stats = {"corpus": str(corpus), "raw_tokens": data.raw_tokens, "lines": data.lines,
-                 "invalid_utf8_replaced": data.replaced, "vocabulary": len(data.words),
-                 "words_per_epoch": data.words_per_epoch, "threads": config.threads, "tokenizer": tokenizer,
-                 "seconds": round(seconds, 3), "prepare_seconds": round(prepared, 3),
-                 "raw_words_per_s": round(data.raw_tokens * config.epochs / seconds, 1),
-                 "epoch_loss": run.epoch_losses}
+        stats = {
+            "corpus": str(corpus),
+            "raw_tokens": data.raw_tokens,
+            "lines": data.lines,
+            "invalid_utf8_replaced": data.replaced,
+            "vocabulary": len(data.words),
+            "words_per_epoch": data.words_per_epoch,
+            "threads": config.threads,
+            "tokenizer": tokenizer,
+            "seconds": round(seconds, 3),
+            "prepare_seconds": round(prepared, 3),
+            "raw_words_per_s": round(data.raw_tokens * config.epochs / seconds, 1),
+            "epoch_loss": run.epoch_losses,
+        }
         dim = config.dim
-        model = WordVectorModel(config, data.words, data.counts, run.syn0[:, :dim], run.syn1[:, :dim], stats=stats,
-                                subword_offsets=run.sub_off if config.subwords else None,
-                                subword_rows=run.sub_ids if config.subwords else None)
+        model = WordVectorModel(
+            config,
+            data.words,
+            data.counts,
+            run.syn0[:, :dim],
+            run.syn1[:, :dim],
+            stats=stats,
+            subword_offsets=run.sub_off if config.subwords else None,
+            subword_rows=run.sub_ids if config.subwords else None,
+        )
         del data  # the memory map of the id file must close before the directory goes
     return model
 
@@ -218,8 +242,9 @@ def train_word_vectors(
 class _Run:
     """The mutable state of one training run."""
 
-    def __init__(self, config: PretrainConfig, data: EncodedCorpus, compute_loss: bool,
-                 progress: Callable[[Event], None] | None) -> None:
+    def __init__(
+        self, config: PretrainConfig, data: EncodedCorpus, compute_loss: bool, progress: Callable[[Event], None] | None
+    ) -> None:
         self.config, self.data = config, data
         self.compute_loss, self.progress = compute_loss, progress
         self.syn0, self.syn1 = _init_tables(config, len(data.words))
@@ -235,8 +260,10 @@ class _Run:
     def restore(self, ckpt: Checkpoint) -> None:
         dim = self.config.dim
         if ckpt.input_matrix.shape[0] != self.syn0.shape[0]:
-            raise ConfigError(f"the checkpoint's input table has {ckpt.input_matrix.shape[0]} rows; this run needs "
-                              f"{self.syn0.shape[0]}; resume with the settings of the first run")
+            raise ConfigError(
+                f"the checkpoint's input table has {ckpt.input_matrix.shape[0]} rows; this run needs "
+                f"{self.syn0.shape[0]}; resume with the settings of the first run"
+            )
         self.syn0[:, :dim] = ckpt.input_matrix
         self.syn1[:, :dim] = ckpt.output_matrix
         self.epoch, self.chunk = ckpt.epoch, ckpt.chunk
@@ -244,9 +271,15 @@ class _Run:
         self.loss_sum, self.examples = ckpt.loss_sum, ckpt.examples
 
     def state(self) -> Checkpoint:
-        return Checkpoint(epoch=self.epoch, chunk=self.chunk, epoch_losses=tuple(self.epoch_losses),
-                          loss_sum=self.loss_sum, examples=self.examples,
-                          input_matrix=self.syn0[:, :self.config.dim], output_matrix=self.syn1[:, :self.config.dim])
+        return Checkpoint(
+            epoch=self.epoch,
+            chunk=self.chunk,
+            epoch_losses=tuple(self.epoch_losses),
+            loss_sum=self.loss_sum,
+            examples=self.examples,
+            input_matrix=self.syn0[:, : self.config.dim],
+            output_matrix=self.syn1[:, : self.config.dim],
+        )
 
     def train(self, pool: ThreadPoolExecutor, checkpoint_dir, checkpoint_every: float) -> None:
         cfg, data = self.config, self.data
@@ -292,10 +325,29 @@ class _Run:
                 if c is None:
                     return
                 losses[c - lo], counts[c - lo], _ = kernels.train_chunk(
-                    data.ids, data.starts, self.bounds[c], self.bounds[c + 1], done_before, total, cfg.start_lr,
-                    cfg.min_lr, self.syn0, self.syn1, self.keep, self.noise, cfg.window,
-                    cfg.negative, model, self.sub_off, self.sub_ids, bool(cfg.subwords), self.max_rows,
-                    self.max_len, self.compute_loss, chunk_seed(cfg.seed, self.epoch, c))
+                    data.ids,
+                    data.starts,
+                    self.bounds[c],
+                    self.bounds[c + 1],
+                    done_before,
+                    total,
+                    cfg.start_lr,
+                    cfg.min_lr,
+                    self.syn0,
+                    self.syn1,
+                    self.keep,
+                    self.noise,
+                    cfg.window,
+                    cfg.negative,
+                    model,
+                    self.sub_off,
+                    self.sub_ids,
+                    bool(cfg.subwords),
+                    self.max_rows,
+                    self.max_len,
+                    self.compute_loss,
+                    chunk_seed(cfg.seed, self.epoch, c),
+                )
 
         if cfg.threads == 1:
             work()
@@ -316,4 +368,6 @@ class _Run:
         lr = max(cfg.min_lr, cfg.start_lr - (cfg.start_lr - cfg.min_lr) * done / total)
         elapsed = max(time.perf_counter() - start, 1e-9)
         loss = self.loss_sum / max(self.examples, 1) if self.compute_loss else float("nan")
-        self.progress(PretrainProgress(self.epoch, cfg.epochs, done, int(total), (done - first_done) / elapsed, lr, loss))
+        self.progress(
+            PretrainProgress(self.epoch, cfg.epochs, done, int(total), (done - first_done) / elapsed, lr, loss)
+        )

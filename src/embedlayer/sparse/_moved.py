@@ -18,9 +18,16 @@ from types import ModuleType
 MOVED = {
     f"embedlayer.sparse.{old}": f"embedlayer.kernels.{new}"
     for old, new in {
-        "checks": "checks", "coalesce": "coalesce", "lookup": "lookup", "bag_kernels": "bag_kernels",
-        "prefetch": "prefetch", "memory": "memory", "threads": "threads", "kernels": "updates",
-        "autograd": "fused_lookup", "bag": "bag",
+        "checks": "checks",
+        "coalesce": "coalesce",
+        "lookup": "lookup",
+        "bag_kernels": "bag_kernels",
+        "prefetch": "prefetch",
+        "memory": "memory",
+        "threads": "threads",
+        "kernels": "updates",
+        "autograd": "fused_lookup",
+        "bag": "bag",
     }.items()
 }
 

@@ -58,8 +58,15 @@ class MmapTable:
         state_dir: where optimizer state files go (None: memory).
     """
 
-    def __init__(self, path: Path, matrix_path: Path, array: np.ndarray, writable: bool, state_dir: Path | None,
-                 vectors: NativeTable) -> None:
+    def __init__(
+        self,
+        path: Path,
+        matrix_path: Path,
+        array: np.ndarray,
+        writable: bool,
+        state_dir: Path | None,
+        vectors: NativeTable,
+    ) -> None:
         self.path, self.matrix_path = path, matrix_path
         self.writable, self.state_dir = writable, state_dir
         self._array = array
@@ -87,13 +94,15 @@ class MmapTable:
     def embedding(self, *, padding_idx: int | None = None, max_norm: float | None = None) -> Embedding:
         """An :class:`~embedlayer.layers.embedding.Embedding` over the mapped rows (no copy), with
         this table as its ``storage`` (optimizer state in ``state_dir``); frozen when read-only."""
-        return Embedding.from_weight(self.weight, padding_idx=padding_idx, max_norm=max_norm,
-                                     freeze=not self.writable, storage=self)
+        return Embedding.from_weight(
+            self.weight, padding_idx=padding_idx, max_norm=max_norm, freeze=not self.writable, storage=self
+        )
 
     def bag(self, *, mode: str = "mean", padding_idx: int | None = None) -> EmbeddingBag:
         """An :class:`~embedlayer.layers.bag.EmbeddingBag` over the mapped rows (no copy), as :meth:`embedding`."""
-        return EmbeddingBag.from_weight(self.weight, mode=mode, padding_idx=padding_idx, freeze=not self.writable,
-                                        storage=self)
+        return EmbeddingBag.from_weight(
+            self.weight, mode=mode, padding_idx=padding_idx, freeze=not self.writable, storage=self
+        )
 
     def allocate_state(self, name: str, shape: Sequence[int], dtype: torch.dtype) -> Tensor:
         """A zero-initialised optimizer state tensor: memory-mapped from ``state_dir/<name>.npy``
@@ -111,8 +120,10 @@ class MmapTable:
         if file.exists():
             array = np.lib.format.open_memmap(file, mode="r+")
             if array.shape != shape or array.dtype != np_dtype:
-                raise ConfigError(f"{where(file)}: optimizer state {name!r} holds {array.dtype} {array.shape}; expected "
-                                  f"{np_dtype} {shape} for this table (delete it to start afresh)")
+                raise ConfigError(
+                    f"{where(file)}: optimizer state {name!r} holds {array.dtype} {array.shape}; expected "
+                    f"{np_dtype} {shape} for this table (delete it to start afresh)"
+                )
         else:  # a sparse file: no disk blocks until rows are written
             array = np.lib.format.open_memmap(file, mode="w+", dtype=np_dtype, shape=shape)
         return torch.from_numpy(array)
@@ -138,8 +149,9 @@ class MmapTable:
         return f"MmapTable({str(self.path)!r}, shape={self.shape}, {mode})"
 
 
-def open_table(path: str | os.PathLike[str], *, writable: bool = True,
-               state_dir: str | os.PathLike[str] | None = None) -> MmapTable:
+def open_table(
+    path: str | os.PathLike[str], *, writable: bool = True, state_dir: str | os.PathLike[str] | None = None
+) -> MmapTable:
     """Map the matrix of the native vectors directory ``path`` as a trainable table.
 
     Args:
@@ -180,5 +192,7 @@ def _check_writable(file: Path) -> None:
 
 
 def _read_only(file: Path, why: str) -> ConfigError:
-    return ConfigError(f"{where(file)}: the table file is read-only ({why}); expected a writable file to train it in "
-                       f"place (or open_table(..., writable=False) to only read it)")
+    return ConfigError(
+        f"{where(file)}: the table file is read-only ({why}); expected a writable file to train it in "
+        f"place (or open_table(..., writable=False) to only read it)"
+    )

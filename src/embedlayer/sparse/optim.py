@@ -133,15 +133,19 @@ class SparseOptimizer(torch.optim.Optimizer):
         """
         modules = [b for b in self._bindings if not isinstance(b.table, BareTable)]
         if not modules:
-            raise ConfigError(f"{type(self).__name__}.bind(): its tables are bare tensors, whose lookups cannot be "
-                              f"routed; expected embedlayer modules (e.g. Embedding.from_pretrained(tensor, "
-                              f"freeze=False)), or update bare tensors with apply_gradients")
+            raise ConfigError(
+                f"{type(self).__name__}.bind(): its tables are bare tensors, whose lookups cannot be "
+                f"routed; expected embedlayer modules (e.g. Embedding.from_pretrained(tensor, "
+                f"freeze=False)), or update bare tensors with apply_gradients"
+            )
         for binding in modules:
             other = binding.table.row_sink
             if other is not None and other is not binding:
                 owner = type(getattr(other, "optimizer", other)).__name__
-                raise ConfigError(f"{type(self).__name__}.bind(): {describe(binding.table)} is already bound to "
-                                  f"{owner}; expected an unbound table (call that optimizer's unbind() first)")
+                raise ConfigError(
+                    f"{type(self).__name__}.bind(): {describe(binding.table)} is already bound to "
+                    f"{owner}; expected an unbound table (call that optimizer's unbind() first)"
+                )
         for binding in modules:
             binding.table.row_sink = binding
         return self
@@ -197,8 +201,9 @@ class SparseOptimizer(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if getattr(self, "_bindings", None) is not None:
-            raise ConfigError(f"{type(self).__name__}: tables are fixed when it is built; build another optimizer "
-                              f"for more tables")
+            raise ConfigError(
+                f"{type(self).__name__}: tables are fixed when it is built; build another optimizer for more tables"
+            )
         super().add_param_group(param_group)
 
     # ------------------------------------------------------------------ internals
@@ -209,14 +214,23 @@ class SparseOptimizer(torch.optim.Optimizer):
         if isinstance(table, Tensor):  # the same memory seen through another tensor object
             for binding in self._bindings:
                 weight = binding.table.weight
-                if (table.data_ptr() == weight.data_ptr() and table.shape == weight.shape
-                        and table.dtype == weight.dtype and table.stride() == weight.stride()):
+                if (
+                    table.data_ptr() == weight.data_ptr()
+                    and table.shape == weight.shape
+                    and table.dtype == weight.dtype
+                    and table.stride() == weight.stride()
+                ):
                     return binding
         built = ", ".join(describe(b.table) for b in self._bindings)
-        what = f"a tensor of shape {tuple(table.shape)}" if isinstance(table, Tensor) else (
-            describe(table) if isinstance(getattr(table, "weight", None), Tensor) else type(table).__name__)
-        raise ConfigError(f"{type(self).__name__} was built for the table(s) {built}; got {what}, which it was "
-                          f"not built for (build an optimizer with that table)")
+        what = (
+            f"a tensor of shape {tuple(table.shape)}"
+            if isinstance(table, Tensor)
+            else (describe(table) if isinstance(getattr(table, "weight", None), Tensor) else type(table).__name__)
+        )
+        raise ConfigError(
+            f"{type(self).__name__} was built for the table(s) {built}; got {what}, which it was "
+            f"not built for (build an optimizer with that table)"
+        )
 
     def _accept(self, binding: TableBinding, ids: Tensor, grads: Tensor) -> None:
         entry = (ids.detach(), grads.detach())
@@ -244,19 +258,23 @@ class SparseOptimizer(torch.optim.Optimizer):
         grad = binding.table.weight.grad
         if grad is not None:
             kind = "sparse" if grad.is_sparse else "dense"
-            raise ConfigError(f"{type(self).__name__}: {describe(binding.table)} is bound to it, but its weight has a "
-                              f"{kind} .grad, from another use than its lookups (e.g. an output layer tied to it) or "
-                              f"left from before bind(); a bound optimizer applies only its lookups' gradient: "
-                              f"expected no .grad (untie the table, or zero_grad() before binding)")
+            raise ConfigError(
+                f"{type(self).__name__}: {describe(binding.table)} is bound to it, but its weight has a "
+                f"{kind} .grad, from another use than its lookups (e.g. an output layer tied to it) or "
+                f"left from before bind(); a bound optimizer applies only its lookups' gradient: "
+                f"expected no .grad (untie the table, or zero_grad() before binding)"
+            )
 
     def _sparse_grad(self, binding: TableBinding) -> tuple[Tensor, Tensor]:
         """(ids (N,), rows (N, D)) of the sparse ``.grad`` of a table not bound."""
         grad = binding.table.weight.grad
         if not grad.is_sparse:
-            raise ConfigError(f"{type(self).__name__}.step(): {describe(binding.table)} has a dense .grad and the "
-                              f"optimizer is not bound to it, so which rows were looked up is unknown; expected a "
-                              f"sparse gradient (build the layer with sparse=True) or a bound optimizer (bind(): "
-                              f"the rows are updated in backward)")
+            raise ConfigError(
+                f"{type(self).__name__}.step(): {describe(binding.table)} has a dense .grad and the "
+                f"optimizer is not bound to it, so which rows were looked up is unknown; expected a "
+                f"sparse gradient (build the layer with sparse=True) or a bound optimizer (bind(): "
+                f"the rows are updated in backward)"
+            )
         return grad._indices()[0], grad._values()
 
     def _apply_entries(self, binding: TableBinding, entries: _Entries) -> None:
@@ -296,8 +314,10 @@ class SparseOptimizer(torch.optim.Optimizer):
         shape, dtype = self._layout[binding.index]
         if not isinstance(weight, Tensor) or weight.shape != shape or weight.dtype != dtype:
             got = f"{weight.dtype} {tuple(weight.shape)}" if isinstance(weight, Tensor) else type(weight).__name__
-            raise ConfigError(f"{type(self).__name__}: the table is now {got} but the optimizer was built for "
-                              f"{dtype} {tuple(shape)}; build a new optimizer after changing a table")
+            raise ConfigError(
+                f"{type(self).__name__}: the table is now {got} but the optimizer was built for "
+                f"{dtype} {tuple(shape)}; build a new optimizer after changing a table"
+            )
         return check_table(weight.detach(), what=f"{type(self).__name__} table")
 
     def _allocate(self, binding: TableBinding, name: str, shape: Sequence[int], dtype: torch.dtype) -> Tensor:
@@ -309,8 +329,15 @@ class SparseOptimizer(torch.optim.Optimizer):
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
-             group: dict[str, Any]) -> None:  # pragma: no cover - abstract
+    def _run(
+        self,
+        weight: np.ndarray,
+        state: dict[str, Any],
+        rows: Rows,
+        grads: np.ndarray,
+        compact: bool,
+        group: dict[str, Any],
+    ) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------------ checkpoints
@@ -334,15 +361,21 @@ class SparseOptimizer(torch.optim.Optimizer):
                 whose shape does not fit its table.
         """
         if not isinstance(state_dict, dict) or state_dict.get("format") != FORMAT:
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: expected a state_dict of an embedlayer sparse "
-                              f"optimizer, got {str(state_dict)[:60]!r}")
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: expected a state_dict of an embedlayer sparse "
+                f"optimizer, got {str(state_dict)[:60]!r}"
+            )
         if state_dict.get("optimizer") != self.name:
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: the state belongs to optimizer "
-                              f"{state_dict.get('optimizer')!r}; expected {self.name!r}")
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: the state belongs to optimizer "
+                f"{state_dict.get('optimizer')!r}; expected {self.name!r}"
+            )
         groups = state_dict.get("param_groups") or [{}]
         if len(groups[0].get("params", [])) != len(self._bindings):
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: the state is for {len(groups[0].get('params', []))} "
-                              f"table(s); this optimizer has {len(self._bindings)}")
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: the state is for {len(groups[0].get('params', []))} "
+                f"table(s); this optimizer has {len(self._bindings)}"
+            )
         for key, value in groups[0].items():
             if key != "params":
                 self.param_groups[0][key] = tuple(value) if isinstance(value, list) else value
@@ -354,13 +387,16 @@ class SparseOptimizer(torch.optim.Optimizer):
             fresh = self._new_state(binding)
             for name, value in entry.items():
                 if name not in fresh:
-                    raise ConfigError(f"{type(self).__name__}.load_state_dict: unknown state {name!r}; expected "
-                                      f"{sorted(fresh)}")
+                    raise ConfigError(
+                        f"{type(self).__name__}.load_state_dict: unknown state {name!r}; expected {sorted(fresh)}"
+                    )
                 if isinstance(fresh[name], Tensor):
                     if tuple(value.shape) != tuple(fresh[name].shape):
-                        raise ConfigError(f"{type(self).__name__}.load_state_dict: state {name!r} of table "
-                                          f"{binding.index} has shape {tuple(value.shape)}; expected "
-                                          f"{tuple(fresh[name].shape)}")
+                        raise ConfigError(
+                            f"{type(self).__name__}.load_state_dict: state {name!r} of table "
+                            f"{binding.index} has shape {tuple(value.shape)}; expected "
+                            f"{tuple(fresh[name].shape)}"
+                        )
                     fresh[name].copy_(value)
                 else:
                     fresh[name] = value

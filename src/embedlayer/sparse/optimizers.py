@@ -30,8 +30,9 @@ from embedlayer.sparse.rows import Rows
 __all__ = ["SPARSE_OPTIMIZERS", "LazyAdam", "RowwiseAdagrad", "SparseAdagrad", "SparseSGD", "make_sparse_optimizer"]
 
 
-def _number(owner: str, name: str, value: Any, *, low: float = 0.0, inclusive: bool = True,
-            high: float | None = None) -> float:
+def _number(
+    owner: str, name: str, value: Any, *, low: float = 0.0, inclusive: bool = True, high: float | None = None
+) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value >= low if inclusive else value > low) and (high is None or value < high)
     if not ok:
@@ -48,26 +49,46 @@ class SparseSGD(SparseOptimizer):
 
     def __init__(self, tables: Any, lr: float = 1e-3, *, weight_decay: float = 0.0, fused: bool = True) -> None:
         owner = type(self).__name__
-        defaults = {"lr": _number(owner, "lr", lr, inclusive=False),
-                    "weight_decay": _number(owner, "weight_decay", weight_decay)}
+        defaults = {
+            "lr": _number(owner, "lr", lr, inclusive=False),
+            "weight_decay": _number(owner, "weight_decay", weight_decay),
+        }
         super().__init__(tables, defaults, fused=fused)
 
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:
         return {"step": 0}
 
-    def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
-             group: dict[str, Any]) -> None:
+    def _run(
+        self,
+        weight: np.ndarray,
+        state: dict[str, Any],
+        rows: Rows,
+        grads: np.ndarray,
+        compact: bool,
+        group: dict[str, Any],
+    ) -> None:
         lr, wd = group["lr"], group["weight_decay"]
         rows.run(kernels.sgd_apply, (weight,), grads, compact, lr, wd)
 
 
 class _AdagradBase(SparseOptimizer):
-    def __init__(self, tables: Any, lr: float = 1e-2, *, eps: float = 1e-10, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, fused: bool = True) -> None:
+    def __init__(
+        self,
+        tables: Any,
+        lr: float = 1e-2,
+        *,
+        eps: float = 1e-10,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        fused: bool = True,
+    ) -> None:
         owner = type(self).__name__
-        defaults = {"lr": _number(owner, "lr", lr, inclusive=False), "eps": _number(owner, "eps", eps),
-                    "weight_decay": _number(owner, "weight_decay", weight_decay),
-                    "initial_accumulator_value": _number(owner, "initial_accumulator_value", initial_accumulator_value)}
+        defaults = {
+            "lr": _number(owner, "lr", lr, inclusive=False),
+            "eps": _number(owner, "eps", eps),
+            "weight_decay": _number(owner, "weight_decay", weight_decay),
+            "initial_accumulator_value": _number(owner, "initial_accumulator_value", initial_accumulator_value),
+        }
         super().__init__(tables, defaults, fused=fused)
 
     def _accumulator(self, binding: TableBinding, shape: tuple[int, ...]) -> torch.Tensor:
@@ -87,8 +108,15 @@ class SparseAdagrad(_AdagradBase):
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:
         return {"step": 0, "sum": self._accumulator(binding, tuple(binding.table.weight.shape))}
 
-    def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
-             group: dict[str, Any]) -> None:
+    def _run(
+        self,
+        weight: np.ndarray,
+        state: dict[str, Any],
+        rows: Rows,
+        grads: np.ndarray,
+        compact: bool,
+        group: dict[str, Any],
+    ) -> None:
         acc, lr, eps, wd = state["sum"].numpy(), group["lr"], group["eps"], group["weight_decay"]
         rows.run(kernels.adagrad_apply, (weight, acc), grads, compact, lr, eps, wd)
 
@@ -102,8 +130,15 @@ class RowwiseAdagrad(_AdagradBase):
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:
         return {"step": 0, "sum": self._accumulator(binding, (binding.table.weight.shape[0],))}
 
-    def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
-             group: dict[str, Any]) -> None:
+    def _run(
+        self,
+        weight: np.ndarray,
+        state: dict[str, Any],
+        rows: Rows,
+        grads: np.ndarray,
+        compact: bool,
+        group: dict[str, Any],
+    ) -> None:
         acc, lr, eps, wd = state["sum"].numpy(), group["lr"], group["eps"], group["weight_decay"]
         rows.run(kernels.rowwise_adagrad_apply, (weight, acc), grads, compact, lr, eps, wd)
 
@@ -124,28 +159,52 @@ class LazyAdam(SparseOptimizer):
 
     name = "adam"
 
-    def __init__(self, tables: Any, lr: float = 1e-3, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
-                 bias_correction: Literal["row", "global"] = "row", fused: bool = True) -> None:
+    def __init__(
+        self,
+        tables: Any,
+        lr: float = 1e-3,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+        bias_correction: Literal["row", "global"] = "row",
+        fused: bool = True,
+    ) -> None:
         owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ConfigError(f"{owner}: betas must be two numbers in [0, 1), got {betas!r}")
         b1, b2 = (_number(owner, f"betas[{i}]", b, high=1.0) for i, b in enumerate(betas))
         if bias_correction not in ("row", "global"):
             raise ConfigError(f"{owner}: bias_correction must be 'row' or 'global', got {bias_correction!r}")
-        defaults = {"lr": _number(owner, "lr", lr, inclusive=False), "betas": (b1, b2), "eps": _number(owner, "eps", eps),
-                    "weight_decay": _number(owner, "weight_decay", weight_decay),
-                    "decoupled_weight_decay": bool(decoupled_weight_decay), "bias_correction": bias_correction}
+        defaults = {
+            "lr": _number(owner, "lr", lr, inclusive=False),
+            "betas": (b1, b2),
+            "eps": _number(owner, "eps", eps),
+            "weight_decay": _number(owner, "weight_decay", weight_decay),
+            "decoupled_weight_decay": bool(decoupled_weight_decay),
+            "bias_correction": bias_correction,
+        }
         super().__init__(tables, defaults, fused=fused)
 
     def _new_state(self, binding: TableBinding) -> dict[str, Any]:
         shape = tuple(binding.table.weight.shape)
-        return {"step": 0, "exp_avg": self._allocate(binding, "exp_avg", shape, torch.float32),
-                "exp_avg_sq": self._allocate(binding, "exp_avg_sq", shape, torch.float32),
-                "row_step": self._allocate(binding, "row_step", shape[:1], torch.int64)}
+        return {
+            "step": 0,
+            "exp_avg": self._allocate(binding, "exp_avg", shape, torch.float32),
+            "exp_avg_sq": self._allocate(binding, "exp_avg_sq", shape, torch.float32),
+            "row_step": self._allocate(binding, "row_step", shape[:1], torch.int64),
+        }
 
-    def _run(self, weight: np.ndarray, state: dict[str, Any], rows: Rows, grads: np.ndarray, compact: bool,
-             group: dict[str, Any]) -> None:
+    def _run(
+        self,
+        weight: np.ndarray,
+        state: dict[str, Any],
+        rows: Rows,
+        grads: np.ndarray,
+        compact: bool,
+        group: dict[str, Any],
+    ) -> None:
         b1, b2 = group["betas"]
         global_step = state["step"] if group["bias_correction"] == "global" else 0
         m, v, steps = state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), state["row_step"].numpy()
@@ -162,7 +221,9 @@ SPARSE_OPTIMIZERS: dict[str, type[SparseOptimizer]] = {
 }
 
 
-def make_sparse_optimizer(name: str, tables: Any, *, lr: float, weight_decay: float = 0.0, **kwargs: Any) -> SparseOptimizer:
+def make_sparse_optimizer(
+    name: str, tables: Any, *, lr: float, weight_decay: float = 0.0, **kwargs: Any
+) -> SparseOptimizer:
     """The optimizer called ``name`` ("sgd", "adagrad", "rowwise-adagrad", "adam") over ``tables``.
 
     Raises:

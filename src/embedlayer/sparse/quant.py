@@ -117,8 +117,10 @@ class QuantizedEmbedding(nn.Module):
         super().__init__()
         rows = codes.shape[:1]
         if codes.dtype != torch.uint8 or codes.dim() != 2 or scale.shape != rows or offset.shape != rows:
-            raise ConfigError(f"QuantizedEmbedding: expected codes (V, D) uint8 with scale and offset (V,), got codes "
-                              f"{codes.dtype} {tuple(codes.shape)}, scale {tuple(scale.shape)}, offset {tuple(offset.shape)}")
+            raise ConfigError(
+                f"QuantizedEmbedding: expected codes (V, D) uint8 with scale and offset (V,), got codes "
+                f"{codes.dtype} {tuple(codes.shape)}, scale {tuple(scale.shape)}, offset {tuple(offset.shape)}"
+            )
         self.register_buffer("codes", codes.contiguous())
         self.register_buffer("scale", scale.float().contiguous())
         self.register_buffer("offset", offset.float().contiguous())
@@ -164,8 +166,10 @@ def neighbour_recall(exact: Tensor, approx: Tensor, queries: Tensor, *, k: int =
         ConfigError: tables of different shapes, or k outside [1, V - 1].
     """
     if exact.shape != approx.shape or exact.dim() != 2:
-        raise ConfigError(f"neighbour_recall: expected two (V, D) tables of one shape, got {tuple(exact.shape)} and "
-                          f"{tuple(approx.shape)}")
+        raise ConfigError(
+            f"neighbour_recall: expected two (V, D) tables of one shape, got {tuple(exact.shape)} and "
+            f"{tuple(approx.shape)}"
+        )
     if not 1 <= k < exact.shape[0]:
         raise ConfigError(f"neighbour_recall: k must be in [1, {exact.shape[0] - 1}], got {k}")
 
@@ -178,7 +182,7 @@ def neighbour_recall(exact: Tensor, approx: Tensor, queries: Tensor, *, k: int =
     unit_approx = torch.nn.functional.normalize(approx.float(), dim=1)
     hits = 0
     for start in range(0, len(queries), 128):  # blocks keep the (q, V) scores small
-        block = queries[start:start + 128]
+        block = queries[start : start + 128]
         for a, b in zip(top(unit_exact, block), top(unit_approx, block)):
             hits += len(set(a.tolist()) & set(b.tolist()))
     return hits / (k * len(queries))

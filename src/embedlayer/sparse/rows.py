@@ -78,20 +78,26 @@ def as_tables(tables: Any) -> list[RowTable]:
     if isinstance(tables, Tensor) or hasattr(tables, "weight"):
         tables = [tables]
     if not isinstance(tables, Iterable):
-        raise ConfigError(f"tables must be a table (a module with a 2-D weight, or a 2-D tensor) or a list of "
-                          f"them, got {type(tables).__name__}")
+        raise ConfigError(
+            f"tables must be a table (a module with a 2-D weight, or a 2-D tensor) or a list of "
+            f"them, got {type(tables).__name__}"
+        )
     out: list[RowTable] = []
     for i, table in enumerate(tables):
         table = BareTable(table) if isinstance(table, Tensor) else table
         weight = getattr(table, "weight", None)
         check_table(weight.detach() if isinstance(weight, Tensor) else weight, what=f"table {i}")
         if not all(hasattr(table, slot) for slot in ROW_TABLE_SLOTS):
-            raise ConfigError(f"table {i} ({describe(table)}) is a {type(table).__module__}.{type(table).__name__}, "
-                              f"without the slots of an embedlayer table (row_sink, storage); expected an "
-                              f"embedlayer.layers.Embedding/EmbeddingBag or a 2-D tensor (e.g. the module's weight)")
+            raise ConfigError(
+                f"table {i} ({describe(table)}) is a {type(table).__module__}.{type(table).__name__}, "
+                f"without the slots of an embedlayer table (row_sink, storage); expected an "
+                f"embedlayer.layers.Embedding/EmbeddingBag or a 2-D tensor (e.g. the module's weight)"
+            )
         if table.storage is not None and not table.storage.writable:
-            raise ConfigError(f"table {i} ({describe(table)}) is stored read-only in {table.storage.source}; open it "
-                              f"with writable=True to train it")
+            raise ConfigError(
+                f"table {i} ({describe(table)}) is stored read-only in {table.storage.source}; open it "
+                f"with writable=True to train it"
+            )
         if any(weight is t.weight for t in out):
             raise ConfigError(f"table {i} ({describe(table)}) is given twice; expected each table once")
         out.append(table)
@@ -121,8 +127,10 @@ def as_arrays(ids: Tensor | np.ndarray, grads: Tensor | np.ndarray, dim: int) ->
     else:
         grads = np.ascontiguousarray(np.asarray(grads, dtype=np.float32))
     if grads.ndim != 2 or grads.shape != (ids.shape[0], dim):
-        raise ConfigError(f"gradient rows have shape {tuple(grads.shape)}; expected ({ids.shape[0]}, {dim}): one row "
-                          f"of the table's dimension per id")
+        raise ConfigError(
+            f"gradient rows have shape {tuple(grads.shape)}; expected ({ids.shape[0]}, {dim}): one row "
+            f"of the table's dimension per id"
+        )
     return ids, grads
 
 

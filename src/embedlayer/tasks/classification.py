@@ -164,8 +164,9 @@ class TextClassificationPipeline:
             static_channel=config.static_channel,
         )
         model = build_classifier(model_config, embedding=embedding, generator=generator)
-        pipeline = cls(tokenizer, vocab, labels, model, max_len=config.max_len,
-                       coverage=getattr(embedding, "coverage", None))
+        pipeline = cls(
+            tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None)
+        )
         pipeline.config = config
         return pipeline
 
@@ -189,8 +190,14 @@ class TextClassificationPipeline:
         return out
 
     def batches(
-        self, ids: Sequence[Sequence[int]], labels: Sequence[int] | None, batch_size: int,
-        *, shuffle: bool = False, seed: int = 0, epoch: int = 0,
+        self,
+        ids: Sequence[Sequence[int]],
+        labels: Sequence[int] | None,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
     ) -> Iterator[Batch]:
         """Padded batches; similar lengths are grouped (shuffled per epoch when ``shuffle``)."""
         sampler = BucketBatchSampler([len(x) for x in ids], batch_size, shuffle=shuffle, seed=seed)
@@ -228,11 +235,21 @@ class TextClassificationPipeline:
         def train_batches(epoch: int) -> Iterable[Batch]:
             return self.batches(train_ids, train_y, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
 
-        record = {**(run_info or {}), "pipeline": self.config.to_dict() if self.config is not None else None,
-                  "vocabulary": self.vocab_digest(), "labels": list(self.labels)}
+        record = {
+            **(run_info or {}),
+            "pipeline": self.config.to_dict() if self.config is not None else None,
+            "vocabulary": self.vocab_digest(),
+            "labels": list(self.labels),
+        }
         return fit(
-            self.model, train_batches, dev_batches, config, progress=progress,
-            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir), resume=resume, run_info=record,
+            self.model,
+            train_batches,
+            dev_batches,
+            config,
+            progress=progress,
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
+            resume=resume,
+            run_info=record,
         )
 
     def vocab_digest(self) -> str:
@@ -305,8 +322,10 @@ class TextClassificationPipeline:
             raise ModelError(f"{folder}: not a model directory (expected config.json, vocab.json, model.safetensors)")
         for name in ("config.json", *UNIT):
             if not (folder / name).is_file():
-                raise ModelError(f"{folder}: {name} is missing; expected a folder written by `classify train` "
-                                 f"(a save that was interrupted leaves no config.json)")
+                raise ModelError(
+                    f"{folder}: {name} is missing; expected a folder written by `classify train` "
+                    f"(a save that was interrupted leaves no config.json)"
+                )
         config = read_config(folder / "config.json")
         check_files(folder, config)
         vocab = Vocab.load(folder / "vocab.json")

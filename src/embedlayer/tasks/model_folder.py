@@ -12,8 +12,16 @@ import torch
 from embedlayer._io import file_digest
 from embedlayer.errors import ModelError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "UNIT", "check_files", "check_labels", "file_records", "load_state",
-           "read_config"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "UNIT",
+    "check_files",
+    "check_labels",
+    "file_records",
+    "load_state",
+    "read_config",
+]
 
 FORMAT = "embedlayer.text-classifier"
 FORMAT_VERSION = 1
@@ -42,8 +50,9 @@ def check_files(folder: Path, config: dict[str, Any]) -> None:
     for name in UNIT:
         want = files.get(name)
         if not isinstance(want, dict):
-            raise ModelError(f"{folder / 'config.json'}: no size and sha256 recorded for {name}; expected both of "
-                             f"{list(UNIT)}")
+            raise ModelError(
+                f"{folder / 'config.json'}: no size and sha256 recorded for {name}; expected both of {list(UNIT)}"
+            )
         size = (folder / name).stat().st_size
         if size != want.get("size"):
             how = f"{size:,} bytes, config.json recorded {want.get('size')!r}"
@@ -51,8 +60,10 @@ def check_files(folder: Path, config: dict[str, Any]) -> None:
             how = "same size, other content"
         else:
             continue
-        raise ModelError(f"{folder / name}: does not match config.json ({how}): the folder mixes files of two saves "
-                         f"or models; expected the files `classify train` wrote together")
+        raise ModelError(
+            f"{folder / name}: does not match config.json ({how}): the folder mixes files of two saves "
+            f"or models; expected the files `classify train` wrote together"
+        )
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -65,8 +76,9 @@ def read_config(path: Path) -> dict[str, Any]:
         found = config.get("format") if isinstance(config, dict) else None
         raise ModelError(f"{path}: format is {found!r}, expected {FORMAT!r}")
     if config.get("version") != FORMAT_VERSION:
-        raise ModelError(f"{path}: format version {config.get('version')!r} is not supported "
-                         f"(expected {FORMAT_VERSION})")
+        raise ModelError(
+            f"{path}: format version {config.get('version')!r} is not supported (expected {FORMAT_VERSION})"
+        )
     missing = [k for k in ("model", "tokenizer", "labels", "max_len") if k not in config]
     if missing:
         raise ModelError(f"{path}: missing keys {missing}")
@@ -79,10 +91,15 @@ def read_config(path: Path) -> dict[str, Any]:
 def check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
     """The label names must be distinct strings, one per output of the model; max_len a positive int."""
     labels = config["labels"]
-    if (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)
-            or len(set(labels)) != len(labels) or len(labels) != num_classes):
-        raise ModelError(f"{path}: labels {labels!r}: expected {num_classes} distinct label names, one per "
-                         f"output of the model")
+    if (
+        not isinstance(labels, list)
+        or not all(isinstance(x, str) for x in labels)
+        or len(set(labels)) != len(labels)
+        or len(labels) != num_classes
+    ):
+        raise ModelError(
+            f"{path}: labels {labels!r}: expected {num_classes} distinct label names, one per output of the model"
+        )
     max_len = config["max_len"]
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
         raise ModelError(f"{path}: max_len {max_len!r}: expected a positive integer")

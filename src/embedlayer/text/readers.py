@@ -21,8 +21,15 @@ from typing import Literal, get_args
 
 from embedlayer.errors import ConfigError, DataError, where
 
-__all__ = ["TABLE_FORMATS", "Example", "DecodeReport", "read_lines", "read_examples", "detect_table_format",
-           "detect_format"]
+__all__ = [
+    "TABLE_FORMATS",
+    "Example",
+    "DecodeReport",
+    "read_lines",
+    "read_examples",
+    "detect_table_format",
+    "detect_format",
+]
 
 Format = Literal["tsv", "csv", "jsonl", "txt"]
 #: The data file formats the readers take (the CLI's ``--format`` choices).
@@ -65,8 +72,10 @@ class DecodeReport:
         if not self.lines_replaced:
             return f"{prefix}no invalid UTF-8 bytes"
         firsts = ", ".join(map(str, self.first_lines))
-        return (f"{prefix}{self.lines_replaced} lines had {self.bytes_replaced} invalid UTF-8 bytes "
-                f"(replaced by U+FFFD), first at lines {firsts}")
+        return (
+            f"{prefix}{self.lines_replaced} lines had {self.bytes_replaced} invalid UTF-8 bytes "
+            f"(replaced by U+FFFD), first at lines {firsts}"
+        )
 
 
 def _decode(raw: bytes, path: Path, lineno: int, errors: str, report: DecodeReport | None) -> str:
@@ -88,7 +97,7 @@ def _decode(raw: bytes, path: Path, lineno: int, errors: str, report: DecodeRepo
             parts.append(raw[pos:].decode("utf-8"))
             break
         except UnicodeDecodeError as exc:
-            parts.append(raw[pos:pos + exc.start].decode("utf-8"))
+            parts.append(raw[pos : pos + exc.start].decode("utf-8"))
             parts.append("\ufffd")
             nbad += exc.end - exc.start
             pos += exc.end
@@ -114,8 +123,9 @@ def _open(path: str | os.PathLike[str]):
         raise DataError(f"{p}: cannot open ({exc.strerror})") from None
 
 
-def _iter_lines(path: str | os.PathLike[str], errors: str, report: DecodeReport | None,
-                keepends: bool) -> Iterator[tuple[int, str]]:
+def _iter_lines(
+    path: str | os.PathLike[str], errors: str, report: DecodeReport | None, keepends: bool
+) -> Iterator[tuple[int, str]]:
     p, fh = _open(path)
     with fh:
         for lineno, raw in enumerate(fh, start=1):
@@ -127,8 +137,12 @@ def _iter_lines(path: str | os.PathLike[str], errors: str, report: DecodeReport 
             yield lineno, text
 
 
-def read_lines(path: str | os.PathLike[str], *, errors: Literal["replace", "strict"] = "replace",
-               report: DecodeReport | None = None) -> Iterator[tuple[int, str]]:
+def read_lines(
+    path: str | os.PathLike[str],
+    *,
+    errors: Literal["replace", "strict"] = "replace",
+    report: DecodeReport | None = None,
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for each line, 1-based, newline (``\\n``/``\\r\\n``) removed.
 
     Streams the file. Raises ``DataError`` when the file is missing, or, with
@@ -179,6 +193,7 @@ def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
 
+
 Column = str | int
 
 
@@ -189,10 +204,18 @@ def _check_col(name: str, col: object, *, optional: bool) -> None:
         raise ConfigError(f"{name} must be a column name or a 0-based index >= 0, got {col!r}")
 
 
-def read_examples(path: str | os.PathLike[str], *, text_col: Column = "text", label_col: Column | None = "label",
-                  format: Format | None = None, header: bool | None = None,
-                  errors: Literal["replace", "strict"] = "replace", report: DecodeReport | None = None,
-                  allow_empty_text: bool = False, fixed_label: str | None = None) -> Iterator[Example]:
+def read_examples(
+    path: str | os.PathLike[str],
+    *,
+    text_col: Column = "text",
+    label_col: Column | None = "label",
+    format: Format | None = None,
+    header: bool | None = None,
+    errors: Literal["replace", "strict"] = "replace",
+    report: DecodeReport | None = None,
+    allow_empty_text: bool = False,
+    fixed_label: str | None = None,
+) -> Iterator[Example]:
     """Stream ``Example(text, label, line)`` records from a TSV, CSV, JSON-lines or text file.
 
     - ``format``: None guesses with ``detect_table_format`` (extension, then content).
@@ -229,10 +252,14 @@ def read_examples(path: str | os.PathLike[str], *, text_col: Column = "text", la
     fmt = format or detect_table_format(p)
     cols = [c for c in (text_col, label_col) if c is not None]
     if fmt == "jsonl" and any(isinstance(c, int) for c in cols):
-        raise ConfigError(f"jsonl columns are keys: text_col and label_col must be strings, got {text_col!r}, {label_col!r}")
+        raise ConfigError(
+            f"jsonl columns are keys: text_col and label_col must be strings, got {text_col!r}, {label_col!r}"
+        )
     if fmt in ("tsv", "csv") and header is False and any(isinstance(c, str) for c in cols):
-        raise ConfigError(f"named columns {[c for c in cols if isinstance(c, str)]} need a header row; "
-                          f"with header=False pass 0-based column indices")
+        raise ConfigError(
+            f"named columns {[c for c in cols if isinstance(c, str)]} need a header row; "
+            f"with header=False pass 0-based column indices"
+        )
     if fmt == "jsonl":
         return _read_jsonl(p, text_col, label_col, errors, report, allow_empty_text)  # type: ignore[arg-type]
     if fmt == "txt":
@@ -246,12 +273,12 @@ def _empty_file(path: Path, fmt: str) -> DataError:
 
 def _check_text(text: str, loc: str, desc: str, allow_empty: bool) -> None:
     if not allow_empty and not text.strip():
-        raise DataError(f"{loc}: empty text in {desc} (expected non-empty text; "
-                        f"remove the row, or allow empty texts)")
+        raise DataError(f"{loc}: empty text in {desc} (expected non-empty text; remove the row, or allow empty texts)")
 
 
-def _read_txt(path: Path, errors: str, report: DecodeReport | None, allow_empty: bool,
-              label: str | None) -> Iterator[Example]:
+def _read_txt(
+    path: Path, errors: str, report: DecodeReport | None, allow_empty: bool, label: str | None
+) -> Iterator[Example]:
     seen = False
     for lineno, text in _iter_lines(path, errors, report, keepends=False):
         if text == "":
@@ -277,8 +304,9 @@ def _json_label(value: object, loc: str, key: str) -> str:
     return label
 
 
-def _read_jsonl(path: Path, text_key: str, label_key: str | None, errors: str, report: DecodeReport | None,
-                allow_empty: bool) -> Iterator[Example]:
+def _read_jsonl(
+    path: Path, text_key: str, label_key: str | None, errors: str, report: DecodeReport | None, allow_empty: bool
+) -> Iterator[Example]:
     seen = False
     for lineno, line in _iter_lines(path, errors, report, keepends=False):
         if not line.strip():
@@ -288,8 +316,9 @@ def _read_jsonl(path: Path, text_key: str, label_key: str | None, errors: str, r
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{loc}: invalid JSON ({exc.msg} at column {exc.colno}); "
-                            f"expected one JSON object per line") from None
+            raise DataError(
+                f"{loc}: invalid JSON ({exc.msg} at column {exc.colno}); expected one JSON object per line"
+            ) from None
         if not isinstance(obj, dict):
             raise DataError(f"{loc}: found a JSON {type(obj).__name__}, expected a JSON object per line")
         if text_key not in obj:
@@ -299,8 +328,9 @@ def _read_jsonl(path: Path, text_key: str, label_key: str | None, errors: str, r
             raise DataError(f"{loc}: text {text_key!r} is {text!r} (expected a string)")
         _check_text(text, loc, f"key {text_key!r}", allow_empty)
         if label_key is not None and label_key not in obj:
-            raise DataError(f"{loc}: row without a label: missing key {label_key!r} "
-                            f"(keys present: {', '.join(map(repr, obj))})")
+            raise DataError(
+                f"{loc}: row without a label: missing key {label_key!r} (keys present: {', '.join(map(repr, obj))})"
+            )
         label = None if label_key is None else _json_label(obj[label_key], loc, label_key)
         yield Example(text, label, lineno)
     if not seen:
@@ -323,8 +353,10 @@ def _rows(path: Path, fmt: str, errors: str, report: DecodeReport | None) -> Ite
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DataError(f"{where(path, start)}: malformed CSV ({exc}); expected comma-separated fields "
-                            f"with double-quoted fields where they contain commas, quotes or newlines") from None
+            raise DataError(
+                f"{where(path, start)}: malformed CSV ({exc}); expected comma-separated fields "
+                f"with double-quoted fields where they contain commas, quotes or newlines"
+            ) from None
         if fields:
             yield start, fields
 
@@ -340,13 +372,23 @@ def _resolve(path: Path, col: Column, head: list[str] | None, role: str) -> int:
     assert head is not None  # named columns always come with a header (checked before)
     names = [h.strip() for h in head]
     if col not in names:
-        raise DataError(f"{where(path, 1)}: {role} column {col!r} not found in the header "
-                        f"(available: {', '.join(map(repr, names))})")
+        raise DataError(
+            f"{where(path, 1)}: {role} column {col!r} not found in the header "
+            f"(available: {', '.join(map(repr, names))})"
+        )
     return names.index(col)
 
 
-def _read_table(path: Path, fmt: str, text_col: Column, label_col: Column | None, header: bool | None,
-                errors: str, report: DecodeReport | None, allow_empty: bool) -> Iterator[Example]:
+def _read_table(
+    path: Path,
+    fmt: str,
+    text_col: Column,
+    label_col: Column | None,
+    header: bool | None,
+    errors: str,
+    report: DecodeReport | None,
+    allow_empty: bool,
+) -> Iterator[Example]:
     rows = _rows(path, fmt, errors, report)
     first = next(rows, None)
     if first is None:
@@ -359,7 +401,8 @@ def _read_table(path: Path, fmt: str, text_col: Column, label_col: Column | None
             raise DataError(
                 f"{where(path, first[0])}: column {', '.join(map(repr, missing))} not found in row 1 "
                 f"(available: {', '.join(repr(h.strip()) for h in first[1])}); for a file without a header "
-                f"row pass 0-based column indices")
+                f"row pass 0-based column indices"
+            )
         header = bool(named)
     head = first[1] if header else None
     ti = _resolve(path, text_col, head, "text")
@@ -371,14 +414,18 @@ def _read_table(path: Path, fmt: str, text_col: Column, label_col: Column | None
         loc = where(path, lineno)
         n = len(fields)
         if ti >= n:
-            raise DataError(f"{loc}: text {_describe(text_col)} is out of range for a row with {n} fields "
-                            f"(expected at least {ti + 1} fields separated by {sep})")
+            raise DataError(
+                f"{loc}: text {_describe(text_col)} is out of range for a row with {n} fields "
+                f"(expected at least {ti + 1} fields separated by {sep})"
+            )
         text = fields[ti]
         label = None
         if li is not None:
             if li >= n:
-                raise DataError(f"{loc}: row without a label: label {_describe(label_col)} is out of range for "
-                                f"a row with {n} fields (expected at least {li + 1} fields separated by {sep})")
+                raise DataError(
+                    f"{loc}: row without a label: label {_describe(label_col)} is out of range for "
+                    f"a row with {n} fields (expected at least {li + 1} fields separated by {sep})"
+                )
             label = fields[li].strip()
             if not label:
                 raise DataError(f"{loc}: row without a label: {_describe(label_col)} is empty (expected a label)")
@@ -386,8 +433,10 @@ def _read_table(path: Path, fmt: str, text_col: Column, label_col: Column | None
         yield Example(text, label, lineno)
     if not seen:
         if header:
-            raise DataError(f"{path}: has a header row ({', '.join(repr(h) for h in first[1])}) but no data rows "
-                            f"(expected at least one row after line {first[0]})")
+            raise DataError(
+                f"{path}: has a header row ({', '.join(repr(h) for h in first[1])}) but no data rows "
+                f"(expected at least one row after line {first[0]})"
+            )
         raise _empty_file(path, fmt)
 
 

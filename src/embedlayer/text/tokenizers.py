@@ -229,4 +229,3 @@ def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
         raise ConfigError(f"tokenizer config must be a dict with a 'name' key, got {config!r}")
     options = {k: v for k, v in config.items() if k != "name"}
     return get_tokenizer(config["name"], **options)
-

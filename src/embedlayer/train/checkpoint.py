@@ -36,11 +36,24 @@ from torch import Tensor, nn
 from embedlayer._io import set_default_modes
 from embedlayer.errors import ConfigError, FormatError, ModelError
 
-__all__ = ["Checkpoint", "flatten_state", "has_checkpoint", "load_checkpoint", "read_checkpoint_extra",
-           "remove_checkpoint", "save_checkpoint", "unflatten_state"]
+__all__ = [
+    "Checkpoint",
+    "flatten_state",
+    "has_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint_extra",
+    "remove_checkpoint",
+    "save_checkpoint",
+    "unflatten_state",
+]
 
 FORMAT, VERSION = "embedlayer.checkpoint", 1
-_JSON, _MODEL, _OPTIM, _TENSORS = "checkpoint.json", "model.safetensors", "optimizers.safetensors", "tensors.safetensors"
+_JSON, _MODEL, _OPTIM, _TENSORS = (
+    "checkpoint.json",
+    "model.safetensors",
+    "optimizers.safetensors",
+    "tensors.safetensors",
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,9 @@ def flatten_state(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
         return [flatten_state(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    raise TypeError(f"flatten_state: cannot store a {type(obj).__name__} at {prefix!r} (expected tensors, numbers, str, containers)")
+    raise TypeError(
+        f"flatten_state: cannot store a {type(obj).__name__} at {prefix!r} (expected tensors, numbers, str, containers)"
+    )
 
 
 def unflatten_state(skeleton: Any, tensors: Mapping[str, Tensor]) -> Any:
@@ -142,8 +157,10 @@ def _is_checkpoint(directory: Path) -> bool:
 
 def _check_replaceable(target: Path) -> None:
     if target.exists() and not _is_checkpoint(target):
-        raise ConfigError(f"{target}: exists and is not a checkpoint (no {_JSON}); expected a checkpoint folder to "
-                          f"replace, or no folder there: move it away")
+        raise ConfigError(
+            f"{target}: exists and is not a checkpoint (no {_JSON}); expected a checkpoint folder to "
+            f"replace, or no folder there: move it away"
+        )
 
 
 def remove_checkpoint(directory: str | os.PathLike[str]) -> bool:
@@ -187,7 +204,9 @@ def _load_model(path: Path, model: nn.Module) -> None:
         raise ModelError(f"{path}: weights do not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
     for name, tensor in saved.items():
         if tensor.shape != own[name].shape:
-            raise ModelError(f"{path}: {name} has shape {tuple(tensor.shape)}, the model expects {tuple(own[name].shape)}")
+            raise ModelError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}, the model expects {tuple(own[name].shape)}"
+            )
     model.load_state_dict(saved)
 
 

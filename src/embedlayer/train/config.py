@@ -103,13 +103,19 @@ class TrainConfig:
                 raise _bad("class_weights", self.class_weights, "None or a non-empty tuple of numbers >= 0")
             object.__setattr__(self, "class_weights", tuple(float(w) for w in weights))
         if self.sparse_optimizer not in (None, *SPARSE_OPTIMIZER_NAMES):
-            raise _bad("sparse_optimizer", self.sparse_optimizer,
-                       "None (torch's SparseAdam) or one of " + ", ".join(map(repr, SPARSE_OPTIMIZER_NAMES)))
+            raise _bad(
+                "sparse_optimizer",
+                self.sparse_optimizer,
+                "None (torch's SparseAdam) or one of " + ", ".join(map(repr, SPARSE_OPTIMIZER_NAMES)),
+            )
         if not _is_num(self.embedding_weight_decay) or self.embedding_weight_decay < 0:
             raise _bad("embedding_weight_decay", self.embedding_weight_decay, "a number >= 0")
         if self.embedding_weight_decay and self.sparse_optimizer is None:
-            raise _bad("embedding_weight_decay", self.embedding_weight_decay,
-                       "0 with sparse_optimizer=None (SparseAdam has no weight decay); choose a sparse_optimizer")
+            raise _bad(
+                "embedding_weight_decay",
+                self.embedding_weight_decay,
+                "0 with sparse_optimizer=None (SparseAdam has no weight decay); choose a sparse_optimizer",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict; ``from_dict`` inverts it."""
@@ -126,5 +132,7 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(data) - set(names))
         if unknown:
-            raise ConfigError(f"TrainConfig: unknown key(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}")
+            raise ConfigError(
+                f"TrainConfig: unknown key(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(names)}"
+            )
         return cls(**dict(data))

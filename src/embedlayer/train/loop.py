@@ -195,12 +195,16 @@ def _check_same_run(path: Path, cfg: TrainConfig, run_info: dict[str, Any] | Non
     extra = read_checkpoint_extra(path)
     if run_info is not None:
         if "run" not in extra:
-            raise ConfigError(f"resume from {path}: the checkpoint does not record the settings and data it was made "
-                              f"with (an older embedlayer wrote it); expected a checkpoint that does: start again")
+            raise ConfigError(
+                f"resume from {path}: the checkpoint does not record the settings and data it was made "
+                f"with (an older embedlayer wrote it); expected a checkpoint that does: start again"
+            )
         diff = first_difference(extra["run"], run_info)
         if diff is not None:
-            raise ConfigError(f"resume from {path}: {describe_difference(diff)}; expected the settings and data of "
-                              f"the first run (only the number of epochs may change)")
+            raise ConfigError(
+                f"resume from {path}: {describe_difference(diff)}; expected the settings and data of "
+                f"the first run (only the number of epochs may change)"
+            )
     # fields added after the checkpoint was written count as their defaults
     saved_cfg = {**TrainConfig().to_dict(), **dict(extra.get("train_config", {}))}
     current = cfg.to_dict()
@@ -208,8 +212,10 @@ def _check_same_run(path: Path, cfg: TrainConfig, run_info: dict[str, Any] | Non
     diff = first_difference(saved_cfg, current)
     if diff is not None:
         named = ((f"TrainConfig.{diff[0][0]}",), diff[1], diff[2])
-        raise ConfigError(f"resume from {path}: {describe_difference(named, then='the checkpoint was trained with')}; "
-                          f"expected the same settings (only epochs may change)")
+        raise ConfigError(
+            f"resume from {path}: {describe_difference(named, then='the checkpoint was trained with')}; "
+            f"expected the same settings (only epochs may change)"
+        )
 
 
 def _restore(path: Path, model, opts, cfg: TrainConfig, run_info: dict[str, Any] | None) -> _RunState:
@@ -267,8 +273,17 @@ def fit(
         raise ConfigError("fit: dev_batches is a one-shot iterator; expected a re-iterable collection such as a list")
     opts = build_optimizers(model, cfg)
     try:
-        return _train(model, opts, train_batches, dev_batches, cfg, progress, checkpoint_dir, resume,
-                      None if run_info is None else json.loads(json.dumps(run_info)))  # tuples as JSON reads them
+        return _train(
+            model,
+            opts,
+            train_batches,
+            dev_batches,
+            cfg,
+            progress,
+            checkpoint_dir,
+            resume,
+            None if run_info is None else json.loads(json.dumps(run_info)),
+        )  # tuples as JSON reads them
     finally:
         unbind_row_optimizers(opts)
 
@@ -306,7 +321,9 @@ def _train(
                 _save(path, model, opts, cfg, state, run_info)
             if progress is not None:
                 seconds = time.perf_counter() - start
-                progress(EpochEvent(epoch, train_loss, dev, lr, is_best, state.best_epoch, state.best_accuracy, seconds))
+                progress(
+                    EpochEvent(epoch, train_loss, dev, lr, is_best, state.best_epoch, state.best_accuracy, seconds)
+                )
     if state.best_weights is not None:
         model.load_state_dict(state.best_weights)
     return TrainResult(

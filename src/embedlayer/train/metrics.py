@@ -23,7 +23,9 @@ def _as_array(name: str, values: Any) -> np.ndarray:
         values = values.detach().cpu().numpy()
     arr = np.asarray(values)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise DataError(f"{name}: expected a 1-D sequence of integer class ids, got shape {arr.shape} dtype {arr.dtype}")
+        raise DataError(
+            f"{name}: expected a 1-D sequence of integer class ids, got shape {arr.shape} dtype {arr.dtype}"
+        )
     return arr.astype(np.int64, copy=False)
 
 

@@ -21,8 +21,15 @@ from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
 from embedlayer.train.config import TrainConfig
 
-__all__ = ["build_optimizers", "clip_dense_grads", "embedding_parameters", "lr_factor", "set_lr", "sparse_tables",
-           "unbind_row_optimizers"]
+__all__ = [
+    "build_optimizers",
+    "clip_dense_grads",
+    "embedding_parameters",
+    "lr_factor",
+    "set_lr",
+    "sparse_tables",
+    "unbind_row_optimizers",
+]
 
 _EMBEDDING_TYPES = (Embedding, nn.Embedding, nn.EmbeddingBag)
 
@@ -65,8 +72,10 @@ def _row_optimizer(model: nn.Module, name: str, cfg: TrainConfig, lr: float) -> 
     tables = sparse_tables(model)
     foreign = [type(t).__name__ for t in tables if not isinstance(t, Embedding)]
     if foreign:
-        raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains embedlayer.layers.Embedding/EmbeddingBag "
-                          f"tables; the model has {', '.join(foreign)} (use SparseAdam: sparse_optimizer=None)")
+        raise ConfigError(
+            f"sparse_optimizer={cfg.sparse_optimizer!r} trains embedlayer.layers.Embedding/EmbeddingBag "
+            f"tables; the model has {', '.join(foreign)} (use SparseAdam: sparse_optimizer=None)"
+        )
     return make_sparse_optimizer(name, tables, lr=lr, weight_decay=cfg.embedding_weight_decay).bind()
 
 
@@ -106,9 +115,11 @@ def build_optimizers(model: nn.Module, cfg: TrainConfig) -> list[torch.optim.Opt
     elif sparse:
         optimizers.append(torch.optim.SparseAdam(sparse, lr=emb_lr))
     elif cfg.sparse_optimizer is not None and dense_emb:
-        raise ConfigError(f"sparse_optimizer={cfg.sparse_optimizer!r} trains tables with sparse=True, but the trainable "
-                          f"embedding tables of {type(model).__name__} have dense gradients; build them with sparse=True "
-                          f"(the CLI's default, without --dense-grad)")
+        raise ConfigError(
+            f"sparse_optimizer={cfg.sparse_optimizer!r} trains tables with sparse=True, but the trainable "
+            f"embedding tables of {type(model).__name__} have dense gradients; build them with sparse=True "
+            f"(the CLI's default, without --dense-grad)"
+        )
     if not optimizers:
         raise ConfigError(f"build_optimizers: {type(model).__name__} has no trainable parameters (all frozen?)")
     for opt in optimizers:

@@ -15,8 +15,9 @@ __all__ = ["detect_format", "save_vectors", "save_native", "load_native", "load_
 detect_format = detect_vectors_format
 
 
-def save_vectors(vectors: Vectors, path: str | os.PathLike[str], format: str = "glove", *,
-                 precision: int | None = None) -> None:
+def save_vectors(
+    vectors: Vectors, path: str | os.PathLike[str], format: str = "glove", *, precision: int | None = None
+) -> None:
     """The older name of ``vectors.save(path, format, precision=precision)``."""
     vectors.save(path, format, precision=precision)
 
@@ -31,7 +32,12 @@ def load_native(path: str | os.PathLike[str], *, limit: int | None = None) -> Ve
     return Vectors.load(path, format="native", limit=limit)
 
 
-def load_fasttext_bin(path: str | os.PathLike[str], limit: int | None = None, expected_dim: int | None = None, *,
-                      unicode_errors: UnicodeErrors = "strict") -> FastTextVectors:
+def load_fasttext_bin(
+    path: str | os.PathLike[str],
+    limit: int | None = None,
+    expected_dim: int | None = None,
+    *,
+    unicode_errors: UnicodeErrors = "strict",
+) -> FastTextVectors:
     """The older name of ``FastTextVectors.load(path, limit, expected_dim=..., unicode_errors=...)``."""
     return FastTextVectors.load(path, limit=limit, expected_dim=expected_dim, unicode_errors=unicode_errors)

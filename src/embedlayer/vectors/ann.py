@@ -49,8 +49,17 @@ class ApproxIndex:
         ConfigError: no backend installed, an unknown backend, or a bad parameter.
     """
 
-    def __init__(self, vectors: Vectors, *, backend: Backend = "auto", m: int = 32, ef_construction: int = 200,
-                 ef_search: int = 128, restrict_vocab: int | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        vectors: Vectors,
+        *,
+        backend: Backend = "auto",
+        m: int = 32,
+        ef_construction: int = 200,
+        ef_search: int = 128,
+        restrict_vocab: int | None = None,
+        seed: int = 0,
+    ) -> None:
         for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")

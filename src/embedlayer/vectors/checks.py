@@ -16,8 +16,18 @@ import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError
 
-__all__ = ["Table", "UnicodeErrors", "UNICODE_ERRORS", "check_read_options", "check_limit", "check_matrix_shape",
-           "build_index", "first_non_finite_row", "header_numbers", "check_plain_words"]
+__all__ = [
+    "Table",
+    "UnicodeErrors",
+    "UNICODE_ERRORS",
+    "check_read_options",
+    "check_limit",
+    "check_matrix_shape",
+    "build_index",
+    "first_non_finite_row",
+    "header_numbers",
+    "check_plain_words",
+]
 
 #: How readers decode words that are not valid UTF-8, as in gensim: "strict" raises FormatError.
 UnicodeErrors = Literal["strict", "replace", "ignore", "backslashreplace"]
@@ -47,8 +57,9 @@ def check_read_options(limit: object, expected_dim: object, unicode_errors: obje
     check_limit(limit)
     check_limit(expected_dim, "expected_dim")
     if unicode_errors not in UNICODE_ERRORS:
-        raise ConfigError(f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', "
-                          f"got {unicode_errors!r}")
+        raise ConfigError(
+            f"unicode_errors must be 'strict', 'replace', 'ignore' or 'backslashreplace', got {unicode_errors!r}"
+        )
 
 
 def check_matrix_shape(array: np.ndarray) -> None:
@@ -73,7 +84,7 @@ def first_non_finite_row(matrix: np.ndarray, step: int = 1 << 16) -> int | None:
     """The first row holding a NaN or infinity, or None; checked in blocks of ``step`` rows so the
     check needs no (N, D) boolean temporary (which would raise a loader's peak memory)."""
     for lo in range(0, len(matrix), step):
-        finite = np.isfinite(matrix[lo: lo + step]).all(axis=1)
+        finite = np.isfinite(matrix[lo : lo + step]).all(axis=1)
         if not finite.all():
             return lo + int(np.flatnonzero(~finite)[0])
     return None
@@ -92,5 +103,6 @@ def check_plain_words(words: Sequence[str], format_name: str) -> None:
     binary formats separate fields by whitespace, so such a word could not be read back."""
     for row, word in enumerate(words):
         if not word or _ASCII_SPACE.intersection(word):
-            raise FormatError(f"word {word!r} (row {row}) is empty or contains whitespace; "
-                              f"{format_name} cannot store it")
+            raise FormatError(
+                f"word {word!r} (row {row}) is empty or contains whitespace; {format_name} cannot store it"
+            )

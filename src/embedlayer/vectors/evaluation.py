@@ -32,8 +32,15 @@ import numpy as np
 from embedlayer.errors import ConfigError, DataError, where
 from embedlayer.vectors.similarity import SimilarityMixin
 
-__all__ = ["AnalogyResult", "AnalogyOutcomes", "PairsResult", "analogy_outcomes", "evaluate_word_analogies",
-           "evaluate_word_pairs", "gensim_test_file"]
+__all__ = [
+    "AnalogyResult",
+    "AnalogyOutcomes",
+    "PairsResult",
+    "analogy_outcomes",
+    "evaluate_word_analogies",
+    "evaluate_word_pairs",
+    "gensim_test_file",
+]
 
 #: ``progress(done, total)``, called as questions are answered.
 Progress = Callable[[int, int], None]
@@ -87,8 +94,10 @@ def _resolve(path: str | os.PathLike[str] | None, default: str, what: str) -> tu
         return Path(path), "file"
     found = gensim_test_file(default)
     if found is None:
-        raise ConfigError(f"no {what} file given and gensim (whose wheel ships {default}) is not installed; "
-                          f"pass the path of a {what} file")
+        raise ConfigError(
+            f"no {what} file given and gensim (whose wheel ships {default}) is not installed; "
+            f"pass the path of a {what} file"
+        )
     return found, "gensim test data"
 
 
@@ -148,15 +157,20 @@ def analogy_outcomes(
     rows = np.array([questions[i][2] for i in answerable], dtype=np.int64).reshape(-1, 3)  # (Q, 3) a, b, c
     correct = np.zeros(len(questions), dtype=bool)
     if answerable:  # else every question is OOV: nothing to answer, the score is 0.0 as gensim's
-        correct[answerable] = _answer(vectors, rows, [questions[i][1] for i in answerable],
-                                      min(restrict_vocab, len(vectors)), case_insensitive, progress)
+        correct[answerable] = _answer(
+            vectors,
+            rows,
+            [questions[i][1] for i in answerable],
+            min(restrict_vocab, len(vectors)),
+            case_insensitive,
+            progress,
+        )
     sections: list[tuple[str, list[Question], list[Question]]] = [(name, [], []) for name in names]
     for (section, words, q_rows), ok in zip(questions, correct.tolist()):
         if q_rows is not None or dummy4unknown:  # an OOV question counts (as wrong) only with dummy4unknown
             sections[section][1 if ok else 2].append(words)
     total = ("Total accuracy", [q for s in sections for q in s[1]], [q for s in sections for q in s[2]])
-    return AnalogyOutcomes(sections=[*sections, total], questions=quadruplets, oov=oov, path=str(file),
-                           source=source)
+    return AnalogyOutcomes(sections=[*sections, total], questions=quadruplets, oov=oov, path=str(file), source=source)
 
 
 def evaluate_word_analogies(
@@ -179,17 +193,33 @@ def evaluate_word_analogies(
         DataError (``file:line``): a question before any ``: section`` line, bad UTF-8, no question.
         OSError: the file cannot be read.
     """
-    out = analogy_outcomes(vectors, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
-                           dummy4unknown=dummy4unknown, progress=progress)
-    return AnalogyResult(score=out.score, sections=[_section(name, len(c), len(i)) for name, c, i in out.sections],
-                         questions=out.questions, oov=out.oov, oov_ratio=100.0 * out.oov / out.questions,
-                         path=out.path, source=out.source)
+    out = analogy_outcomes(
+        vectors,
+        path,
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+        progress=progress,
+    )
+    return AnalogyResult(
+        score=out.score,
+        sections=[_section(name, len(c), len(i)) for name, c, i in out.sections],
+        questions=out.questions,
+        oov=out.oov,
+        oov_ratio=100.0 * out.oov / out.questions,
+        path=out.path,
+        source=out.source,
+    )
 
 
 def _section(name: str, correct: int, incorrect: int) -> dict[str, Any]:
     answered = correct + incorrect
-    return {"section": name, "correct": correct, "incorrect": incorrect,
-            "accuracy": correct / answered if answered else 0.0}
+    return {
+        "section": name,
+        "correct": correct,
+        "incorrect": incorrect,
+        "accuracy": correct / answered if answered else 0.0,
+    }
 
 
 def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool):
@@ -202,14 +232,16 @@ def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{where(file, line_no)}: not valid UTF-8 ({exc.reason}); "
-                                f"expected UTF-8 text") from None
+                raise DataError(
+                    f"{where(file, line_no)}: not valid UTF-8 ({exc.reason}); expected UTF-8 text"
+                ) from None
             if line.startswith(": "):
                 names.append(line.lstrip(": ").strip())
                 continue
             if not names:
-                raise DataError(f"{where(file, line_no)}: question before any ': section' line; "
-                                f"expected a section header first")
+                raise DataError(
+                    f"{where(file, line_no)}: question before any ': section' line; expected a section header first"
+                )
             words = line.split()
             if len(words) != 4:
                 continue  # gensim skips lines that are not four words
@@ -225,8 +257,14 @@ def _read_questions(file: Path, ok_vocab: dict[str, int], case_insensitive: bool
     return names, questions, quadruplets, oov
 
 
-def _answer(vectors: SimilarityMixin, rows: np.ndarray, words: list[tuple[str, ...]], limit: int,
-            case_insensitive: bool, progress: Progress | None) -> np.ndarray:
+def _answer(
+    vectors: SimilarityMixin,
+    rows: np.ndarray,
+    words: list[tuple[str, ...]],
+    limit: int,
+    case_insensitive: bool,
+    progress: Progress | None,
+) -> np.ndarray:
     """Whether each question (rows a, b, c) is answered with its 4th word, as gensim decides."""
     norms = vectors.norms()
     unit = vectors.matrix[rows.ravel()].reshape(len(rows), 3, -1) / norms[rows][:, :, None]  # (Q, 3, D)
@@ -301,14 +339,25 @@ def evaluate_word_pairs(
                 gold.append(score)
                 model.append(_cosine(vectors, ok_vocab[a], ok_vocab[b]))
     except UnicodeDecodeError as exc:
-        raise DataError(f"{where(file)}: not valid {encoding} ({exc.reason} at byte {exc.start}); "
-                        f"expected {encoding} text") from None
+        raise DataError(
+            f"{where(file)}: not valid {encoding} ({exc.reason} at byte {exc.start}); expected {encoding} text"
+        ) from None
     if not gold:
-        raise DataError(f"{where(file)}: no valid similarity judgement found (invalid format, or every pair "
-                        f"out of vocabulary); expected lines word1, word2, score separated by {delimiter!r}")
+        raise DataError(
+            f"{where(file)}: no valid similarity judgement found (invalid format, or every pair "
+            f"out of vocabulary); expected lines word1, word2, score separated by {delimiter!r}"
+        )
     oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-    return PairsResult(pearson=_pearson(gold, model), spearman=_spearman(gold, model), oov_ratio=oov_ratio,
-                       pairs=len(gold), oov=oov, path=str(file), source=source, skipped_lines=skipped)
+    return PairsResult(
+        pearson=_pearson(gold, model),
+        spearman=_spearman(gold, model),
+        oov_ratio=oov_ratio,
+        pairs=len(gold),
+        oov=oov,
+        path=str(file),
+        source=source,
+        skipped_lines=skipped,
+    )
 
 
 def _cosine(vectors: SimilarityMixin, r1: int, r2: int) -> float:

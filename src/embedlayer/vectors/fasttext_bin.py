@@ -144,8 +144,11 @@ class _BinReader:
 
     def unpack(self, layout: struct.Struct, offset: int, what: str) -> tuple:
         if offset + layout.size > len(self.data):
-            raise self.fail(len(self.data), f"file ends inside the {what} ({layout.size} bytes from byte "
-                                            f"{offset}); expected a complete fastText .bin (truncated?)")
+            raise self.fail(
+                len(self.data),
+                f"file ends inside the {what} ({layout.size} bytes from byte "
+                f"{offset}); expected a complete fastText .bin (truncated?)",
+            )
         return layout.unpack_from(self.data, offset)
 
     def read(self) -> FastTextModel:
@@ -154,8 +157,11 @@ class _BinReader:
             try:  # fastText before 0.2 wrote no magic number: the file starts with the settings
                 return self.read_body(0, 0)
             except FormatError as exc:
-                raise self.fail(0, f"magic number is {magic}; expected fastText's {FASTTEXT_MAGIC} (and the "
-                                   f"file does not read as a pre-0.2 model either: {exc})") from None
+                raise self.fail(
+                    0,
+                    f"magic number is {magic}; expected fastText's {FASTTEXT_MAGIC} (and the "
+                    f"file does not read as a pre-0.2 model either: {exc})",
+                ) from None
         if version not in _VERSIONS:
             raise self.fail(4, f"fastText file version is {version}; expected one of {_VERSIONS}")
         return self.read_body(8, version)
@@ -168,16 +174,31 @@ class _BinReader:
         if version:
             (quant,) = self.unpack(struct.Struct("<?"), pos, "quantization flag")
             if quant:
-                raise self.fail(pos, "quantized .ftz not supported (quant_input is set); expected a plain "
-                                     "fastText .bin (save it without quantize, or use its .vec)")
+                raise self.fail(
+                    pos,
+                    "quantized .ftz not supported (quant_input is set); expected a plain "
+                    "fastText .bin (save it without quantize, or use its .vec)",
+                )
             pos += 1
         matrix = self.read_matrix(args, nwords, pos, version)
         return self.build(args, entries, nwords, matrix)
 
     def read_args(self, pos: int, version: int) -> tuple[FastTextArgs, int]:
         values = self.unpack(_ARGS, pos, "settings (args)")
-        names = ("dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket",
-                 "minn", "maxn", "lr_update_rate")
+        names = (
+            "dim",
+            "ws",
+            "epoch",
+            "min_count",
+            "neg",
+            "word_ngrams",
+            "loss",
+            "model",
+            "bucket",
+            "minn",
+            "maxn",
+            "lr_update_rate",
+        )
         args = FastTextArgs(**dict(zip(names, values[:12])), t=values[12], version=version)
         if version == 11 and args.model == 3:  # fastText: old supervised models had no char n-grams
             args = FastTextArgs(**{**args.__dict__, "maxn": 0})
@@ -197,8 +218,11 @@ class _BinReader:
         size, nwords, nlabels, _ntokens, *rest = self.unpack(layout, pos, "dictionary header")
         prune = rest[0] if rest else -1
         if not (0 <= nwords <= size and nlabels == size - nwords):
-            raise self.fail(pos, f"dictionary sizes disagree: size {size}, nwords {nwords}, nlabels {nlabels}; "
-                                 f"expected size = nwords + nlabels >= 0")
+            raise self.fail(
+                pos,
+                f"dictionary sizes disagree: size {size}, nwords {nwords}, nlabels {nlabels}; "
+                f"expected size = nwords + nlabels >= 0",
+            )
         pos += layout.size
         if size * (1 + _ENTRY.size) > len(self.data) - pos:
             raise self.fail(len(self.data), f"file too short for {size} dictionary entries; truncated?")
@@ -209,13 +233,18 @@ class _BinReader:
                 raise self.fail(pos, f"dictionary entry {i} of {size} has no NUL after its word; truncated?")
             count, kind = self.unpack(_ENTRY, end + 1, f"dictionary entry {i}")
             if kind != (0 if i < nwords else 1):
-                raise self.fail(end + 9, f"dictionary entry {i} has type {kind}; expected "
-                                         f"{'0 (word)' if i < nwords else '1 (label)'} with nwords {nwords}")
+                raise self.fail(
+                    end + 9,
+                    f"dictionary entry {i} has type {kind}; expected "
+                    f"{'0 (word)' if i < nwords else '1 (label)'} with nwords {nwords}",
+                )
             entries.append((data[pos:end], count, kind, pos))
             pos = end + 1 + _ENTRY.size
         if prune > 0:
-            raise self.fail(pos, f"pruned dictionary ({prune} n-gram ids): quantized .ftz not supported; "
-                                 f"expected a plain fastText .bin")
+            raise self.fail(
+                pos,
+                f"pruned dictionary ({prune} n-gram ids): quantized .ftz not supported; expected a plain fastText .bin",
+            )
         if prune < -1:
             raise self.fail(pos - 8, f"pruneidx size is {prune}; expected -1 or 0")
         self.no_ngrams = prune == 0
@@ -225,12 +254,17 @@ class _BinReader:
     def read_matrix(self, args: FastTextArgs, nwords: int, pos: int, version: int) -> np.ndarray:
         rows, dim = self.unpack(_MATRIX, pos, "input matrix shape")
         if rows != nwords + args.bucket or dim != args.dim:
-            raise self.fail(pos, f"input matrix is {rows} x {dim}; expected (nwords + bucket) x dim = "
-                                 f"{nwords + args.bucket} x {args.dim}")
+            raise self.fail(
+                pos,
+                f"input matrix is {rows} x {dim}; expected (nwords + bucket) x dim = "
+                f"{nwords + args.bucket} x {args.dim}",
+            )
         start = pos + _MATRIX.size
         if start + rows * dim * 4 > len(self.data):
-            raise self.fail(len(self.data), f"file ends inside the input matrix ({rows} x {dim} float32 from "
-                                            f"byte {start}); truncated?")
+            raise self.fail(
+                len(self.data),
+                f"file ends inside the input matrix ({rows} x {dim} float32 from byte {start}); truncated?",
+            )
         matrix = np.frombuffer(self.data, dtype="<f4", count=rows * dim, offset=start).reshape(rows, dim)
         end = start + rows * dim * 4
         qout = False
@@ -240,8 +274,11 @@ class _BinReader:
         if not qout:
             out_rows, out_dim = self.unpack(_MATRIX, end, "output matrix shape")
             if out_rows < 0 or out_dim < 0 or end + _MATRIX.size + out_rows * out_dim * 4 > len(self.data):
-                raise self.fail(len(self.data), f"file ends inside the output matrix ({out_rows} x {out_dim} "
-                                                f"from byte {end + _MATRIX.size}); truncated?")
+                raise self.fail(
+                    len(self.data),
+                    f"file ends inside the output matrix ({out_rows} x {out_dim} "
+                    f"from byte {end + _MATRIX.size}); truncated?",
+                )
         return matrix
 
     def build(self, args: FastTextArgs, entries, nwords: int, matrix: np.ndarray) -> FastTextModel:
@@ -251,30 +288,47 @@ class _BinReader:
             try:
                 words.append(raw.decode("utf-8", self.unicode_errors))
             except UnicodeDecodeError as exc:
-                raise self.fail(offset + exc.start, f"the word {raw!r} is not valid UTF-8 ({exc.reason}); "
-                                                    f"expected UTF-8 (or pass unicode_errors='replace')") from None
+                raise self.fail(
+                    offset + exc.start,
+                    f"the word {raw!r} is not valid UTF-8 ({exc.reason}); "
+                    f"expected UTF-8 (or pass unicode_errors='replace')",
+                ) from None
         if len(set(words)) != len(words):
             seen: dict[str, int] = {}
             for i, word in enumerate(words):
                 if word in seen:
-                    raise self.fail(entries[i][3], f"duplicate word {word!r} (entries {seen[word]} and {i}); "
-                                                   f"expected each word once")
+                    raise self.fail(
+                        entries[i][3],
+                        f"duplicate word {word!r} (entries {seen[word]} and {i}); expected each word once",
+                    )
                 seen[word] = i
         subwords = args.bucket > 0 and args.maxn > 0 and not self.no_ngrams
-        vectors = _word_vectors(matrix, [e[0] for e in entries[:keep]], args, nwords, subwords,
-                                eos_subwords=self.version == 0)
+        vectors = _word_vectors(
+            matrix, [e[0] for e in entries[:keep]], args, nwords, subwords, eos_subwords=self.version == 0
+        )
         if not np.isfinite(vectors).all():
             row = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
-            raise self.fail(entries[row][3], f"the vector of word {words[row]!r} has a NaN or infinite "
-                                             f"value; expected finite numbers")
+            raise self.fail(
+                entries[row][3],
+                f"the vector of word {words[row]!r} has a NaN or infinite value; expected finite numbers",
+            )
         labels = tuple(e[0].decode("utf-8", "replace") for e in entries[nwords:])
         counts = np.array([e[1] for e in entries[:keep]], dtype=np.int64)
-        return FastTextModel(words=tuple(words), matrix=vectors, input_matrix=matrix, args=args, counts=counts,
-                             labels=labels, nwords=nwords, subwords=subwords)
+        return FastTextModel(
+            words=tuple(words),
+            matrix=vectors,
+            input_matrix=matrix,
+            args=args,
+            counts=counts,
+            labels=labels,
+            nwords=nwords,
+            subwords=subwords,
+        )
 
 
-def _word_vectors(matrix: np.ndarray, raw_words: list[bytes], args: FastTextArgs, nwords: int,
-                  subwords: bool, *, eos_subwords: bool) -> np.ndarray:
+def _word_vectors(
+    matrix: np.ndarray, raw_words: list[bytes], args: FastTextArgs, nwords: int, subwords: bool, *, eos_subwords: bool
+) -> np.ndarray:
     """(len(raw_words), D): row i = mean of input rows [i] + n-gram rows of word i, as fastText
     (which gives ``</s>`` no n-grams since 0.2, and did before)."""
     n = len(raw_words)

@@ -33,8 +33,14 @@ _VERSION = 12
 _ROWS_PER_WRITE = 1 << 16
 
 
-def save_fasttext_bin(path: str | os.PathLike[str], words: Sequence[str], counts: np.ndarray, input_matrix: np.ndarray,
-                      output_matrix: np.ndarray, args: FastTextArgs) -> None:
+def save_fasttext_bin(
+    path: str | os.PathLike[str],
+    words: Sequence[str],
+    counts: np.ndarray,
+    input_matrix: np.ndarray,
+    output_matrix: np.ndarray,
+    args: FastTextArgs,
+) -> None:
     """Write a fastText model file atomically.
 
     Args:
@@ -50,8 +56,9 @@ def save_fasttext_bin(path: str | os.PathLike[str], words: Sequence[str], counts
     """
     nwords, dim = len(words), args.dim
     if input_matrix.shape != (nwords + args.bucket, dim):
-        raise ConfigError(f"input matrix is {input_matrix.shape}; expected (words + bucket, dim) = "
-                          f"{(nwords + args.bucket, dim)}")
+        raise ConfigError(
+            f"input matrix is {input_matrix.shape}; expected (words + bucket, dim) = {(nwords + args.bucket, dim)}"
+        )
     if output_matrix.shape != (nwords, dim):
         raise ConfigError(f"output matrix is {output_matrix.shape}; expected (words, dim) = {(nwords, dim)}")
     if len(counts) != nwords:
@@ -59,12 +66,29 @@ def save_fasttext_bin(path: str | os.PathLike[str], words: Sequence[str], counts
     encoded = [w.encode("utf-8") for w in words]
     for i, raw in enumerate(encoded):
         if not raw or any(c in raw for c in b"\0 \t\n\r\x0b\x0c"):
-            raise ConfigError(f"word {i} ({words[i]!r}) cannot be stored in a fastText .bin; expected a "
-                              f"non-empty word without NUL or whitespace")
+            raise ConfigError(
+                f"word {i} ({words[i]!r}) cannot be stored in a fastText .bin; expected a "
+                f"non-empty word without NUL or whitespace"
+            )
     with atomic_write(path, "wb") as fh:
         fh.write(struct.pack("<ii", FASTTEXT_MAGIC, _VERSION))
-        fh.write(_ARGS.pack(args.dim, args.ws, args.epoch, args.min_count, args.neg, args.word_ngrams, args.loss,
-                            args.model, args.bucket, args.minn, args.maxn, args.lr_update_rate, args.t))
+        fh.write(
+            _ARGS.pack(
+                args.dim,
+                args.ws,
+                args.epoch,
+                args.min_count,
+                args.neg,
+                args.word_ngrams,
+                args.loss,
+                args.model,
+                args.bucket,
+                args.minn,
+                args.maxn,
+                args.lr_update_rate,
+                args.t,
+            )
+        )
         fh.write(_DICT.pack(nwords, nwords, 0, int(np.sum(counts)), -1))
         fh.write(b"".join(raw + b"\0" + _ENTRY.pack(int(c), 0) for raw, c in zip(encoded, counts)))
         fh.write(b"\0")  # quant_input
@@ -76,4 +100,4 @@ def save_fasttext_bin(path: str | os.PathLike[str], words: Sequence[str], counts
 def _write_matrix(fh, matrix: np.ndarray) -> None:
     fh.write(_MATRIX.pack(*matrix.shape))
     for lo in range(0, matrix.shape[0], _ROWS_PER_WRITE):
-        fh.write(np.ascontiguousarray(matrix[lo:lo + _ROWS_PER_WRITE], dtype="<f4").tobytes())
+        fh.write(np.ascontiguousarray(matrix[lo : lo + _ROWS_PER_WRITE], dtype="<f4").tobytes())

@@ -99,8 +99,9 @@ def read_vectors(
         return read_fasttext_bin(path, limit, expected_dim, unicode_errors=unicode_errors)
     if fmt == "word2vec-binary":
         return read_word2vec_binary(path, limit, expected_dim, unicode_errors=unicode_errors)
-    return read_text(path, "glove" if fmt == "glove" else "word2vec", limit, expected_dim,
-                     unicode_errors=unicode_errors)
+    return read_text(
+        path, "glove" if fmt == "glove" else "word2vec", limit, expected_dim, unicode_errors=unicode_errors
+    )
 
 
 def write_vectors(

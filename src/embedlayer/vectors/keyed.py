@@ -36,9 +36,17 @@ class KeyedVectorsMixin(SimilarityMixin):
     """gensim's remaining read-only ``KeyedVectors`` names, on top of ``SimilarityMixin``."""
 
     if TYPE_CHECKING:  # provided by Vectors (store.py)
+
         @classmethod
-        def load(cls, path: str | os.PathLike[str], format: str | None = None, limit: int | None = None, *,
-                 expected_dim: int | None = None, unicode_errors: UnicodeErrors = "strict") -> Self: ...
+        def load(
+            cls,
+            path: str | os.PathLike[str],
+            format: str | None = None,
+            limit: int | None = None,
+            *,
+            expected_dim: int | None = None,
+            unicode_errors: UnicodeErrors = "strict",
+        ) -> Self: ...
 
     # --- attributes and lookups ------------------------------------------------------------------
     @property
@@ -73,13 +81,15 @@ class KeyedVectorsMixin(SimilarityMixin):
         return self.normed_matrix()
 
     # --- queries ---------------------------------------------------------------------------------
-    def similar_by_key(self, key: str, topn: int | None = 10,
-                       restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray:
+    def similar_by_key(
+        self, key: str, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
         """``most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)``."""
         return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
 
-    def similar_by_word(self, word: str, topn: int | None = 10,
-                        restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray:
+    def similar_by_word(
+        self, word: str, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | np.ndarray:
         """gensim's older name of ``similar_by_key``."""
         return self.similar_by_key(word, topn, restrict_vocab)
 
@@ -94,8 +104,9 @@ class KeyedVectorsMixin(SimilarityMixin):
         """
         v, m = np.asarray(vector_1), np.asarray(vectors_all)
         if v.ndim != 1 or m.ndim != 2 or m.shape[1] != v.shape[0]:
-            raise ConfigError(f"cosine_similarities takes a (D,) vector and a (K, D) array, got shapes "
-                              f"{v.shape} and {m.shape}")
+            raise ConfigError(
+                f"cosine_similarities takes a (D,) vector and a (K, D) array, got shapes {v.shape} and {m.shape}"
+            )
         return _cosines(v, m, np.linalg.norm(m, axis=1))
 
     def distances(self, word_or_vector: str | np.ndarray, other_words: Iterable[str] = ()) -> np.ndarray:
@@ -122,8 +133,9 @@ class KeyedVectorsMixin(SimilarityMixin):
         """
         sims = self.similar_by_word(wa, topn)
         if not len(sims):
-            raise ConfigError(f"relative_cosine_similarity needs neighbours of {wa!r}; these vectors hold no "
-                              f"other word")
+            raise ConfigError(
+                f"relative_cosine_similarity needs neighbours of {wa!r}; these vectors hold no other word"
+            )
         return self.similarity(wa, wb) / sum(s for _, s in sims)
 
     def most_similar_to_given(self, key1: str, keys_list: Sequence[str]) -> str:
@@ -186,8 +198,13 @@ class KeyedVectorsMixin(SimilarityMixin):
         """
         if similarity_function != "most_similar":
             raise ConfigError(f"similarity_function must be 'most_similar' (3CosAdd), got {similarity_function!r}")
-        out = evaluation.analogy_outcomes(self, analogies, restrict_vocab=restrict_vocab,
-                                          case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
+        out = evaluation.analogy_outcomes(
+            self,
+            analogies,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+        )
         return out.score, [{"section": name, "correct": c, "incorrect": i} for name, c, i in out.sections]
 
     def evaluate_word_pairs(
@@ -203,9 +220,15 @@ class KeyedVectorsMixin(SimilarityMixin):
         without scipy) and the percentage of pairs with an unknown word. See
         ``embedlayer.vectors.evaluate_word_pairs``; ``pairs=None`` uses the file in the gensim wheel.
         """
-        result = evaluation.evaluate_word_pairs(self, pairs, delimiter=delimiter, encoding=encoding,
-                                                restrict_vocab=restrict_vocab, case_insensitive=case_insensitive,
-                                                dummy4unknown=dummy4unknown)
+        result = evaluation.evaluate_word_pairs(
+            self,
+            pairs,
+            delimiter=delimiter,
+            encoding=encoding,
+            restrict_vocab=restrict_vocab,
+            case_insensitive=case_insensitive,
+            dummy4unknown=dummy4unknown,
+        )
         return result.pearson, result.spearman, result.oov_ratio
 
     # --- word2vec files under gensim's names -----------------------------------------------------

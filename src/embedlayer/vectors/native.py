@@ -103,8 +103,10 @@ def open_native(path: str | os.PathLike[str], *, limit: int | None = None) -> Na
     if not words_path.is_file():
         raise FormatError(f"{where(words_path)}: missing; {META} names it as the words file")
     if words_path.stat().st_size < count:
-        raise FormatError(f"{where(words_path)}: {words_path.stat().st_size} bytes cannot hold {count} lines; "
-                          f"expected one word a line as {META} says")
+        raise FormatError(
+            f"{where(words_path)}: {words_path.stat().st_size} bytes cannot hold {count} lines; "
+            f"expected one word a line as {META} says"
+        )
     rows = count if limit is None else min(limit, count)
     return NativeTable(matrix[:rows], words_path, count)
 
@@ -130,8 +132,15 @@ def write_native(words: Sequence[str], matrix: np.ndarray, path: str | os.PathLi
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         _write(tmp / _MATRIX, lambda fh: np.save(fh, matrix, allow_pickle=False))
         _write(tmp / _WORDS, lambda fh: fh.write(words_bytes))
-        meta = {"format": FORMAT_NAME, "version": VERSION, "count": len(words), "dim": matrix.shape[1],
-                "dtype": "float32", "matrix": _MATRIX, "words": _WORDS}
+        meta = {
+            "format": FORMAT_NAME,
+            "version": VERSION,
+            "count": len(words),
+            "dim": matrix.shape[1],
+            "dtype": "float32",
+            "matrix": _MATRIX,
+            "words": _WORDS,
+        }
         _write(tmp / META, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))
         os.chmod(tmp, 0o777 & ~_umask())
         _swap_into_place(tmp, target)
@@ -155,8 +164,9 @@ def _read_meta(meta_path: Path) -> dict[str, Any]:
     if not _is_int(version) or version < 1:
         raise FormatError(f"{where(meta_path)}: version is {version!r}; expected {VERSION}")
     if version > VERSION:
-        raise FormatError(f"{where(meta_path)}: version {version} is newer than this embedlayer reads ({VERSION}); "
-                          f"upgrade embedlayer")
+        raise FormatError(
+            f"{where(meta_path)}: version {version} is newer than this embedlayer reads ({VERSION}); upgrade embedlayer"
+        )
     for key, low in (("count", 0), ("dim", 1)):
         if not _is_int(meta.get(key)) or meta[key] < low:
             raise FormatError(f"{where(meta_path)}: {key} is {meta.get(key)!r}; expected an int >= {low}")
@@ -187,12 +197,16 @@ def _open_matrix(npy: Path, count: int, dim: int) -> np.ndarray:
     except (ValueError, OSError, SyntaxError, EOFError) as exc:
         raise FormatError(f"{where(npy)}: not a valid .npy file ({exc})") from None
     if dtype != np.dtype("<f4") or fortran or shape != (count, dim):
-        raise FormatError(f"{where(npy)}: holds {dtype} {shape} in {'Fortran' if fortran else 'C'} order; "
-                          f"expected little-endian float32 ({count}, {dim}) in C order as {META} says")
+        raise FormatError(
+            f"{where(npy)}: holds {dtype} {shape} in {'Fortran' if fortran else 'C'} order; "
+            f"expected little-endian float32 ({count}, {dim}) in C order as {META} says"
+        )
     size, expected = npy.stat().st_size, offset + count * dim * 4
     if size != expected:
-        raise FormatError(f"{where(npy)}: {size} bytes; expected {expected} for float32 ({count}, {dim}) "
-                          f"({'truncated' if size < expected else 'trailing bytes'})")
+        raise FormatError(
+            f"{where(npy)}: {size} bytes; expected {expected} for float32 ({count}, {dim}) "
+            f"({'truncated' if size < expected else 'trailing bytes'})"
+        )
     if count == 0:  # an empty file region cannot be mapped
         array = np.zeros((0, dim), dtype=np.float32)
     else:
@@ -222,8 +236,9 @@ def _read_words(path: Path, rows: int, count: int) -> list[str]:
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise FormatError(f"{where(path, i + 1)}: word is not valid UTF-8 ({exc.reason} at byte "
-                                  f"{exc.start}); expected UTF-8") from None
+                raise FormatError(
+                    f"{where(path, i + 1)}: word is not valid UTF-8 ({exc.reason} at byte {exc.start}); expected UTF-8"
+                ) from None
         raise  # pragma: no cover
 
 
@@ -235,8 +250,10 @@ def _encode_words(words: Sequence[str]) -> bytes:
     try:
         return "".join(w + "\n" for w in words).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise FormatError(f"a word cannot be written as UTF-8 ({exc.reason}: {exc.object[exc.start:exc.end]!r}); "
-                          f"expected valid Unicode text") from None
+        raise FormatError(
+            f"a word cannot be written as UTF-8 ({exc.reason}: {exc.object[exc.start : exc.end]!r}); "
+            f"expected valid Unicode text"
+        ) from None
 
 
 def _write(path: Path, fill) -> None:

@@ -34,6 +34,7 @@ class SimilarityMixin:
     """The query methods of ``Vectors``, which provides what is declared below."""
 
     if TYPE_CHECKING:  # provided by Vectors (store.py)
+
         @property
         def matrix(self) -> np.ndarray: ...
         @property
@@ -190,7 +191,7 @@ class SimilarityMixin:
         out: list[list[tuple[str, float]]] = []
         qblock = 512
         for q0 in range(0, len(rows), qblock):
-            best_s, best_i = self._batch_topk(queries[q0:q0 + qblock], rows[q0:q0 + qblock, None], limit, k)
+            best_s, best_i = self._batch_topk(queries[q0 : q0 + qblock], rows[q0 : q0 + qblock, None], limit, k)
             for s, i in zip(best_s, best_i):
                 out.append([(self.index_to_key[r], float(v)) for r, v in zip(i.tolist(), s.tolist()) if v != -np.inf])
         return out
@@ -270,7 +271,7 @@ class SimilarityMixin:
         rows = self._known_rows(pos + neg)
         terms = np.stack([self._term_vector(t, normalize=True) for t in pos + neg]).astype(np.float32)  # (T, D)
         sims = (1 + self._scores(terms, limit)) / 2  # (T, R)
-        scores = np.prod(sims[: len(pos)], axis=0) / (np.prod(sims[len(pos):], axis=0) + np.float32(1e-6))
+        scores = np.prod(sims[: len(pos)], axis=0) / (np.prod(sims[len(pos) :], axis=0) + np.float32(1e-6))
         if topn is None:
             return scores
         scores[[r for r in rows if r < limit]] = -np.inf
@@ -382,4 +383,3 @@ def unit_vector(vector: np.ndarray) -> np.ndarray:
     """``vector`` scaled to unit L2 length; a zero vector is returned as is."""
     length = np.linalg.norm(vector)
     return vector / length if length > 0 else vector
-

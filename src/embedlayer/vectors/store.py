@@ -70,8 +70,9 @@ class Vectors(KeyedVectorsMixin):
         index = build_index(words)
         row = first_non_finite_row(array)
         if row is not None:
-            raise FormatError(f"vector of word {words[row]!r} (row {row}) has a NaN or infinite value; "
-                              f"expected finite numbers")
+            raise FormatError(
+                f"vector of word {words[row]!r} (row {row}) has a NaN or infinite value; expected finite numbers"
+            )
         if array.flags.writeable:
             array.flags.writeable = False
         self._init(array, words, index, None, None)
@@ -106,8 +107,14 @@ class Vectors(KeyedVectorsMixin):
         self._init(matrix, table.words, table.index, None, None)
         return self
 
-    def _init(self, matrix: np.ndarray, words: tuple[str, ...] | None, index: Mapping[str, int] | None,
-              load_words: Callable[[], Sequence[str]] | None, source: str | None) -> None:
+    def _init(
+        self,
+        matrix: np.ndarray,
+        words: tuple[str, ...] | None,
+        index: Mapping[str, int] | None,
+        load_words: Callable[[], Sequence[str]] | None,
+        source: str | None,
+    ) -> None:
         self._matrix: np.ndarray = matrix
         self._words: tuple[str, ...] | None = words
         self._index: Mapping[str, int] | None = index
@@ -124,8 +131,9 @@ class Vectors(KeyedVectorsMixin):
             assert self._load_words is not None
             words = tuple(self._load_words())
             if len(words) != len(self):
-                raise FormatError(f"{self._source}: {len(words)} words for {len(self)} matrix rows; "
-                                  f"expected one word per row")
+                raise FormatError(
+                    f"{self._source}: {len(words)} words for {len(self)} matrix rows; expected one word per row"
+                )
             self._words, self._load_words = words, None  # the loader (and what it holds) can go
         return self._words
 
@@ -190,7 +198,7 @@ class Vectors(KeyedVectorsMixin):
             norms = np.empty(n, dtype=np.float32)
             step = max(1, (1 << 22) // max(1, self.vector_size))  # ~16 MB of rows at a time
             for start in range(0, n, step):
-                norms[start:start + step] = np.linalg.norm(self._matrix[start:start + step], axis=1)
+                norms[start : start + step] = np.linalg.norm(self._matrix[start : start + step], axis=1)
             norms[norms == 0] = 1.0
             norms.flags.writeable = False
             self._norms = norms
@@ -249,8 +257,10 @@ class Vectors(KeyedVectorsMixin):
         """
         if issubclass(cls, FastTextVectors):
             if format not in (None, "fasttext-bin"):
-                raise ConfigError(f"{cls.__name__}.load reads format 'fasttext-bin', got format={format!r}; "
-                                  f"use Vectors.load for other formats")
+                raise ConfigError(
+                    f"{cls.__name__}.load reads format 'fasttext-bin', got format={format!r}; "
+                    f"use Vectors.load for other formats"
+                )
             format = "fasttext-bin"
         loaded = read_vectors(path, format, limit, expected_dim=expected_dim, unicode_errors=unicode_errors)
         if isinstance(loaded, NativeTable):
@@ -259,8 +269,10 @@ class Vectors(KeyedVectorsMixin):
             return cls._from_table(loaded)
         target = cls if issubclass(cls, FastTextVectors) else FastTextVectors
         if not issubclass(target, cls):
-            raise ConfigError(f"{where(path)}: a fastText model, which {cls.__name__}.load cannot return; "
-                              f"use Vectors.load or FastTextVectors.load")
+            raise ConfigError(
+                f"{where(path)}: a fastText model, which {cls.__name__}.load cannot return; "
+                f"use Vectors.load or FastTextVectors.load"
+            )
         return target._from_model(loaded)  # type: ignore[return-value]  # checked: target is a subclass of cls
 
     def save(self, path: str | os.PathLike[str], format: str = "glove", *, precision: int | None = None) -> None:
@@ -304,8 +316,18 @@ class FastTextVectors(Vectors):
     ``word in vectors.key_to_index`` (or ``has_index_for``) tells whether the model holds the word.
     """
 
-    def __init__(self, words: Sequence[str], matrix: np.ndarray, *, input_matrix: np.ndarray, args: FastTextArgs,
-                 counts: np.ndarray, nwords: int, subwords: bool, labels: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        words: Sequence[str],
+        matrix: np.ndarray,
+        *,
+        input_matrix: np.ndarray,
+        args: FastTextArgs,
+        counts: np.ndarray,
+        nwords: int,
+        subwords: bool,
+        labels: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(words, matrix, copy=False)
         self.input_matrix = input_matrix
         self.args = args
@@ -316,8 +338,16 @@ class FastTextVectors(Vectors):
 
     @classmethod
     def _from_model(cls, model: FastTextModel) -> Self:
-        return cls(model.words, model.matrix, input_matrix=model.input_matrix, args=model.args, counts=model.counts,
-                   nwords=model.nwords, subwords=model.subwords, labels=model.labels)
+        return cls(
+            model.words,
+            model.matrix,
+            input_matrix=model.input_matrix,
+            args=model.args,
+            counts=model.counts,
+            nwords=model.nwords,
+            subwords=model.subwords,
+            labels=model.labels,
+        )
 
     @property
     def minn(self) -> int:

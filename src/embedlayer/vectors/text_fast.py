@@ -53,7 +53,7 @@ class FastReader:
         fh.seek(0)
         first = fh.readline()
         if first.startswith(_BOM):
-            first = first[len(_BOM):]
+            first = first[len(_BOM) :]
         fields = first.split()
         count = None
         if self.fmt == "word2vec":
@@ -74,7 +74,7 @@ class FastReader:
         words: list[str] = []
         for chunk in _chunks(fh, pending):
             block_words, values, cut = self._parse(chunk, dim, capacity - len(words))
-            matrix[len(words): len(words) + len(block_words)] = values
+            matrix[len(words) : len(words) + len(block_words)] = values
             words.extend(block_words)
             if cut:  # rows beyond the capacity: fine after `limit` rows, else more than the header says
                 if self.limit is not None and len(words) >= self.limit:
@@ -158,8 +158,11 @@ def _count_fields(data: bytes, lines: int) -> int:
     """
     if not data:
         return 0
-    plain = not (data.startswith(b" ") or data.endswith(b" ")
-                 or any(c in data for c in (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b" \n", b"\n ")))
+    plain = not (
+        data.startswith(b" ")
+        or data.endswith(b" ")
+        or any(c in data for c in (b"\t", b"\r", b"\x0b", b"\x0c", b"  ", b" \n", b"\n "))
+    )
     if plain:
         return data.count(b" ") + lines
     ws = _WS[np.frombuffer(data, dtype=np.uint8)]

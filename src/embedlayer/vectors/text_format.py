@@ -107,8 +107,10 @@ class _Reader:
             if self.limit is not None and len(words) >= self.limit:
                 break
             if self.header_count is not None and len(words) >= self.header_count:
-                raise FormatError(f"{where(self.path, lineno)}: more words than the header's count "
-                                  f"{self.header_count}; expected the file to end")
+                raise FormatError(
+                    f"{where(self.path, lineno)}: more words than the header's count "
+                    f"{self.header_count}; expected the file to end"
+                )
             word = self._word(fields[0], lineno)
             values = fields[1:]
             if dim is None:
@@ -118,8 +120,10 @@ class _Reader:
             if len(values) != dim:
                 raise FormatError(self._count_message(lineno, word, dim, len(values)))
             if word in index:
-                raise FormatError(f"{where(self.path, lineno)}: duplicate word {word!r} (first on line "
-                                  f"{line_of_row[index[word]]}); expected each word once")
+                raise FormatError(
+                    f"{where(self.path, lineno)}: duplicate word {word!r} (first on line "
+                    f"{line_of_row[index[word]]}); expected each word once"
+                )
             row = len(words)
             if row == len(matrix):
                 matrix = np.concatenate([matrix, np.empty_like(matrix)])
@@ -134,8 +138,10 @@ class _Reader:
         if not words:
             raise FormatError(f"{where(self.path)}: no vectors in the file; expected one 'word v1 ... vD' per line")
         if self.header_count is not None and self.limit is None and len(words) < self.header_count:
-            raise FormatError(f"{where(self.path)}: the header says {self.header_count} words but the file "
-                              f"has {len(words)}; expected as many rows as the header's count")
+            raise FormatError(
+                f"{where(self.path)}: the header says {self.header_count} words but the file "
+                f"has {len(words)}; expected as many rows as the header's count"
+            )
         assert matrix is not None, "a row was read, so the matrix exists"
         matrix = matrix[: len(words)]
         self._check_finite(matrix, words, line_of_row)
@@ -146,8 +152,9 @@ class _Reader:
             numbers = header_numbers(fields)
             if numbers is None:
                 shown = b" ".join(fields)[:60].decode("utf-8", "replace")
-                raise FormatError(f"{where(self.path, lineno)}: expected a word2vec header 'count dim', "
-                                  f"found {shown!r}")
+                raise FormatError(
+                    f"{where(self.path, lineno)}: expected a word2vec header 'count dim', found {shown!r}"
+                )
             count, dim = numbers
             if dim < 1:
                 raise FormatError(f"{where(self.path, lineno)}: header dimension is {dim}; expected >= 1")
@@ -158,28 +165,31 @@ class _Reader:
 
     def _first_dim(self, values: list[bytes], word: str, lineno: int) -> int:
         if not values:
-            raise FormatError(f"{where(self.path, lineno)}: found the word {word!r} and no values; "
-                              f"expected 'word v1 ... vD'")
+            raise FormatError(
+                f"{where(self.path, lineno)}: found the word {word!r} and no values; expected 'word v1 ... vD'"
+            )
         self.header_line = header_numbers([word.encode(), *values]) is not None
         self._check_expected_dim(len(values), lineno)
         return len(values)
 
     def _check_expected_dim(self, dim: int, lineno: int | None = None) -> None:
         if self.expected_dim is not None and dim != self.expected_dim:
-            raise FormatError(f"{where(self.path, lineno)}: the vectors have dimension {dim}, "
-                              f"expected_dim is {self.expected_dim}")
+            raise FormatError(
+                f"{where(self.path, lineno)}: the vectors have dimension {dim}, expected_dim is {self.expected_dim}"
+            )
 
     def _word(self, raw: bytes, lineno: int) -> str:
         try:
             return raw.decode("utf-8", self.unicode_errors)
         except UnicodeDecodeError as exc:
-            raise FormatError(f"{where(self.path, lineno)}: the word {raw!r} is not valid UTF-8 ({exc.reason}); "
-                              f"expected UTF-8 text (or pass unicode_errors='replace')") from None
+            raise FormatError(
+                f"{where(self.path, lineno)}: the word {raw!r} is not valid UTF-8 ({exc.reason}); "
+                f"expected UTF-8 text (or pass unicode_errors='replace')"
+            ) from None
 
     def _count_message(self, lineno: int, word: str, dim: int, found: int) -> str:
         source = "the header's dimension" if self.fmt == "word2vec" else "the first row's dimension"
-        message = (f"{where(self.path, lineno)}: expected {dim} values after the word {word!r} ({source}), "
-                   f"found {found}")
+        message = f"{where(self.path, lineno)}: expected {dim} values after the word {word!r} ({source}), found {found}"
         if self.fmt == "glove" and self.header_line and lineno == 2:
             message += "; line 1 looks like a word2vec header, try format='word2vec'"
         return message
@@ -190,8 +200,9 @@ class _Reader:
                 float(value)
             except ValueError:
                 shown = value.decode("utf-8", "replace")
-                return (f"{where(self.path, lineno)}: value {column} of the word {word!r} is {shown!r}; "
-                        f"expected a number")
+                return (
+                    f"{where(self.path, lineno)}: value {column} of the word {word!r} is {shown!r}; expected a number"
+                )
         return f"{where(self.path, lineno)}: the values of the word {word!r} are not numbers"  # pragma: no cover
 
     def _check_finite(self, matrix: np.ndarray, words: list[str], line_of_row: list[int]) -> None:
@@ -199,8 +210,10 @@ class _Reader:
         if not finite.all():
             row = int(np.flatnonzero(~finite)[0])
             column = int(np.flatnonzero(~np.isfinite(matrix[row]))[0]) + 1
-            raise FormatError(f"{where(self.path, line_of_row[row])}: value {column} of the word {words[row]!r} is "
-                              f"{matrix[row, column - 1]}; expected a finite number")
+            raise FormatError(
+                f"{where(self.path, line_of_row[row])}: value {column} of the word {words[row]!r} is "
+                f"{matrix[row, column - 1]}; expected a finite number"
+            )
 
 
 def _open(path: str | os.PathLike[str]) -> BinaryIO:
@@ -216,7 +229,7 @@ def _lines(fh: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
     """(1-based line number, whitespace-split fields) for each non-blank line; drops a UTF-8 BOM."""
     for lineno, raw in enumerate(fh, start=1):
         if lineno == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         fields = raw.split()
         if fields:
             yield lineno, fields
@@ -241,8 +254,9 @@ def write_text(
     """
     if format not in _FORMATS:
         raise ConfigError(f"vectors text format must be one of {_FORMATS}, got {format!r}")
-    if precision is not None and (isinstance(precision, bool) or not isinstance(precision, int)
-                                  or not 1 <= precision <= 17):
+    if precision is not None and (
+        isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17
+    ):
         raise ConfigError(f"precision must be None or an int in 1..17, got {precision!r}")
     check_plain_words(words, "text vector formats")
     with atomic_write(path, "w") as fh:

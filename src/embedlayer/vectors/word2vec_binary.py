@@ -60,7 +60,7 @@ def looks_like_word2vec_binary(head: bytes) -> bool:
     space = rest.find(b" ")
     if dim < 1 or space < 0:
         return False
-    values = rest[space + 1: space + 1 + 4 * dim]
+    values = rest[space + 1 : space + 1 + 4 * dim]
     if values.translate(None, _TEXT_BYTES):
         return True  # a control byte that is not whitespace
     try:
@@ -132,9 +132,12 @@ class _BinaryReader:
         # Each record needs at least 1 word byte, a space and 4 * dim value bytes.
         wanted = min(count, self.limit or count)
         if wanted * (4 * dim + 2) > self.size - start:
-            raise self.fail(self.size, f"file ends after {self.size} bytes, too short for the header's "
-                                       f"{wanted} words of dimension {dim} (at least {4 * dim + 2} bytes "
-                                       f"each); expected a complete file (truncated?)")
+            raise self.fail(
+                self.size,
+                f"file ends after {self.size} bytes, too short for the header's "
+                f"{wanted} words of dimension {dim} (at least {4 * dim + 2} bytes "
+                f"each); expected a complete file (truncated?)",
+            )
         return count, dim, start
 
     def read(self) -> Table:
@@ -152,8 +155,7 @@ class _BinaryReader:
             buf += more
             if newline is None:
                 newline = self._style(buf, nbytes)
-            pos, starts = self._scan(buf, base, nbytes, wanted - len(raw_words), newline, raw_words, at_eof,
-                                     count, dim)
+            pos, starts = self._scan(buf, base, nbytes, wanted - len(raw_words), newline, raw_words, at_eof, count, dim)
             if starts:
                 self._gather(buf, starts, nbytes, matrix, len(raw_words) - len(starts))
                 value_starts.append(np.asarray(starts, dtype=np.int64) + base)
@@ -161,8 +163,10 @@ class _BinaryReader:
             if at_eof:
                 break
         if len(raw_words) < wanted:
-            raise self.fail(base + len(buf), f"file ends after {len(raw_words)} of the header's {count} words; "
-                                             f"expected {count} (truncated file?)")
+            raise self.fail(
+                base + len(buf),
+                f"file ends after {len(raw_words)} of the header's {count} words; expected {count} (truncated file?)",
+            )
         if self.limit is None or len(raw_words) < self.limit:
             self._check_end(buf, base, count)
         offsets = np.concatenate(value_starts) if value_starts else np.zeros(0, dtype=np.int64)
@@ -177,8 +181,18 @@ class _BinaryReader:
             return None
         return buf[after] == 10
 
-    def _scan(self, buf: bytes, base: int, nbytes: int, room: int, newline: bool | None,
-              raw_words: list[bytes], at_eof: bool, count: int, dim: int) -> tuple[int, list[int]]:
+    def _scan(
+        self,
+        buf: bytes,
+        base: int,
+        nbytes: int,
+        room: int,
+        newline: bool | None,
+        raw_words: list[bytes],
+        at_eof: bool,
+        count: int,
+        dim: int,
+    ) -> tuple[int, list[int]]:
         """Find the complete records in ``buf`` (at most ``room``): append their words, return the
         position after the last one and the offsets of their values in ``buf``."""
         find, size, append = buf.find, len(buf), raw_words.append
@@ -192,9 +206,12 @@ class _BinaryReader:
                 if pos >= size:
                     break
                 if buf[pos] != 10:
-                    raise self.fail(base + pos, f"expected a newline after the vector of word "
-                                                f"{len(raw_words)}, found byte {buf[pos]:#04x}; is "
-                                                f"the header's dimension {dim} right?")
+                    raise self.fail(
+                        base + pos,
+                        f"expected a newline after the vector of word "
+                        f"{len(raw_words)}, found byte {buf[pos]:#04x}; is "
+                        f"the header's dimension {dim} right?",
+                    )
                 pos += 1
             first = False
             space = find(b" ", pos, pos + _MAX_WORD + 1)
@@ -203,8 +220,11 @@ class _BinaryReader:
                     self._incomplete(buf, pos, base, space, len(raw_words), count, dim)
                 return rec, starts
             if space == pos:
-                raise self.fail(base + pos, f"empty word (a space where word {len(raw_words)} "
-                                            f"should start); expected 'word' then {dim} float32 values")
+                raise self.fail(
+                    base + pos,
+                    f"empty word (a space where word {len(raw_words)} "
+                    f"should start); expected 'word' then {dim} float32 values",
+                )
             append(buf[pos:space])
             starts.append(space + 1)
             pos = space + 1 + nbytes
@@ -214,26 +234,36 @@ class _BinaryReader:
         """Copy the value bytes at ``starts`` into ``matrix[row:]``: one fancy-index gather over
         overlapping ``nbytes`` windows of ``buf`` (a row copy each, no per-value work)."""
         data = np.frombuffer(buf, dtype=np.uint8)
-        windows = np.lib.stride_tricks.as_strided(data, shape=(len(data) - nbytes + 1, nbytes), strides=(1, 1),
-                                                  writeable=False)
+        windows = np.lib.stride_tricks.as_strided(
+            data, shape=(len(data) - nbytes + 1, nbytes), strides=(1, 1), writeable=False
+        )
         values = windows[np.asarray(starts, dtype=np.intp)]  # (k, nbytes) uint8, a copy
-        matrix[row: row + len(starts)] = values.view("<f4")
+        matrix[row : row + len(starts)] = values.view("<f4")
 
     def _incomplete(self, buf: bytes, pos: int, base: int, space: int, read: int, count: int, dim: int):
         if space < 0:
-            shown = buf[pos: pos + 40]
-            raise self.fail(base + pos, f"no space after word {read} (found {shown!r}...); expected "
-                                        f"'word ' then {dim} float32 values (truncated file or wrong header?)")
-        raise self.fail(base + len(buf), f"file ends inside word {read} of {count} (its {dim} values need "
-                                         f"{4 * dim} bytes after byte {base + space + 1}); truncated file?")
+            shown = buf[pos : pos + 40]
+            raise self.fail(
+                base + pos,
+                f"no space after word {read} (found {shown!r}...); expected "
+                f"'word ' then {dim} float32 values (truncated file or wrong header?)",
+            )
+        raise self.fail(
+            base + len(buf),
+            f"file ends inside word {read} of {count} (its {dim} values need "
+            f"{4 * dim} bytes after byte {base + space + 1}); truncated file?",
+        )
 
     def _check_end(self, buf: bytes, base: int, count: int) -> None:
         """After the header's count of words only whitespace may follow."""
         rest = buf + self.fh.read(_MAX_WORD)
         if rest.strip(b" \t\r\n"):
             offset = base + len(rest) - len(rest.lstrip(b" \t\r\n"))
-            raise self.fail(offset, f"more data after the header's {count} words; expected the file to end "
-                                    f"(is the header's count or dimension wrong?)")
+            raise self.fail(
+                offset,
+                f"more data after the header's {count} words; expected the file to end "
+                f"(is the header's count or dimension wrong?)",
+            )
 
     def _finish(self, raw_words: list[bytes], matrix: np.ndarray, offsets: np.ndarray, dim: int) -> Table:
         n = len(raw_words)
@@ -250,8 +280,11 @@ class _BinaryReader:
                         raw.decode("utf-8")
                     except UnicodeDecodeError as exc:
                         i = len(words) + j
-                        raise self.fail(int(word_offsets[i]) + exc.start, f"the word {raw!r} is not valid UTF-8 "
-                                        f"({exc.reason}); expected UTF-8 (or pass unicode_errors='replace')") from None
+                        raise self.fail(
+                            int(word_offsets[i]) + exc.start,
+                            f"the word {raw!r} is not valid UTF-8 "
+                            f"({exc.reason}); expected UTF-8 (or pass unicode_errors='replace')",
+                        ) from None
                 raise AssertionError("unreachable") from None  # pragma: no cover
             words.extend(text.split(" "))
             del raw_words[:step], piece, text
@@ -261,8 +294,10 @@ class _BinaryReader:
         if row is not None:
             column = int(np.flatnonzero(~np.isfinite(matrix[row]))[0])
             offset = int(offsets[row]) + 4 * column
-            raise self.fail(offset, f"value {column + 1} of the word {words[row]!r} is {matrix[row, column]}; "
-                                    f"expected a finite number")
+            raise self.fail(
+                offset,
+                f"value {column + 1} of the word {words[row]!r} is {matrix[row, column]}; expected a finite number",
+            )
         try:
             return Table(tuple(words), build_index(words), matrix)  # build_index checks for duplicates
         except FormatError:
@@ -270,8 +305,10 @@ class _BinaryReader:
             for i, word in enumerate(words):
                 if word in seen:
                     first = int(word_offsets[seen[word]])
-                    raise self.fail(int(word_offsets[i]), f"duplicate word {word!r} (first at byte {first}); "
-                                                          f"expected each word once") from None
+                    raise self.fail(
+                        int(word_offsets[i]),
+                        f"duplicate word {word!r} (first at byte {first}); expected each word once",
+                    ) from None
                 seen[word] = i
             raise
 
@@ -289,6 +326,7 @@ def write_word2vec_binary(words: Sequence[str], matrix: np.ndarray, path: str | 
         fh.write(f"{len(words)} {matrix.shape[1]}\n".encode("ascii"))
         step = 8192
         for lo in range(0, len(words), step):
-            rows = matrix[lo: lo + step]
-            fh.write(b"".join(w.encode("utf-8") + b" " + r.tobytes() + b"\n"
-                              for w, r in zip(words[lo: lo + step], rows)))
+            rows = matrix[lo : lo + step]
+            fh.write(
+                b"".join(w.encode("utf-8") + b" " + r.tobytes() + b"\n" for w, r in zip(words[lo : lo + step], rows))
+            )

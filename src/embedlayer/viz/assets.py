@@ -31,8 +31,10 @@ def read_asset(name: str) -> str:
     try:
         return (resources.files("embedlayer.viz") / "static" / name).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"the explorer's file static/{name} is missing from the installed embedlayer package; "
-                        f"expected it beside embedlayer/viz/ (reinstall embedlayer)") from None
+        raise DataError(
+            f"the explorer's file static/{name} is missing from the installed embedlayer package; "
+            f"expected it beside embedlayer/viz/ (reinstall embedlayer)"
+        ) from None
 
 
 def load_assets() -> dict[str, bytes]:

@@ -71,18 +71,33 @@ class ExplorerData:
         labels = None
         if self.labels is not None:
             ids = self.labels.ids(words)
-            labels = {"source": Path(self.labels.source).name, "names": list(self.labels.names),
-                      "colours": [colour(i) for i in range(len(self.labels.names))],
-                      "ids": ids.tolist(), "labelled": int((ids >= 0).sum())}
+            labels = {
+                "source": Path(self.labels.source).name,
+                "names": list(self.labels.names),
+                "colours": [colour(i) for i in range(len(self.labels.names))],
+                "ids": ids.tolist(),
+                "labelled": int((ids >= 0).sum()),
+            }
         p = self.projection
         return {
-            "format": FORMAT, "version": VERSION, "source": self.source,
-            "count": len(self.vectors), "shown": self.shown, "dim": self.vectors.vector_size,
-            "projection": {"method": p.method, "components": p.dim, "describe": p.describe(),
-                           "explained": list(p.explained) if p.explained is not None else None},
-            "words": words, "coords": b64_array(p.normalised(), "<f4"), "labels": labels,
+            "format": FORMAT,
+            "version": VERSION,
+            "source": self.source,
+            "count": len(self.vectors),
+            "shown": self.shown,
+            "dim": self.vectors.vector_size,
+            "projection": {
+                "method": p.method,
+                "components": p.dim,
+                "describe": p.describe(),
+                "explained": list(p.explained) if p.explained is not None else None,
+            },
+            "words": words,
+            "coords": b64_array(p.normalised(), "<f4"),
+            "labels": labels,
             "colours": {"default": PALETTE[0], "none": NONE_COLOUR},
-            "k_default": K_DEFAULT, "k_max": K_MAX,
+            "k_default": K_DEFAULT,
+            "k_max": K_MAX,
         }
 
     def offline_points(self) -> dict[str, Any]:
@@ -139,8 +154,12 @@ class ExplorerData:
         _check_k(k)
         self._check([a, b, c])
         found = self.vectors.most_similar(positive=[a, c], negative=[b], topn=k)
-        return {"query": {"a": self._entry(a), "b": self._entry(b), "c": self._entry(c)},
-                "formula": f"{a} − {b} + {c}", "k": k, "answers": [self._entry(w, s) for w, s in found]}
+        return {
+            "query": {"a": self._entry(a), "b": self._entry(b), "c": self._entry(c)},
+            "formula": f"{a} − {b} + {c}",
+            "k": k,
+            "answers": [self._entry(w, s) for w, s in found],
+        }
 
     def suggestions(self, word: str, limit: int = 5) -> list[str]:
         """Drawn words equal to ``word`` ignoring case, then drawn words starting with it (most

@@ -37,8 +37,7 @@ class LabelSet:
     def ids(self, words: Sequence[str]) -> np.ndarray:
         """(N,) int32 index into ``names`` of each word's label; -1 for a word without one."""
         index = {name: i for i, name in enumerate(self.names)}
-        return np.array([index[self.by_word[w]] if w in self.by_word else -1 for w in words],
-                        dtype=np.int32)
+        return np.array([index[self.by_word[w]] if w in self.by_word else -1 for w in words], dtype=np.int32)
 
     def coverage(self, words: Sequence[str]) -> int:
         """How many of ``words`` have a label."""
@@ -83,8 +82,10 @@ def read_labels(path: str | os.PathLike[str]) -> LabelSet:
         if not label:
             raise DataError(f"{where(path, number)}: {text.strip()!r} has no label; expected 'word<TAB>label'")
         if word in by_word and by_word[word] != label:
-            raise DataError(f"{where(path, number)}: word {word!r} has label {label!r} but line "
-                            f"{first_line[word]} gave it {by_word[word]!r}; expected one label per word")
+            raise DataError(
+                f"{where(path, number)}: word {word!r} has label {label!r} but line "
+                f"{first_line[word]} gave it {by_word[word]!r}; expected one label per word"
+            )
         by_word.setdefault(word, label)
         first_line.setdefault(word, number)
     if not by_word:
@@ -106,8 +107,9 @@ def read_word_list(path: str | os.PathLike[str]) -> list[str]:
     return words
 
 
-def check_words(words: Sequence[str], known: Mapping[str, int] | object, *, source: str,
-                skip_missing: bool = False) -> tuple[list[str], list[str]]:
+def check_words(
+    words: Sequence[str], known: Mapping[str, int] | object, *, source: str, skip_missing: bool = False
+) -> tuple[list[str], list[str]]:
     """Split ``words`` into (present, missing) for a vocabulary ``known`` (anything with ``in``).
 
     Raises:
@@ -120,6 +122,8 @@ def check_words(words: Sequence[str], known: Mapping[str, int] | object, *, sour
     if missing and not present:
         raise VocabError(f"none of the {len(words)} requested word(s) is in {source} (missing: {shown})")
     if missing and not skip_missing:
-        raise VocabError(f"{len(missing)} requested word(s) are not in {source}: {shown}; "
-                         f"expected words of the vectors (--skip-missing leaves them out)")
+        raise VocabError(
+            f"{len(missing)} requested word(s) are not in {source}: {shown}; "
+            f"expected words of the vectors (--skip-missing leaves them out)"
+        )
     return present, missing

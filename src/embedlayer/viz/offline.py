@@ -28,8 +28,10 @@ from embedlayer.viz.explorer import ExplorerData
 __all__ = ["MAX_FLOATS", "check_offline_size", "offline_html", "write_offline_html"]
 
 MAX_FLOATS = 8_000_000
-_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
-        "base-uri 'none'; form-action 'none'")
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
 _STYLE_TAG = '<link rel="stylesheet" href="static/explorer.css">'
 _SCRIPTS = ("render.js", "query.js", "app.js")
 
@@ -37,8 +39,13 @@ _SCRIPTS = ("render.js", "query.js", "app.js")
 def _script_json(obj: object) -> str:
     """JSON safe inside a <script> element: no '<', '>', '&' or line separators left raw."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return text
 
@@ -52,9 +59,11 @@ def check_offline_size(points: int, dim: int) -> None:
     """Raises ConfigError when ``points`` × ``dim`` numbers exceed ``MAX_FLOATS``."""
     floats = points * dim
     if floats > MAX_FLOATS:
-        raise ConfigError(f"{points:,} words × {dim} dimensions = {floats:,} numbers are too many for one offline "
-                          f"HTML file; expected at most {MAX_FLOATS:,} (draw fewer words with --points, e.g. "
-                          f"--points {MAX_FLOATS // dim})")
+        raise ConfigError(
+            f"{points:,} words × {dim} dimensions = {floats:,} numbers are too many for one offline "
+            f"HTML file; expected at most {MAX_FLOATS:,} (draw fewer words with --points, e.g. "
+            f"--points {MAX_FLOATS // dim})"
+        )
 
 
 def offline_html(data: ExplorerData) -> str:

@@ -52,8 +52,10 @@ def check_image_path(path: str | os.PathLike[str]) -> str:
     """The image format of ``path`` from its extension. Raises ConfigError for another extension."""
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in IMAGE_FORMATS:
-        raise ConfigError(f"output {os.fspath(path)!r}: extension {('.' + suffix) if suffix else '(none)'} is not "
-                          f"an image format; expected .png, .svg or .pdf")
+        raise ConfigError(
+            f"output {os.fspath(path)!r}: extension {('.' + suffix) if suffix else '(none)'} is not "
+            f"an image format; expected .png, .svg or .pdf"
+        )
     return suffix
 
 
@@ -92,8 +94,10 @@ def plot_scatter(
     fmt = check_image_path(out)
     n = len(projection.coords)
     if len(words) != n or (groups is not None and len(groups) != n):
-        raise ConfigError(f"plot_scatter: {n} points but {len(words)} words and "
-                          f"{'no' if groups is None else len(groups)} groups; expected one each per point")
+        raise ConfigError(
+            f"plot_scatter: {n} points but {len(words)} words and "
+            f"{'no' if groups is None else len(groups)} groups; expected one each per point"
+        )
     label = np.ones(n, bool) if label is None else np.asarray(label, bool)
     need = np.broadcast_to(np.asarray(required, bool), (n,))
     plt = _pyplot()
@@ -191,16 +195,25 @@ def _legend(fig, ax, groups: np.ndarray, names: Sequence[str], title: str) -> No
     counts = np.bincount(groups[groups >= 0], minlength=len(names)) if (groups >= 0).any() else np.zeros(len(names))
     limit = len(PALETTE)
     shown = list(range(min(len(names), limit if len(names) <= limit else limit - 1)))
-    handles = [Line2D([], [], ls="", marker="o", color=colour(i), label=f"{names[i]} ({int(counts[i])})")
-               for i in shown]
+    handles = [
+        Line2D([], [], ls="", marker="o", color=colour(i), label=f"{names[i]} ({int(counts[i])})") for i in shown
+    ]
     if len(names) > len(shown):
-        rest = int(counts[len(shown):].sum())
-        handles.append(Line2D([], [], ls="", marker="o", color=OTHER_COLOUR,
-                              label=f"{len(names) - len(shown)} more ({rest})"))
+        rest = int(counts[len(shown) :].sum())
+        handles.append(
+            Line2D([], [], ls="", marker="o", color=OTHER_COLOUR, label=f"{len(names) - len(shown)} more ({rest})")
+        )
     if (groups < 0).any():
         handles.append(Line2D([], [], ls="", marker="o", color=NONE_COLOUR, label=f"none ({int((groups < 0).sum())})"))
-    fig.legend(handles=handles, title=title or None, loc="upper left", bbox_to_anchor=(0.82, 0.91),
-               fontsize=8, title_fontsize=9, frameon=False)
+    fig.legend(
+        handles=handles,
+        title=title or None,
+        loc="upper left",
+        bbox_to_anchor=(0.82, 0.91),
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+    )
 
 
 def _anchors(ax, projection: Projection) -> np.ndarray:
@@ -229,8 +242,14 @@ def _draw_labels(fig, ax, projection, words, label, need, n_labels) -> dict:
         texts.append(t)
         sizes.append((bb.width + 2, bb.height))
     box = ax.bbox
-    placement = place_labels(anchors[order], np.array(sizes).reshape(-1, 2), (box.x0, box.y0, box.x1, box.y1),
-                             obstacles=anchors[~label], point_radius=3.0, required=need[order])
+    placement = place_labels(
+        anchors[order],
+        np.array(sizes).reshape(-1, 2),
+        (box.x0, box.y0, box.x1, box.y1),
+        obstacles=anchors[~label],
+        point_radius=3.0,
+        required=need[order],
+    )
     fw, fh = fig.bbox.width, fig.bbox.height
     labelled, skipped = [], []
     for k, i in enumerate(order):
@@ -243,12 +262,23 @@ def _draw_labels(fig, ax, projection, words, label, need, n_labels) -> dict:
         labelled.append(k)
         if placement.ring[k] >= 1:
             end = _edge_point(anchors[i], placement.centres[k], np.array(sizes[k]) / 2)
-            fig.add_artist(Line2D([anchors[i][0] / fw, end[0] / fw], [anchors[i][1] / fh, end[1] / fh],
-                                  lw=0.5, color="#888888", zorder=4))
+            fig.add_artist(
+                Line2D(
+                    [anchors[i][0] / fw, end[0] / fw],
+                    [anchors[i][1] / fh, end[1] / fh],
+                    lw=0.5,
+                    color="#888888",
+                    zorder=4,
+                )
+            )
     fig.canvas.draw()
     boxes = np.array([texts[k].get_window_extent(renderer).extents for k in labelled]).reshape(-1, 4)
-    return {"labelled": tuple(words[order[k]] for k in labelled), "skipped": tuple(skipped),
-            "overlaps": placement.overlaps, "boxes": boxes}
+    return {
+        "labelled": tuple(words[order[k]] for k in labelled),
+        "skipped": tuple(skipped),
+        "overlaps": placement.overlaps,
+        "boxes": boxes,
+    }
 
 
 def _edge_point(anchor: np.ndarray, centre: np.ndarray, half: np.ndarray) -> np.ndarray:

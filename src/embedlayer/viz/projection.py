@@ -103,11 +103,14 @@ def project(
     n, d = array.shape
     need = min_rows(method, dim)
     if n < need:
-        raise DataError(f"{source}: {n} vector(s) are too few to project to {dim}-d with {_NAMES[method]}; "
-                        f"expected at least {need} rows")
+        raise DataError(
+            f"{source}: {n} vector(s) are too few to project to {dim}-d with {_NAMES[method]}; "
+            f"expected at least {need} rows"
+        )
     if d < dim:
-        raise DataError(f"{source}: vectors have {d} dimension(s), fewer than the {dim} requested; "
-                        f"expected at least {dim} columns")
+        raise DataError(
+            f"{source}: vectors have {d} dimension(s), fewer than the {dim} requested; expected at least {dim} columns"
+        )
     if method == "pca":
         coords, explained = pca(array, dim)
         return _frozen(coords, "pca", tuple(float(x) for x in explained))
@@ -128,11 +131,11 @@ def pca(matrix: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     mean = np.zeros(d)
     step = max(1, (1 << 22) // max(d, 1))
     for start in range(0, n, step):
-        mean += x[start:start + step].sum(axis=0, dtype=np.float64)
+        mean += x[start : start + step].sum(axis=0, dtype=np.float64)
     mean /= n
     cov = np.zeros((d, d))
     for start in range(0, n, step):
-        block = x[start:start + step].astype(np.float64) - mean  # (B, D)
+        block = x[start : start + step].astype(np.float64) - mean  # (B, D)
         cov += block.T @ block
     cov /= max(n - 1, 1)
     values, vectors = np.linalg.eigh(cov)  # ascending
@@ -144,7 +147,7 @@ def pca(matrix: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     explained = values[order].clip(min=0) / total if total > 0 else np.zeros(dim)
     scores = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, step):
-        scores[start:start + step] = (x[start:start + step].astype(np.float64) - mean) @ components
+        scores[start : start + step] = (x[start : start + step].astype(np.float64) - mean) @ components
     return scores, explained
 
 
@@ -158,15 +161,22 @@ def _umap(unit: np.ndarray, dim: int, seed: int, log: Callable[[str], None] | No
     try:
         import umap
     except ImportError:
-        raise ConfigError("projection method 'umap' needs umap-learn: pip install 'embedlayer[viz]' "
-                          "(or use --method pca, built in)") from None
+        raise ConfigError(
+            "projection method 'umap' needs umap-learn: pip install 'embedlayer[viz]' (or use --method pca, built in)"
+        ) from None
     import warnings
 
     neighbours = min(15, len(unit) - 1)
     if neighbours < 15 and log is not None:
         log(f"UMAP: {len(unit)} points, so n_neighbors is {neighbours} instead of 15")
-    reducer = umap.UMAP(n_components=dim, n_neighbors=neighbours, metric="euclidean", random_state=seed,
-                        init="spectral" if len(unit) > dim + 1 else "random", n_jobs=1)
+    reducer = umap.UMAP(
+        n_components=dim,
+        n_neighbors=neighbours,
+        metric="euclidean",
+        random_state=seed,
+        init="spectral" if len(unit) > dim + 1 else "random",
+        n_jobs=1,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap warns that random_state disables parallelism: we want that
         coords = reducer.fit_transform(unit)
@@ -177,13 +187,19 @@ def _tsne(unit: np.ndarray, dim: int, seed: int, log: Callable[[str], None] | No
     try:
         from sklearn.manifold import TSNE
     except ImportError:
-        raise ConfigError("projection method 'tsne' needs scikit-learn: pip install 'embedlayer[viz]' "
-                          "(or use --method pca, built in)") from None
+        raise ConfigError(
+            "projection method 'tsne' needs scikit-learn: pip install 'embedlayer[viz]' (or use --method pca, built in)"
+        ) from None
     perplexity = min(30.0, (len(unit) - 1) / 3)
     if perplexity < 30 and log is not None:
         log(f"t-SNE: {len(unit)} points, so perplexity is {perplexity:.1f} instead of 30")
-    tsne = TSNE(n_components=dim, perplexity=perplexity, init="pca", random_state=seed,
-                method="barnes_hut" if dim <= 3 else "exact")
+    tsne = TSNE(
+        n_components=dim,
+        perplexity=perplexity,
+        init="pca",
+        random_state=seed,
+        method="barnes_hut" if dim <= 3 else "exact",
+    )
     return np.asarray(tsne.fit_transform(unit), dtype=np.float32)
 
 

@@ -90,8 +90,12 @@ def place_labels(
     for i in range(n):
         half = sizes[i] / 2
         cand = anchors[i] + dirs * (half + radii[:, None])  # (C, 2)
-        inside = ((cand[:, 0] - half[0] >= x0) & (cand[:, 0] + half[0] <= x1)
-                  & (cand[:, 1] - half[1] >= y0) & (cand[:, 1] + half[1] <= y1))
+        inside = (
+            (cand[:, 0] - half[0] >= x0)
+            & (cand[:, 0] + half[0] <= x1)
+            & (cand[:, 1] - half[1] >= y0)
+            & (cand[:, 1] + half[1] <= y1)
+        )
         clash = _overlap_area(cand, half, boxes, pad)  # (C,)
         close = np.abs(points - anchors[i]).max(axis=1) <= reach + half.max() + point_radius
         close[i] = False  # its own point: every spot clears it by construction
@@ -125,6 +129,7 @@ def _covered(cand: np.ndarray, half: np.ndarray, points: np.ndarray) -> np.ndarr
     """(C,) how many ``points`` lie inside each candidate box grown by ``half``."""
     if not len(points):
         return np.zeros(len(cand))
-    inside = ((np.abs(cand[:, None, 0] - points[None, :, 0]) < half[0])
-              & (np.abs(cand[:, None, 1] - points[None, :, 1]) < half[1]))
+    inside = (np.abs(cand[:, None, 0] - points[None, :, 0]) < half[0]) & (
+        np.abs(cand[:, None, 1] - points[None, :, 1]) < half[1]
+    )
     return inside.sum(axis=1)

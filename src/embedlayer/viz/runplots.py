@@ -81,21 +81,28 @@ def read_run(path: str | os.PathLike[str]) -> RunFolder:
     """
     folder = Path(path)
     if not is_run_folder(folder):
-        raise DataError(f"{where(folder)}: not a run folder; expected `embedlayer demo`'s folder (report.json) "
-                        f"or a `classify train` model folder (config.json)")
+        raise DataError(
+            f"{where(folder)}: not a run folder; expected `embedlayer demo`'s folder (report.json) "
+            f"or a `classify train` model folder (config.json)"
+        )
     if (folder / "report.json").is_file():
         report = _read_json(folder / "report.json")
         results = report.get("results") if isinstance(report, dict) else None
         if not isinstance(results, list) or not all(isinstance(r, dict) and "history" in r for r in results):
-            raise DataError(f"{where(folder / 'report.json')}: no 'results' with histories; expected the report "
-                            f"written by `embedlayer demo`")
-        runs = tuple({"name": str(r.get("name", f"run {i + 1}")), "history": r["history"]}
-                     for i, r in enumerate(results))
+            raise DataError(
+                f"{where(folder / 'report.json')}: no 'results' with histories; expected the report "
+                f"written by `embedlayer demo`"
+            )
+        runs = tuple(
+            {"name": str(r.get("name", f"run {i + 1}")), "history": r["history"]} for i, r in enumerate(results)
+        )
         return RunFolder(folder, "demo", runs, report.get("neighbours") or None)
     ckpt = folder / _CHECKPOINT
     if not ckpt.is_file():
-        raise DataError(f"{where(ckpt)}: no such file; the model folder has no training history "
-                        f"(expected the checkpoint `classify train` writes)")
+        raise DataError(
+            f"{where(ckpt)}: no such file; the model folder has no training history "
+            f"(expected the checkpoint `classify train` writes)"
+        )
     meta = _read_json(ckpt)
     try:
         history = meta["extra"]["state"]["history"]
@@ -130,11 +137,16 @@ def classifier_neighbours(
     pipeline = TextClassificationPipeline.load(folder)
     vocab = pipeline.vocab
     specials = set(vocab.specials)
-    candidates = [t for t, c in zip(vocab.itos, vocab.counts)
-                  if c >= min_count and t not in specials and t.isalpha() and t in vectors]
+    candidates = [
+        t
+        for t, c in zip(vocab.itos, vocab.counts)
+        if c >= min_count and t not in specials and t.isalpha() and t in vectors
+    ]
     if len(candidates) <= topn:
-        raise DataError(f"{where(folder)}: only {len(candidates)} training words seen >= {min_count} times are in "
-                        f"the vectors; expected more than {topn} to compare neighbours")
+        raise DataError(
+            f"{where(folder)}: only {len(candidates)} training words seen >= {min_count} times are in "
+            f"the vectors; expected more than {topn} to compare neighbours"
+        )
     rows = [vocab.stoi[t] for t in candidates]
     after = Vectors(candidates, pipeline.model.embedding.weight.detach().numpy()[rows])
     before = Vectors(candidates, np.stack([vectors[t] for t in candidates]))
@@ -145,8 +157,10 @@ def classifier_neighbours(
     else:
         lacking = [w for w in words if w not in before]
         if lacking:
-            raise VocabError(f"word(s) {', '.join(map(repr, lacking[:10]))} are not training words seen >= "
-                             f"{min_count} times that the vectors know; expected words of both")
+            raise VocabError(
+                f"word(s) {', '.join(map(repr, lacking[:10]))} are not training words seen >= "
+                f"{min_count} times that the vectors know; expected words of both"
+            )
     return neighbours_table(list(words), before, after, topn=topn)
 
 
@@ -161,8 +175,9 @@ def plot_neighbours(neighbours: dict[str, Any], path: str | os.PathLike[str], *,
     plt = _pyplot()
     words = list(neighbours)
     rows = len(words)
-    fig, axes = plt.subplots(rows, 2, figsize=(10, 1.25 + 1.05 * rows), dpi=dpi, squeeze=False,
-                             sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(
+        rows, 2, figsize=(10, 1.25 + 1.05 * rows), dpi=dpi, squeeze=False, sharex=True, constrained_layout=True
+    )
     try:
         for r, word in enumerate(words):
             before = {n for n, _ in neighbours[word]["before"]}
@@ -215,11 +230,14 @@ def plot_run(
     elif neighbours is not None and words is not None:
         lacking = [w for w in words if w not in neighbours]
         if lacking:
-            raise VocabError(f"{where(run.folder / 'report.json')}: no neighbour lists for {lacking[:10]}; "
-                             f"the report has {sorted(neighbours)}")
+            raise VocabError(
+                f"{where(run.folder / 'report.json')}: no neighbour lists for {lacking[:10]}; "
+                f"the report has {sorted(neighbours)}"
+            )
         neighbours = {w: neighbours[w] for w in words}
     if neighbours:
         written.append(out / "neighbours.png")
-        plot_neighbours(neighbours, written[-1], title=f"Nearest neighbours before and after fine-tuning "
-                        f"({run.folder.name})")
+        plot_neighbours(
+            neighbours, written[-1], title=f"Nearest neighbours before and after fine-tuning ({run.folder.name})"
+        )
     return written

@@ -34,8 +34,10 @@ __all__ = ["HOST", "ExplorerServer"]
 
 HOST = "127.0.0.1"
 MAX_WORD = 200  # characters in a query word
-_PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class ApiError(Exception):
@@ -49,8 +51,7 @@ class ApiError(Exception):
 def _params(query: str, allowed: tuple[str, ...]) -> dict[str, str]:
     """The query string as a dict; 400 for a malformed, unknown or repeated parameter."""
     try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), errors="strict",
-                          max_num_fields=8)
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), errors="strict", max_num_fields=8)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"malformed query string ({exc}); expected name=value pairs joined by &") from None
     out: dict[str, str] = {}
@@ -99,8 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         self.close_connection = True  # a request body, if any, is never read: do not reuse the connection
-        self._send_json(405, {"error": f"method {self.command} is not allowed: this server is read-only; "
-                                       f"expected GET or HEAD"}, body=True, headers={"Allow": "GET, HEAD"})
+        self._send_json(
+            405,
+            {"error": f"method {self.command} is not allowed: this server is read-only; expected GET or HEAD"},
+            body=True,
+            headers={"Allow": "GET, HEAD"},
+        )
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
 
@@ -140,12 +145,18 @@ class _Handler(BaseHTTPRequestHandler):
             p = _params(query, ("a", "b", "c", "k"))
             words, k = [_word(p, "a"), _word(p, "b"), _word(p, "c")], _k(p)
         else:
-            raise ApiError(404, f"no such path {path!r}; expected /, /static/..., /api/points, /api/neighbors "
-                                f"or /api/analogy")
+            raise ApiError(
+                404, f"no such path {path!r}; expected /, /static/..., /api/points, /api/neighbors or /api/analogy"
+            )
         unknown = data.unknown(words)
         if unknown is not None:
-            raise ApiError(404, data.unknown_message(unknown), kind="unknown_word", word=unknown,
-                           suggestions=data.suggestions(unknown))
+            raise ApiError(
+                404,
+                data.unknown_message(unknown),
+                kind="unknown_word",
+                word=unknown,
+                suggestions=data.suggestions(unknown),
+            )
         with self.server.compute:  # one query computes at a time: see _Server.compute
             if len(words) == 1:
                 return data.neighbours(words[0], k)
@@ -155,16 +166,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_asset(self, path: str, *, body: bool) -> None:
         content = self.server.assets[path]
         headers = {"Content-Security-Policy": _PAGE_CSP} if path == "/" else {}
-        self._send(200, content, ASSET_TYPES[path.rsplit(".", 1)[-1] if "." in path else "html"], body=body,
-                   cache=True, headers=headers)
+        self._send(
+            200,
+            content,
+            ASSET_TYPES[path.rsplit(".", 1)[-1] if "." in path else "html"],
+            body=body,
+            cache=True,
+            headers=headers,
+        )
 
-    def _send_json(self, status: int, obj: Any, *, body: bool, cache: bool = False,
-                   headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, obj: Any, *, body: bool, cache: bool = False, headers: dict[str, str] | None = None
+    ) -> None:
         content = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._send(status, content, "application/json; charset=utf-8", body=body, cache=cache, headers=headers)
 
-    def _send(self, status: int, content: bytes, kind: str, *, body: bool, cache: bool,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, content: bytes, kind: str, *, body: bool, cache: bool, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(content)))
@@ -228,11 +247,15 @@ class ExplorerServer:
             self._httpd = _Server((HOST, port), _Handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(f"port {port} on {HOST} is already in use; stop what listens there or choose "
-                                  f"another with --port (--port 0 picks a free one)") from None
+                raise ConfigError(
+                    f"port {port} on {HOST} is already in use; stop what listens there or choose "
+                    f"another with --port (--port 0 picks a free one)"
+                ) from None
             if exc.errno == errno.EACCES:
-                raise ConfigError(f"port {port} on {HOST} needs privileges this user lacks; expected a port "
-                                  f"above 1023 (--port 0 picks a free one)") from None
+                raise ConfigError(
+                    f"port {port} on {HOST} needs privileges this user lacks; expected a port "
+                    f"above 1023 (--port 0 picks a free one)"
+                ) from None
             raise
         self._httpd.log = log
         self._httpd.compute = threading.Lock()
@@ -261,8 +284,9 @@ class ExplorerServer:
     def start(self, data: ExplorerData) -> ExplorerServer:
         """Answer requests in a background thread; ``close()`` stops it. Returns self."""
         self._load(data)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="embedlayer-explorer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="embedlayer-explorer", daemon=True
+        )
         self._thread.start()
         return self
 
