@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from embedlayer.errors import ConfigError, IdOutOfRangeError
+from embedlayer.kernels.bag import embedding_bag
 from embedlayer.layers import Embedding, EmbeddingBag
 from embedlayer.sparse import (
     LazyAdam,
@@ -14,7 +15,6 @@ from embedlayer.sparse import (
     make_sparse_optimizer,
     open_table,
 )
-from embedlayer.kernels.bag import embedding_bag
 from embedlayer.vectors import Vectors, save_native
 
 

@@ -100,7 +100,10 @@ def test_resume_from_a_checkpoint_matches_the_uninterrupted_run(tmp_path):
         patience=None,
         seed=11,
     )
-    train = lambda e: batches(TRAIN[:128], 32, seed=e)
+
+    def train(e):
+        return batches(TRAIN[:128], 32, seed=e)
+
     full = model()
     full_result = fit(full, train, DEV, cfg, checkpoint_dir=tmp_path / "full")
 
@@ -181,7 +184,10 @@ def test_a_checkpoint_written_before_the_new_fields_still_resumes(tmp_path):
     import json
 
     cfg = TrainConfig(epochs=2, lr=0.02, patience=None, seed=3)
-    train = lambda e: batches(TRAIN[:64], 32, seed=e)
+
+    def train(e):
+        return batches(TRAIN[:64], 32, seed=e)
+
     fit(model(), train, DEV, TrainConfig(epochs=1, lr=0.02, patience=None, seed=3), checkpoint_dir=tmp_path)
     meta_path = tmp_path / "last" / "checkpoint.json"
     meta = json.loads(meta_path.read_text())

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from embedlayer.cli.common import (
     HelpFormatter,
@@ -166,9 +167,8 @@ def _encoder_config(args: argparse.Namespace):
     }
     if args.pooling is not None:
         kw["rnn_pooling" if args.encoder == "rnn" else "pooling"] = args.pooling
-    if args.encoder == "rnn":
-        if args.layers is not None:
-            kw["rnn_layers"] = args.layers
+    if args.encoder == "rnn" and args.layers is not None:
+        kw["rnn_layers"] = args.layers
     if args.encoder == "transformer":
         if args.layers is not None:
             kw["tf_layers"] = args.layers
@@ -324,7 +324,7 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     seconds = time.perf_counter() - started
-    summary = {
+    summary: dict[str, Any] = {
         "out": str(out),
         "train_examples": len(train),
         "dev_examples": len(dev) if dev else 0,

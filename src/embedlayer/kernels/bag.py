@@ -47,7 +47,7 @@ class _Bag(torch.autograd.Function):
         gathered = weight.dtype != torch.float32
         table = weight.index_select(0, ids).float() if gathered else weight  # (N, D) or (V, D)
         has_weights = per_sample_weights is not None
-        w = per_sample_weights.detach().float().contiguous() if has_weights else torch.zeros(0)
+        w = torch.zeros(0) if per_sample_weights is None else per_sample_weights.detach().float().contiguous()
         n_bags, dim = bounds.shape[0] - 1, weight.shape[1]
         out = torch.empty(n_bags, dim)
         argmax = torch.empty((n_bags, dim) if mode == K.MAX else (0, 0), dtype=torch.int64)

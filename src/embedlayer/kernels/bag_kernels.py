@@ -16,6 +16,8 @@ of bags; callers run ranges on parallel threads (bags own disjoint ids: no races
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -23,7 +25,7 @@ __all__ = ["MAX", "MEAN", "NO_PADDING", "SUM", "bag_backward", "bag_forward"]
 
 SUM, MEAN, MAX = 0, 1, 2
 NO_PADDING = -(1 << 62)  # padding_idx for "no padding row": equal to no id
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_JIT)

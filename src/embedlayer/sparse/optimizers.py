@@ -17,6 +17,7 @@ the bias correction, a difference below 1e-6 unless ``sqrt(v)`` is near ``eps``)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -213,7 +214,7 @@ class LazyAdam(SparseOptimizer):
 
 
 #: CLI and config names of the optimizers.
-SPARSE_OPTIMIZERS: dict[str, type[SparseOptimizer]] = {
+SPARSE_OPTIMIZERS: dict[str, Callable[..., SparseOptimizer]] = {
     "sgd": SparseSGD,
     "adagrad": SparseAdagrad,
     "rowwise-adagrad": RowwiseAdagrad,

@@ -12,6 +12,7 @@ neighbour search and on a trained classifier's accuracy.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from embedlayer.kernels.threads import run_chunks
 
 __all__ = ["QuantizedEmbedding", "dequantize_rows", "neighbour_recall", "quantize_rows"]
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_JIT)
@@ -136,7 +137,10 @@ class QuantizedEmbedding(nn.Module):
     @classmethod
     def from_embedding(cls, layer: nn.Module) -> QuantizedEmbedding:
         """Quantise the table of an ``Embedding`` (or any module with ``weight`` and ``padding_idx``)."""
-        return cls.from_weight(layer.weight, padding_idx=getattr(layer, "padding_idx", None))
+        weight = getattr(layer, "weight", None)
+        if not isinstance(weight, Tensor):
+            raise ConfigError(f"from_embedding: expected a module with a weight tensor, got {type(layer).__name__}")
+        return cls.from_weight(weight, padding_idx=getattr(layer, "padding_idx", None))
 
     def forward(self, ids: Tensor) -> Tensor:
         """ids (...,) integer -> (..., D) float32 dequantised rows."""

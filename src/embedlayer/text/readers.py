@@ -361,7 +361,7 @@ def _rows(path: Path, fmt: str, errors: str, report: DecodeReport | None) -> Ite
             yield start, fields
 
 
-def _describe(col: Column) -> str:
+def _describe(col: Column | None) -> str:
     return f"column {col!r}" if isinstance(col, str) else f"column index {col}"
 
 

@@ -181,9 +181,9 @@ def _save(path: Path, model, opts, cfg: TrainConfig, state: _RunState, run_info:
     for name, value in (state.best_weights or {}).items():
         tensors[f"best/{name}"] = value
     extra = {"state": state.to_json(), "train_config": cfg.to_dict()}
-    config = getattr(model, "config", None)
-    if hasattr(config, "to_dict"):
-        extra["model_config"] = config.to_dict()
+    to_dict = getattr(getattr(model, "config", None), "to_dict", None)
+    if callable(to_dict):
+        extra["model_config"] = to_dict()
     if run_info is not None:
         extra["run"] = run_info
     save_checkpoint(path, model, extra, optimizers=opts, tensors=tensors)

@@ -31,8 +31,8 @@ import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.checks import Table, UnicodeErrors, check_read_options, header_numbers
-from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 from embedlayer.vectors.fasttext_bin import FastTextModel, is_fasttext_bin, read_fasttext_bin
+from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 from embedlayer.vectors.native import NativeTable, open_native, write_native
 from embedlayer.vectors.text_format import read_text, write_text
 from embedlayer.vectors.word2vec_binary import looks_like_word2vec_binary, read_word2vec_binary, write_word2vec_binary
