@@ -32,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeGuard
 
-from embedlayer._io import atomic_write
+from embedlayer._io import atomic_write, check_regular_file
 from embedlayer.errors import ConfigError, VocabError, where
 
 __all__ = ["Vocab", "fnv1a_32", "OOV_POLICIES", "VOCAB_FORMAT", "VOCAB_VERSION"]
@@ -374,12 +374,13 @@ class Vocab:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocab:
         """Read a file written by ``save``. Raises ``VocabError`` naming the file (and line for
-        invalid JSON) when it is missing, not JSON, or not a valid vocab."""
+        invalid JSON) when it is missing, not a regular file, not JSON, or not a valid vocab."""
         p = Path(path)
+        if not p.exists():
+            raise VocabError(f"{p}: vocab file not found")
+        check_regular_file(p, expected="a vocab file written by Vocab.save", error=VocabError)
         try:
             text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise VocabError(f"{p}: vocab file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise VocabError(f"{p}: cannot read vocab file ({exc})") from None
         try:

@@ -1,4 +1,5 @@
-"""Files the way every command writes them: atomic writes, the output policy, locks, digests.
+"""Files the way every command writes and reads them: atomic writes, the output policy, locks, digests,
+the kind of an input.
 
 - `atomic`: a file is written beside its place and renamed in (never half-written); modes
   follow the umask.
@@ -7,10 +8,13 @@
 - `lock`: `ExclusiveLock` (a flock naming its PID) and `scratch_dir` (temporary folders a later
   run removes when their run was killed).
 - `digest`: `file_digest` and `first_difference`, what a resumed run compares.
+- `files`: `check_regular_file`, what every reader asks before it opens a path (a FIFO or a
+  device would block it or never end).
 """
 
 from embedlayer._io.atomic import atomic_path, atomic_write, default_mode, set_default_modes
 from embedlayer._io.digest import describe_difference, file_digest, first_difference
+from embedlayer._io.files import check_regular_file
 from embedlayer._io.lock import ExclusiveLock, scratch_dir
 from embedlayer._io.output import OutputClaim, claim_output
 
@@ -19,6 +23,7 @@ __all__ = [
     "OutputClaim",
     "atomic_path",
     "atomic_write",
+    "check_regular_file",
     "claim_output",
     "default_mode",
     "describe_difference",

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import ConfigError, DataError, where
 from embedlayer.pretrain.tokenize_fast import Interner, decode_replacing
 
@@ -289,7 +290,7 @@ def encode_corpus(
         on_bytes: called with the number of bytes read after each block (a progress bar).
 
     Raises:
-        DataError (naming the file): missing file, a directory, binary content, an empty corpus,
+        DataError (naming the file): missing file, a directory, a pipe or device, binary content, an empty corpus,
             fewer than ``min_words`` distinct words after ``min_count``, with ``errors="strict"``
             a byte that is not UTF-8.
         ConfigError: a bad ``tokenizer`` name or ``errors`` value.
@@ -297,8 +298,7 @@ def encode_corpus(
     source = Path(path)
     if not source.exists():
         raise DataError(f"{where(source)}: no such corpus file; expected a UTF-8 text file")
-    if source.is_dir():
-        raise DataError(f"{where(source)}: is a directory; expected a UTF-8 text file")
+    check_regular_file(source, expected="a UTF-8 text file")  # a FIFO would block, a device never end
     if isinstance(max_sentence_length, bool) or not isinstance(max_sentence_length, int) or max_sentence_length < 1:
         raise ConfigError(f"max_sentence_length must be an int >= 1, got {max_sentence_length!r}")
     if errors not in ("replace", "strict"):

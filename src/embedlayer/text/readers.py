@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import ConfigError, DataError, where
 
 __all__ = [
@@ -111,14 +112,19 @@ def _check_errors(errors: str) -> None:
         raise ConfigError(f"errors must be 'replace' or 'strict', got {errors!r}")
 
 
-def _open(path: str | os.PathLike[str]):
+def _check_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` when it is a regular file; DataError naming it when it is missing, a folder, or a
+    pipe or device (which would block the reader or never end)."""
     p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: file not found (expected an existing data file)")
+    return check_regular_file(p, expected="a data file")
+
+
+def _open(path: str | os.PathLike[str]):
+    p = _check_file(path)
     try:
         return p, open(p, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{p}: file not found (expected an existing data file)") from None
-    except IsADirectoryError:
-        raise DataError(f"{p}: is a directory (expected a data file)") from None
     except OSError as exc:
         raise DataError(f"{p}: cannot open ({exc.strerror})") from None
 
@@ -244,11 +250,7 @@ def read_examples(
         raise ConfigError(f"header must be True, False or None (auto), got {header!r}")
     if fixed_label is not None and not isinstance(fixed_label, str):
         raise ConfigError(f"fixed_label must be a string or None, got {fixed_label!r}")
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: file not found (expected an existing data file)")
-    if not p.is_file():
-        raise DataError(f"{p}: is not a regular file (expected a data file)")
+    p = _check_file(path)
     fmt = format or detect_table_format(p)
     cols = [c for c in (text_col, label_col) if c is not None]
     if fmt == "jsonl" and any(isinstance(c, int) for c in cols):

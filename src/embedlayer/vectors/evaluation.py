@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import ConfigError, DataError, where
 from embedlayer.vectors.similarity import SimilarityMixin
 
@@ -91,7 +92,7 @@ def gensim_test_file(name: str) -> Path | None:
 
 def _resolve(path: str | os.PathLike[str] | None, default: str, what: str) -> tuple[Path, str]:
     if path is not None:
-        return Path(path), "file"
+        return check_regular_file(path, expected=f"a {what} file"), "file"
     found = gensim_test_file(default)
     if found is None:
         raise ConfigError(

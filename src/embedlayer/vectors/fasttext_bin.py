@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import FormatError, where
 from embedlayer.subwords import hash_many, ngram_bytes
 from embedlayer.vectors.checks import UnicodeErrors, check_read_options
@@ -123,14 +124,10 @@ def read_fasttext_bin(
             duplicate words, a matrix whose shape disagrees with the dictionary and settings.
     """
     check_read_options(limit, expected_dim, unicode_errors)
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-    except FileNotFoundError:
-        raise FormatError(f"{where(path)}: no such file; expected a fastText .bin model") from None
-    except IsADirectoryError:
-        raise FormatError(f"{where(path)}: is a directory; expected a fastText .bin model") from None
+    check_regular_file(path, expected="a fastText .bin model", error=FormatError)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
     return _BinReader(path, data, limit, expected_dim, unicode_errors).read()
 
 

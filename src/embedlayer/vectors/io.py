@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.checks import Table, UnicodeErrors, check_read_options, header_numbers
 from embedlayer.vectors.fasttext_bin import FastTextModel, is_fasttext_bin, read_fasttext_bin
@@ -47,16 +48,15 @@ def detect_vectors_format(path: str | os.PathLike[str]) -> str:
     (reported as ``word2vec``, which it is).
 
     Raises:
-        FormatError: the path does not exist or the file is empty.
+        FormatError: the path does not exist, is not a regular file (a pipe or device) or the
+            file is empty.
     """
     target = Path(path)
     if target.is_dir():
         return "native"
-    try:
-        with open(target, "rb") as fh:
-            head = fh.read(_HEAD)
-    except FileNotFoundError:
-        raise FormatError(f"{where(path)}: no such file; expected a vectors file") from None
+    check_regular_file(target, expected="a vectors file", error=FormatError)  # a FIFO would block
+    with open(target, "rb") as fh:
+        head = fh.read(_HEAD)
     if is_fasttext_bin(head) or b"\0" in head[:4]:  # text never holds NUL; old .bin start with int32 dim
         return "fasttext-bin"
     if looks_like_word2vec_binary(head):

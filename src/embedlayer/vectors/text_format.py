@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from embedlayer._io import atomic_write
+from embedlayer._io import atomic_write, check_regular_file
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.checks import Table, UnicodeErrors, check_plain_words, check_read_options, header_numbers
 from embedlayer.vectors.text_fast import _BOM, FastReader, GiveUp, TextFormat
@@ -217,12 +217,7 @@ class _Reader:
 
 
 def _open(path: str | os.PathLike[str]) -> BinaryIO:
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise FormatError(f"{where(path)}: no such file; expected a vectors file") from None
-    except IsADirectoryError:
-        raise FormatError(f"{where(path)}: is a directory; expected a vectors file") from None
+    return open(check_regular_file(path, expected="a vectors file", error=FormatError), "rb")
 
 
 def _lines(fh: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:

@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from embedlayer._io import atomic_write
+from embedlayer._io import atomic_write, check_regular_file
 from embedlayer.errors import FormatError, where
 from embedlayer.vectors.checks import (
     Table,
@@ -97,13 +97,9 @@ def read_word2vec_binary(
             ``"strict"``, a NaN or infinite value, a duplicate word.
     """
     check_read_options(limit, expected_dim, unicode_errors)
-    try:
-        with open(path, "rb") as fh:
-            return _BinaryReader(path, fh, limit, expected_dim, unicode_errors).read()
-    except FileNotFoundError:
-        raise FormatError(f"{where(path)}: no such file; expected word2vec binary vectors") from None
-    except IsADirectoryError:
-        raise FormatError(f"{where(path)}: is a directory; expected word2vec binary vectors") from None
+    check_regular_file(path, expected="word2vec binary vectors", error=FormatError)
+    with open(path, "rb") as fh:
+        return _BinaryReader(path, fh, limit, expected_dim, unicode_errors).read()
 
 
 class _BinaryReader:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from embedlayer._io import check_regular_file
 from embedlayer.errors import DataError, VocabError, where
 
 __all__ = ["LabelSet", "check_words", "read_labels", "read_word_list"]
@@ -48,18 +49,16 @@ def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """(line number, stripped text) of the lines that are neither blank nor comments.
 
     Raises:
-        DataError: the file is missing, unreadable or not UTF-8 (naming file:line).
+        DataError: the file is missing, not a regular file (a pipe or device), unreadable or not
+            UTF-8 (naming file:line).
     """
+    check_regular_file(path, expected="a text file")
     try:
         with open(path, encoding="utf-8") as fh:
             for number, raw in enumerate(fh, 1):
                 text = raw.rstrip("\r\n")
                 if text.strip() and not text.lstrip().startswith("#"):
                     yield number, text
-    except FileNotFoundError:
-        raise DataError(f"{where(path)}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{where(path)}: is a directory; expected a text file") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{where(path)}: bytes that are not UTF-8 ({exc.reason}); expected UTF-8 text") from None
 
