@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from embedlayer._io.atomic import default_mode
+from embedlayer._io.modes import default_mode
 from embedlayer.errors import ConfigError
 
 try:

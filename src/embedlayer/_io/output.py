@@ -117,7 +117,7 @@ def _describe(target: Path, kind: OutputKind) -> str | None:
     if kind == "file":
         size = target.stat().st_size if target.exists() else 0
         return f"a file of {size:,} bytes" if size else None
-    names = held_entries(target)
+    names = held_entries(target) if target.exists() else []
     if not names:
         return None
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
@@ -133,6 +133,7 @@ def claim_output(
     force: bool = False,
     resume: bool = False,
     can_resume: bool = False,
+    swapped: bool = False,
 ) -> OutputClaim:
     """Check and lock the output ``path`` of a command before any work.
 
@@ -146,6 +147,9 @@ def claim_output(
         resume: continue what the target holds (only with ``can_resume``; the target must hold
             something).
         can_resume: the command has ``--resume``; refusals then mention it.
+        swapped: with ``kind="dir"``, the writer builds the folder elsewhere and swaps it in whole
+            (a native vectors table): the claim then neither creates the folder nor puts its lock
+            file inside (it sits beside the folder, ``.NAME.lock``, as a file's does).
 
     Returns:
         An `OutputClaim` holding the lock, with ``state`` "new", "resume" or "replace".
@@ -166,19 +170,19 @@ def claim_output(
         raise ConfigError(f"{what} {shown}: this command cannot resume; expected --force to replace the output")
     _check_inputs(target, kind, inputs, what)
     _check_kind(target, kind, what)
-    folder = target if kind == "dir" else target.parent
+    folder = target if kind == "dir" and not swapped else target.parent
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = ExclusiveLock(
-            target / LOCK_NAME if kind == "dir" else folder / f".{target.name}.lock", what=f"{what} {shown}"
+            target / LOCK_NAME if folder == target else folder / f".{target.name}.lock", what=f"{what} {shown}"
         ).acquire()
     except OSError as exc:
         raise ConfigError(
             f"{what} {shown} cannot be written: {exc.strerror or type(exc).__name__} "
             f"({exc.filename or folder}); expected a path in a writable folder"
         ) from None
-    claim = OutputClaim(target, kind, "new", created and kind == "dir", lock)
+    claim = OutputClaim(target, kind, "new", created and folder == target, lock)
     try:
         held = _describe(target, kind)
         if held is not None and resume:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from embedlayer.cli.common import note, print_json
+from embedlayer.cli.common import HelpFormatter, add_output_args, note, output_policy, print_json
 from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 
 _FORMAT_HELP = "vectors format (default: detected from the content)"
@@ -30,14 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser(
         "convert",
         help="write vectors in another format",
-        description="Read SRC and write it to DST in --to FORMAT (written atomically).",
+        description="Read SRC and write it to DST in --to FORMAT (written atomically). " + output_policy(resume=False),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+    p.add_argument("dst", metavar="DST", help="file to write (a folder for --to native); new or empty unless --force")
     p.add_argument("--to", required=True, choices=WRITABLE_FORMATS, help="output format")
     p.add_argument("--from", dest="format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="convert only the first N words")
     p.add_argument("--json", action="store_true")
+    add_output_args(p, resume=False, what="DST")
     p.set_defaults(handler=run_convert)
 
     p = cmds.add_parser(
@@ -152,8 +154,14 @@ def _true_norms(matrix):
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    vectors = _load(args.src, args.format, args.limit)
-    vectors.save(args.dst, format=args.to)
+    from embedlayer._io import claim_output
+
+    native = args.to == "native"  # a folder, written beside and swapped in whole
+    with claim_output(
+        args.dst, kind="dir" if native else "file", what="DST", inputs=(args.src,), force=args.force, swapped=native
+    ):
+        vectors = _load(args.src, args.format, args.limit)
+        vectors.save(args.dst, format=args.to)
     summary = {"src": args.src, "dst": args.dst, "format": args.to, "count": len(vectors), "dim": vectors.vector_size}
     if args.json:
         print_json(summary)

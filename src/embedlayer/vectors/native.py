@@ -13,8 +13,9 @@ matrix read-only: the rows are paged in by the OS when a query touches them, so 
 than RAM can be queried. words.txt is read only when a word lookup first needs it. Nothing in the
 directory is executed or unpickled (``allow_pickle=False``).
 
-Saving writes a temporary directory beside the target and renames it into place; an existing
-native directory at the target is swapped out and then deleted, never left half-written.
+Saving writes a temporary directory beside the target (in a scratch folder, which the next save
+there removes if this one was killed) and renames it into place; an existing native directory at
+the target is swapped out and then deleted, never left half-written.
 
 This module builds no ``Vectors`` (``Vectors.load`` / ``Vectors.save`` call it): ``open_native``
 returns a ``NativeTable`` (the mapped matrix, the words read on first use), ``write_native`` takes
@@ -23,12 +24,9 @@ words and a matrix.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
+from embedlayer._io import scratch_dir
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.vectors.checks import check_limit
 
@@ -126,9 +125,9 @@ def write_native(words: Sequence[str], matrix: np.ndarray, path: str | os.PathLi
     if target.exists() and not (target.is_dir() and (is_native(target) or not any(target.iterdir()))):
         raise ConfigError(f"{target} exists and is not a native vectors directory; refusing to replace it")
     words_bytes = _encode_words(words)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with scratch_dir(target.parent) as scratch:  # a run killed here leaves it to the next one to remove
+        tmp = scratch / target.name
+        tmp.mkdir()
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         _write(tmp / _MATRIX, lambda fh: np.save(fh, matrix, allow_pickle=False))
         _write(tmp / _WORDS, lambda fh: fh.write(words_bytes))
@@ -143,10 +142,7 @@ def write_native(words: Sequence[str], matrix: np.ndarray, path: str | os.PathLi
         }
         _write(tmp / META, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))
         os.chmod(tmp, 0o777 & ~_umask())
-        _swap_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _swap_into_place(tmp, target, aside=scratch / "replaced")
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -264,22 +260,19 @@ def _write(path: Path, fill) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
-def _swap_into_place(tmp: Path, target: Path) -> None:
+def _swap_into_place(tmp: Path, target: Path, *, aside: Path) -> None:
     """Rename the finished ``tmp`` directory to ``target``. A directory cannot be renamed over a
-    non-empty one, so an existing target is first renamed aside and deleted after the swap."""
+    non-empty one, so an existing target is first renamed to ``aside`` (in the scratch folder,
+    which deletes it with itself)."""
     if not target.exists():
         os.replace(tmp, target)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    os.rmdir(old)
-    os.replace(target, old)
+    os.replace(target, aside)
     try:
         os.replace(tmp, target)
     except BaseException:
-        os.replace(old, target)  # put the previous table back
+        os.replace(aside, target)  # put the previous table back
         raise
-    with contextlib.suppress(OSError):
-        shutil.rmtree(old)
 
 
 def _umask() -> int:
