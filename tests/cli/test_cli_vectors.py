@@ -98,7 +98,7 @@ def test_format_choices_are_the_library_formats(glove_small: Path, tmp_path: Pat
     ("argv", "message"),
     [
         (["neighbors", "{glove}", "nosuchwordxyz"], "'nosuchwordxyz' is not in these vectors"),
-        (["neighbors", "{glove}", "king", "--topn", "0"], "topn must be a positive int"),
+        (["neighbors", "{glove}", "king", "--topn", "0"], "--topn 0: expected a positive number"),
         (["info", "{missing}"], "missing"),
         (["evaluate", "{glove}", "--analogies", "{glove}"], "question before any ': section' line"),
     ],

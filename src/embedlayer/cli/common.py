@@ -1,16 +1,18 @@
 """Pieces several commands share: column arguments, reading examples, the output policy's
-options, help that shows only useful defaults, JSON output."""
+options, help that shows only useful defaults, checks and errors in flags, JSON output."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from embedlayer.errors import ConfigError
+from embedlayer.errors import ConfigError, EmbedLayerError
 from embedlayer.text import DecodeReport, Example, read_examples
 from embedlayer.text.readers import TABLE_FORMATS, detect_table_format
 
@@ -188,8 +190,64 @@ def _json_default(obj: Any) -> Any:
 
 
 def set_threads(threads: int | None) -> None:
-    """Limit torch's intra-op threads (the CLI owns the process; the library never does this)."""
+    """Limit torch's intra-op threads (the CLI owns the process; the library never does this).
+
+    Raises ConfigError naming ``--threads`` for a number below 1 (call it before any work)."""
     if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"--threads {threads}: expected a number of threads >= 1")
         import torch
 
-        torch.set_num_threads(max(1, threads))
+        torch.set_num_threads(threads)
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def check_counts(args: argparse.Namespace, smallest: Mapping[str, int]) -> None:
+    """Each count option of ``smallest`` (flag -> smallest value, ``{"--topn": 1, "--words": 0}``)
+    is unset (None) or at least that value; else ConfigError naming the flag. Called before any
+    work, so a bad count never costs a read of the data."""
+    for flag, least in smallest.items():
+        value = getattr(args, _dest(flag))
+        if value is not None and value < least:
+            expected = "a positive number" if least == 1 else f"a number >= {least}"
+            raise ConfigError(f"{flag} {value}: expected {expected}")
+
+
+# "TrainConfig.epochs: expected an integer >= 1, got 0": how the library's configs name a bad setting
+_SETTING = re.compile(r"(?P<setting>[A-Z]\w*\.\w+): expected (?P<expected>.+), got (?P<value>.+)", re.DOTALL)
+
+
+@contextlib.contextmanager
+def errors_in_flags(args: argparse.Namespace, names: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise the library's errors that speak of its own settings in the command's flags.
+
+    ``names`` maps what the library says to a flag: a config field (``"TrainConfig.epochs":
+    "--epochs"``), whose error ``TrainConfig.epochs: expected an integer >= 1, got 0`` becomes
+    ``--epochs 0: expected an integer >= 1`` (the value as given on the command line); or a keyword
+    argument (``"unicode_errors": "--unicode-errors"``), whose suggestion ``pass
+    unicode_errors='replace'`` becomes ``pass --unicode-errors replace``. Other errors pass as they are.
+    """
+    try:
+        yield
+    except EmbedLayerError as exc:
+        message = _in_flags(str(exc), args, names)
+        if message is None:
+            raise
+        raise type(exc)(message) from exc
+
+
+def _in_flags(text: str, args: argparse.Namespace, names: Mapping[str, str]) -> str | None:
+    """``text`` with the library's names of ``names`` replaced by flags; None when it has none."""
+    found = _SETTING.fullmatch(text)
+    if found is not None and found["setting"] in names:
+        flag = names[found["setting"]]
+        given = getattr(args, _dest(flag), None)
+        return f"{flag} {found['value'] if given is None else given}: expected {found['expected']}"
+    out = text
+    for name, flag in names.items():
+        if "." not in name:  # a keyword argument in a suggestion: name='value' or name=value
+            out = re.sub(rf"\b{re.escape(name)}=(['\"]?)([^'\"\s,;)]+)\1", rf"{flag} \2", out)
+    return None if out == text else out

@@ -12,12 +12,21 @@ from embedlayer.cli.common import (
     HelpFormatter,
     add_encoding_arg,
     add_output_args,
+    errors_in_flags,
     note,
     output_policy,
     print_json,
 )
 from embedlayer.pretrain.config import PRETRAIN_MODELS
 from embedlayer.text.tokenizers import TOKENIZER_NAMES
+
+# The settings of PretrainConfig that are options of their own name (the library's errors name the
+# setting; the command's name the flag).
+_FLAGS = {
+    f"PretrainConfig.{name}": "--" + name.replace("_", "-")
+    for name in ("model", "dim", "window", "negative", "min_count", "max_vocab", "sample", "epochs", "lr", "min_lr")
+    + ("threads", "buckets", "seed", "max_sentence_length")
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,24 +118,25 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every: expected minutes >= 0, got {args.checkpoint_every}")
-    config = PretrainConfig(
-        model=args.model,
-        dim=args.dim,
-        window=args.window,
-        negative=args.negative,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        sample=args.sample,
-        epochs=args.epochs,
-        lr=args.lr,
-        min_lr=args.min_lr,
-        threads=args.threads,
-        subwords=parse_subwords(args.subwords) if args.subwords else None,
-        buckets=args.buckets,
-        seed=args.seed,
-        lowercase=args.lowercase,
-        max_sentence_length=args.max_sentence_length,
-    )
+    with errors_in_flags(args, _FLAGS):
+        config = PretrainConfig(
+            model=args.model,
+            dim=args.dim,
+            window=args.window,
+            negative=args.negative,
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            sample=args.sample,
+            epochs=args.epochs,
+            lr=args.lr,
+            min_lr=args.min_lr,
+            threads=args.threads,
+            subwords=parse_subwords(args.subwords) if args.subwords else None,
+            buckets=args.buckets,
+            seed=args.seed,
+            lowercase=args.lowercase,
+            max_sentence_length=args.max_sentence_length,
+        )
     checkpoint = out / "checkpoint"
     with claim_output(
         out, kind="dir", inputs=(args.corpus,), force=args.force, resume=args.resume, can_resume=True

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from embedlayer.cli.common import HelpFormatter, add_output_args, note, output_policy, print_json
-from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
+from embedlayer.cli.common import (
+    HelpFormatter,
+    add_output_args,
+    check_counts,
+    errors_in_flags,
+    note,
+    output_policy,
+    print_json,
+)
+from embedlayer.vectors.formats import FORMATS, UNICODE_ERRORS, WRITABLE_FORMATS
 
 _FORMAT_HELP = "vectors format (default: detected from the content)"
 
@@ -25,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_source(p)
     p.add_argument("--words", type=int, default=10, metavar="N", help="how many of the first words to show")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(handler=run_info)
+    p.set_defaults(handler=_checked(run_info, counts={"--words": 0}))
 
     p = cmds.add_parser(
         "convert",
@@ -38,9 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, choices=WRITABLE_FORMATS, help="output format")
     p.add_argument("--from", dest="format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="convert only the first N words")
+    _add_unicode_errors(p)
     p.add_argument("--json", action="store_true")
     add_output_args(p, resume=False, what="DST")
-    p.set_defaults(handler=run_convert)
+    p.set_defaults(handler=_checked(run_convert, counts={}, format_flag="--from"))
 
     p = cmds.add_parser(
         "neighbors",
@@ -52,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topn", type=int, default=10)
     p.add_argument("--restrict-vocab", type=int, default=None, metavar="N", help="search only the first N words")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=run_neighbors)
+    p.set_defaults(handler=_checked(run_neighbors, counts={"--topn": 1, "--restrict-vocab": 1}))
 
     p = cmds.add_parser(
         "analogy",
@@ -68,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topn", type=int, default=5)
     p.add_argument("--restrict-vocab", type=int, default=None, metavar="N", help="search only the first N words")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=run_analogy)
+    p.set_defaults(handler=_checked(run_analogy, counts={"--topn": 1, "--restrict-vocab": 1}))
 
     p = cmds.add_parser(
         "evaluate",
@@ -84,19 +94,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words before lookup")
     p.add_argument("--dummy4unknown", action="store_true", help="count OOV questions as wrong and OOV pairs as 0")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=run_evaluate)
+    p.set_defaults(handler=_checked(run_evaluate, counts={"--restrict-vocab": 1}))
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH", help="vectors file or native directory")
     p.add_argument("--format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N words")
+    _add_unicode_errors(p)
 
 
-def _load(path: str, fmt: str | None, limit: int | None):
+def _add_unicode_errors(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--unicode-errors",
+        choices=UNICODE_ERRORS,
+        default="strict",
+        help="words that are not valid UTF-8: strict fails naming the line; replace, ignore or "
+        "backslashreplace decode them as Python does",
+    )
+
+
+def _checked(
+    run: Callable[[argparse.Namespace], int], *, counts: dict[str, int], format_flag: str = "--format"
+) -> Callable[[argparse.Namespace], int]:
+    """``run`` after ``--limit`` and its ``counts`` (flag -> smallest value) are checked, its errors
+    naming flags instead of the library's keyword arguments (``unicode_errors='replace'``,
+    ``format='word2vec'``)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        check_counts(args, {"--limit": 1, **counts})
+        with errors_in_flags(args, {"unicode_errors": "--unicode-errors", "format": format_flag}):
+            return run(args)
+
+    return handler
+
+
+def _load(path: str, args: argparse.Namespace, fmt: str | None = None):
+    """The vectors at ``path`` read with the command's options (``fmt``: the format, if known)."""
     from embedlayer.vectors import Vectors
 
-    return Vectors.load(path, fmt, limit)
+    return Vectors.load(path, fmt or args.format, args.limit, unicode_errors=args.unicode_errors)
 
 
 def _detect(path: str, fmt: str | None) -> str:
@@ -110,7 +147,7 @@ def run_info(args: argparse.Namespace) -> int:
     import numpy as np
 
     fmt = _detect(args.path, args.format)
-    vectors = _load(args.path, fmt, args.limit)
+    vectors = _load(args.path, args, fmt)
     norms = _true_norms(vectors.matrix)
     info: dict[str, Any] = {
         "path": args.path,
@@ -160,7 +197,7 @@ def run_convert(args: argparse.Namespace) -> int:
     with claim_output(
         args.dst, kind="dir" if native else "file", what="DST", inputs=(args.src,), force=args.force, swapped=native
     ):
-        vectors = _load(args.src, args.format, args.limit)
+        vectors = _load(args.src, args)
         vectors.save(args.dst, format=args.to)
     summary = {"src": args.src, "dst": args.dst, "format": args.to, "count": len(vectors), "dim": vectors.vector_size}
     if args.json:
@@ -171,7 +208,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_neighbors(args: argparse.Namespace) -> int:
-    vectors = _load(args.path, args.format, args.limit)
+    vectors = _load(args.path, args)
     results = vectors.most_similar_batch(args.words, topn=args.topn, restrict_vocab=args.restrict_vocab)
     if args.json:
         print_json({"topn": args.topn, "neighbors": {w: [[n, s] for n, s in r] for w, r in zip(args.words, results)}})
@@ -184,7 +221,7 @@ def run_neighbors(args: argparse.Namespace) -> int:
 
 
 def run_analogy(args: argparse.Namespace) -> int:
-    vectors = _load(args.path, args.format, args.limit)
+    vectors = _load(args.path, args)
     result = vectors.most_similar(
         positive=[args.b, args.c], negative=[args.a], topn=args.topn, restrict_vocab=args.restrict_vocab
     )
@@ -213,7 +250,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         analogies = str(found["questions-words.txt"])
         pairs = [str(found["wordsim353.tsv"]), str(found["simlex999.txt"])]
         sets = "gensim test data"
-    vectors = _load(args.path, args.format, args.limit)
+    vectors = _load(args.path, args)
     common = {
         "restrict_vocab": args.restrict_vocab,
         "case_insensitive": not args.case_sensitive,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
 import numpy as np
 
 from embedlayer.errors import ConfigError, FormatError
+from embedlayer.vectors.formats import UNICODE_ERRORS, UnicodeErrors
 
 __all__ = [
     "Table",
@@ -29,9 +29,6 @@ __all__ = [
     "check_plain_words",
 ]
 
-#: How readers decode words that are not valid UTF-8, as in gensim: "strict" raises FormatError.
-UnicodeErrors = Literal["strict", "replace", "ignore", "backslashreplace"]
-UNICODE_ERRORS: tuple[str, ...] = ("strict", "replace", "ignore", "backslashreplace")
 _ASCII_SPACE = frozenset(" \t\n\r\x0b\x0c")
 
 
