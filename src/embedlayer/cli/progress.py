@@ -53,8 +53,10 @@ class TrainProgress:
     def _epoch(self, ev: EpochEvent) -> None:
         self.close()
         parts = [f"{self.prefix}epoch {ev.epoch + 1}", f"train loss {ev.train_loss:.4f}"]
-        if ev.dev is not None:
+        if ev.dev is not None and "accuracy" in ev.dev:
             parts += [f"dev acc {ev.dev['accuracy']:.4f}", f"dev macro-F1 {ev.dev['macro_f1']:.4f}"]
+        elif ev.dev is not None:  # a regression run: errors of the (standardised) target
+            parts += [f"dev RMSE {ev.dev['rmse']:.4f}", f"dev MAE {ev.dev['mae']:.4f}"]
         parts.append(f"{ev.seconds:.1f}s")
         if ev.is_best:
             parts.append("(best)")

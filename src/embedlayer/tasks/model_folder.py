@@ -21,6 +21,7 @@ __all__ = [
     "file_records",
     "load_state",
     "read_config",
+    "read_manifest",
 ]
 
 FORMAT = "embedlayer.text-classifier"
@@ -30,28 +31,30 @@ FORMAT_VERSION = 1
 UNIT = ("vocab.json", "model.safetensors")  # the files config.json vouches for
 
 
-def file_records(folder: Path) -> dict[str, dict[str, Any]]:
-    """``{name: {"size", "sha256"}}`` of the files of ``UNIT`` in ``folder``, for config.json."""
+def file_records(folder: Path, unit: tuple[str, ...] = UNIT) -> dict[str, dict[str, Any]]:
+    """``{name: {"size", "sha256"}}`` of the files of ``unit`` in ``folder``, for config.json."""
     records = {}
-    for name in UNIT:
+    for name in unit:
         digest = file_digest(folder / name, sample=None)
         records[name] = {"size": digest["size"], "sha256": digest["sha256"]}
     return records
 
 
-def check_files(folder: Path, config: dict[str, Any]) -> None:
-    """The weights and vocabulary must be the files config.json was written with. A folder saved
-    before config.json recorded them (no "files") is taken as it is."""
+def check_files(
+    folder: Path, config: dict[str, Any], unit: tuple[str, ...] = UNIT, writer: str = "classify train"
+) -> None:
+    """The files of ``unit`` (weights, vocabulary) must be the ones config.json was written with. A
+    folder saved before config.json recorded them (no "files") is taken as it is."""
     files = config.get("files")
     if files is None:
         return
     if not isinstance(files, dict):
-        raise ModelError(f"{folder / 'config.json'}: files {files!r}: expected the size and sha256 of {list(UNIT)}")
-    for name in UNIT:
+        raise ModelError(f"{folder / 'config.json'}: files {files!r}: expected the size and sha256 of {list(unit)}")
+    for name in unit:
         want = files.get(name)
         if not isinstance(want, dict):
             raise ModelError(
-                f"{folder / 'config.json'}: no size and sha256 recorded for {name}; expected both of {list(UNIT)}"
+                f"{folder / 'config.json'}: no size and sha256 recorded for {name}; expected both of {list(unit)}"
             )
         size = (folder / name).stat().st_size
         if size != want.get("size"):
@@ -62,26 +65,31 @@ def check_files(folder: Path, config: dict[str, Any]) -> None:
             continue
         raise ModelError(
             f"{folder / name}: does not match config.json ({how}): the folder mixes files of two saves "
-            f"or models; expected the files `classify train` wrote together"
+            f"or models; expected the files `{writer}` wrote together"
         )
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """config.json of a model folder, checked for its format, version and required keys."""
+def read_manifest(path: Path, format: str, version: int, required: tuple[str, ...]) -> dict[str, Any]:
+    """config.json of a model folder of kind ``format``, checked for its format, version and
+    ``required`` keys (a folder of another kind of model is named as such)."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
+    if not isinstance(config, dict) or config.get("format") != format:
         found = config.get("format") if isinstance(config, dict) else None
-        raise ModelError(f"{path}: format is {found!r}, expected {FORMAT!r}")
-    if config.get("version") != FORMAT_VERSION:
-        raise ModelError(
-            f"{path}: format version {config.get('version')!r} is not supported (expected {FORMAT_VERSION})"
-        )
-    missing = [k for k in ("model", "tokenizer", "labels", "max_len") if k not in config]
+        raise ModelError(f"{path}: format is {found!r}, expected {format!r}")
+    if config.get("version") != version:
+        raise ModelError(f"{path}: format version {config.get('version')!r} is not supported (expected {version})")
+    missing = [k for k in required if k not in config]
     if missing:
         raise ModelError(f"{path}: missing keys {missing}")
+    return config
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """config.json of a text classifier's folder, checked for its format, version and required keys."""
+    config = read_manifest(path, FORMAT, FORMAT_VERSION, ("model", "tokenizer", "labels", "max_len"))
     if isinstance(config["model"], dict) and "encoder" not in config["model"]:
         # the defaults would build some encoder, maybe one the weights even fit: not this model's
         raise ModelError(f"{path}: model.encoder is missing; expected the encoder settings `classify train` wrote")

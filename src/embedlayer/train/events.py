@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "TrainResult"]
+__all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "RegressionResult", "TrainResult"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,24 @@ class EvalResult:
 
 
 @dataclass(frozen=True)
+class RegressionResult:
+    """Errors of predicted values over every example of the evaluated batches (N examples)."""
+
+    loss: float  # mean squared error per example
+    rmse: float
+    mae: float
+    y_true: np.ndarray  # (N,) float32
+    y_pred: np.ndarray  # (N,) float32
+
+    def metrics(self) -> dict[str, float]:
+        """The scalar metrics as a JSON-able dict."""
+        return {"loss": self.loss, "rmse": self.rmse, "mae": self.mae}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.metrics(), "examples": int(self.y_true.size)}
+
+
+@dataclass(frozen=True)
 class TrainResult:
     """What ``fit`` did. ``history`` has one JSON-able dict per epoch run (also across a resume):
     ``{"epoch", "train_loss", "lr", "dev_loss", "dev_accuracy", "dev_macro_f1"}`` (dev keys only
@@ -67,7 +85,7 @@ class TrainResult:
 
     history: tuple[dict[str, Any], ...]
     best_epoch: int | None  # 0-based epoch whose weights the model holds now; None without dev data
-    best_accuracy: float | None
+    best_accuracy: float | None  # best dev accuracy; for float targets -RMSE (higher is better)
     epochs_run: int
     stopped_early: bool
     global_step: int

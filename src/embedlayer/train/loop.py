@@ -28,11 +28,20 @@ from embedlayer.batching import Batch
 from embedlayer.errors import ConfigError, DataError, FormatError
 from embedlayer.train.checkpoint import has_checkpoint, load_checkpoint, read_checkpoint_extra, save_checkpoint
 from embedlayer.train.config import TrainConfig
-from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, TrainResult
+from embedlayer.train.events import EpochEvent, EvalResult, ProgressEvent, RegressionResult, TrainResult
 from embedlayer.train.metrics import accuracy, confusion_matrix, macro_f1
 from embedlayer.train.optim import build_optimizers, clip_dense_grads, lr_factor, set_lr, unbind_row_optimizers
 
-__all__ = ["EpochEvent", "EvalResult", "ProgressEvent", "TrainResult", "evaluate", "fit"]
+__all__ = [
+    "EpochEvent",
+    "EvalResult",
+    "ProgressEvent",
+    "RegressionResult",
+    "TrainResult",
+    "evaluate",
+    "evaluate_regression",
+    "fit",
+]
 
 Progress = Callable[[ProgressEvent | EpochEvent], None]
 LAST = "last"  # checkpoint_dir / LAST holds the checkpoint of the latest finished epoch
@@ -48,11 +57,48 @@ def _labels(batch: Batch, where: str) -> Tensor:
     return batch.labels
 
 
+def _forward(model: nn.Module, batch: Batch) -> Tensor:
+    """``model(*batch.inputs)`` for a batch that names its model inputs (tabular batches),
+    else ``model(ids, lengths, mask)``."""
+    inputs = getattr(batch, "inputs", None)
+    return model(*inputs) if inputs is not None else model(batch.ids, batch.lengths, batch.mask)
+
+
+def _loss(logits: Tensor, labels: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """Cross-entropy for int64 class labels; squared error of ``logits[:, 0]`` for float targets."""
+    if labels.is_floating_point():
+        return F.mse_loss(logits[:, 0].float(), labels.float(), reduction=reduction)
+    return F.cross_entropy(logits.float(), labels, weight=weight, reduction=reduction)
+
+
+@torch.no_grad()
+def evaluate_regression(model: nn.Module, batches: Iterable[Batch]) -> RegressionResult:
+    """Squared and absolute errors of ``model(...)[:, 0]`` against the float labels of
+    ``batches``, in eval mode (restored afterwards). DataError when there are no examples."""
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    preds, y_true = [], []
+    try:
+        for i, batch in enumerate(batches):
+            batch = batch.to(device)
+            labels = _labels(batch, f"evaluate batch {i}")
+            preds.append(_forward(model, batch)[:, 0].float().cpu())
+            y_true.append(labels.float().cpu())
+    finally:
+        model.train(was_training)
+    if not preds:
+        raise DataError("evaluate: expected at least one batch, got none")
+    p, t = torch.cat(preds).numpy(), torch.cat(y_true).numpy()
+    mse = float(np.mean((p - t) ** 2))
+    return RegressionResult(loss=mse, rmse=mse**0.5, mae=float(np.mean(np.abs(p - t))), y_true=t, y_pred=p)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[Batch]) -> EvalResult:
-    """Run ``model(ids, lengths, mask) -> logits (B, C)`` over labelled ``batches`` in eval mode
-    (the model's train/eval mode is restored afterwards). Raises DataError on a batch without
-    labels or when there are no examples."""
+    """Run ``model(ids, lengths, mask) -> logits (B, C)`` (or ``model(*batch.inputs)``) over
+    labelled ``batches`` in eval mode (the model's train/eval mode is restored afterwards).
+    Raises DataError on a batch without labels or when there are no examples."""
     was_training = model.training
     model.eval()
     device = _device(model)
@@ -61,7 +107,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch]) -> EvalResult:
         for i, batch in enumerate(batches):
             batch = batch.to(device)
             labels = _labels(batch, f"evaluate batch {i}")
-            logits = model(batch.ids, batch.lengths, batch.mask)  # (B, C)
+            logits = _forward(model, batch)  # (B, C)
             loss_sum += float(F.cross_entropy(logits.float(), labels, reduction="sum"))
             probs.append(torch.softmax(logits.float(), dim=-1).cpu())
             y_true.append(labels.cpu())
@@ -128,13 +174,13 @@ def _train_epoch(model, batches, epoch, opts, cfg, state, total_steps, class_wei
         lr = opts[0].param_groups[0]["lr"]
         for opt in opts:
             opt.zero_grad(set_to_none=True)
-        logits = model(batch.ids, batch.lengths, batch.mask)  # (B, C)
+        logits = _forward(model, batch)  # (B, C)
         if class_weights is not None and class_weights.numel() != logits.shape[1]:
             raise ConfigError(
                 f"TrainConfig.class_weights: expected {logits.shape[1]} weights (one per class), "
                 f"got {class_weights.numel()}"
             )
-        loss = F.cross_entropy(logits, labels, weight=class_weights)
+        loss = _loss(logits, labels, class_weights)
         loss.backward()
         if cfg.clip_norm is not None:
             clip_dense_grads(params, cfg.clip_norm)
@@ -158,11 +204,14 @@ def _after_epoch(model, dev_batches, cfg, state, epoch, train_loss, lr) -> tuple
     record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, "lr": lr}
     dev, is_best = None, False
     if dev_batches is not None:
-        dev = evaluate(model, dev_batches).metrics()
+        first = next(iter(dev_batches), None)
+        regression = first is not None and first.labels is not None and first.labels.is_floating_point()
+        dev = (evaluate_regression if regression else evaluate)(model, dev_batches).metrics()
         record.update({f"dev_{k}": v for k, v in dev.items()})
-        is_best = state.best_accuracy is None or dev["accuracy"] > state.best_accuracy
+        score = dev["accuracy"] if "accuracy" in dev else -dev["rmse"]  # higher is better
+        is_best = state.best_accuracy is None or score > state.best_accuracy
         if is_best:
-            state.best_accuracy, state.best_epoch, state.bad_epochs = dev["accuracy"], epoch, 0
+            state.best_accuracy, state.best_epoch, state.bad_epochs = score, epoch, 0
             state.best_weights = _snapshot(model)
         else:
             state.bad_epochs += 1
@@ -248,7 +297,9 @@ def fit(
     resume: bool = False,
     run_info: Mapping[str, Any] | None = None,
 ) -> TrainResult:
-    """Train ``model(ids, lengths, mask) -> logits`` with cross-entropy.
+    """Train ``model(ids, lengths, mask) -> logits`` with cross-entropy (a batch with an
+    ``inputs`` tuple: ``model(*batch.inputs)``; float labels: squared error of ``logits[:, 0]``,
+    and early stopping on the lowest dev RMSE, kept as ``best_accuracy = -RMSE``).
 
     ``train_batches(epoch)`` gives the labelled batches of 0-based ``epoch`` (shuffle there,
     deterministically per epoch). A sized result (list, DataLoader) is consumed lazily; anything

@@ -1,0 +1,245 @@
+"""A table model end to end: columns → spec → rows and numbers → `TabularModel` → predictions.
+
+`TabularPipeline` ties the spec (how every column is read) to the model and the training loop
+(`embedlayer.train.fit`: early stopping, checkpoints, exact resume, row-wise table optimizers),
+and saves both as one folder, in the manner of the text classifier's::
+
+    model.safetensors   the weights (no pickle)
+    spec.json           the table spec (see `TableSpec.to_dict`)
+    config.json         format, the model config, extra records, and the size and SHA-256 of the
+                        two files above (removed first and written last: a half save is no model)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from embedlayer._io import atomic_path, atomic_write
+from embedlayer.errors import ConfigError, DataError, ModelError
+from embedlayer.tabular.model import ModelKind, TabularModel, TabularModelConfig
+from embedlayer.tabular.read import Table
+from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
+from embedlayer.tasks.model_folder import check_files, file_records, load_state, read_manifest
+from embedlayer.train import TrainConfig, TrainResult, evaluate, evaluate_regression, fit
+
+__all__ = ["FORMAT", "ModelSettings", "TabularBatch", "TabularPipeline"]
+
+FORMAT, VERSION = "embedlayer.tabular", 1
+UNIT = ("spec.json", "model.safetensors")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSettings:
+    """The model to build over the spec (everything but the columns' shapes)."""
+
+    kind: ModelKind = "mlp"  # mlp (entity embeddings + MLP) | mf (user, item) | fm (all columns)
+    hidden: tuple[int, ...] = (256, 128)  # mlp: hidden widths
+    dropout: float = 0.1  # mlp: after each hidden layer
+    embedding_dropout: float = 0.0  # mlp: on the concatenated embeddings
+    batch_norm: bool = True  # mlp: batch norm after each hidden layer
+    factors: int = 64  # mf / fm: factor width
+    init_std: float = 0.01  # initial table rows ~ N(0, init_std²)
+    seed: int = 0  # the initial weights
+
+
+@dataclass(frozen=True)
+class TabularBatch:
+    """A batch for `fit`: the model's inputs and the targets (see `embedlayer.train.loop`)."""
+
+    inputs: tuple[Tensor, ...]  # categorical (B, C) int64, numeric (B, F) float32, bags (B, L_j) int64
+    labels: Tensor | None  # (B,) int64 class ids or float32 values
+
+    def __len__(self) -> int:
+        return len(self.inputs[0])
+
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> TabularBatch:
+        labels = None if self.labels is None else self.labels.to(device, non_blocking=non_blocking)
+        return TabularBatch(tuple(x.to(device, non_blocking=non_blocking) for x in self.inputs), labels)
+
+
+def make_batches(
+    data: Encoded, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0
+) -> list[TabularBatch]:
+    """Batches of ``data`` in file order, or shuffled from ``(seed, epoch)``."""
+    n = len(data.categorical)
+    order = np.arange(n)
+    if shuffle:
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+    cat, num = torch.from_numpy(data.categorical), torch.from_numpy(data.numeric)
+    bags = [torch.from_numpy(b) for b in data.bags]
+    y = None if data.target is None else torch.from_numpy(data.target)
+    out = []
+    for start in range(0, n, batch_size):
+        idx = torch.from_numpy(order[start : start + batch_size])
+        inputs = (cat[idx], num[idx], *(b[idx] for b in bags))
+        out.append(TabularBatch(inputs, None if y is None else y[idx]))
+    return out
+
+
+class TabularPipeline:
+    """Spec and model of a table; `build` from training data or `load` a saved folder."""
+
+    def __init__(self, spec: TableSpec, model: TabularModel) -> None:
+        self.spec = spec
+        self.model = model
+
+    @classmethod
+    def build(cls, train: Table, options: SpecOptions, settings: ModelSettings = ModelSettings()) -> TabularPipeline:
+        """Build the spec from ``train`` and an untrained model over it (seeded by ``settings.seed``)."""
+        spec = TableSpec.build(train, options)
+        with torch.random.fork_rng(devices=[]):  # the dense layers draw from torch's global RNG
+            torch.manual_seed(settings.seed)
+            model = TabularModel(model_config(spec, settings), generator=torch.Generator().manual_seed(settings.seed))
+        return cls(spec, model)
+
+    # ------------------------------------------------------------------ training and use
+    def fit(
+        self,
+        train: Table,
+        dev: Table | None,
+        config: TrainConfig = TrainConfig(),
+        *,
+        progress: Callable[[Any], None] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        run_info: dict[str, Any] | None = None,
+    ) -> TrainResult:
+        """Train on ``train``; early stopping and the weights kept follow ``dev`` (accuracy, or
+        RMSE for regression). Checkpoints record ``run_info`` and the spec (resume refuses others)."""
+        data = self.spec.encode(train)
+        dev_batches = None if dev is None else make_batches(self.spec.encode(dev), max(config.batch_size, 1024))
+
+        def train_batches(epoch: int) -> list[TabularBatch]:
+            return make_batches(data, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
+
+        record = {**(run_info or {}), "spec": self.spec.to_dict(), "model": self.model.config.to_dict()}
+        return fit(
+            self.model,
+            train_batches,  # type: ignore[arg-type]  # TabularBatch: the loop's duck-typed batch
+            dev_batches,  # type: ignore[arg-type]
+            config,
+            progress=progress,
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
+            resume=resume,
+            run_info=record,
+        )
+
+    def evaluate(self, table: Table, *, batch_size: int = 4096) -> dict[str, Any]:
+        """Metrics on a labelled table: accuracy, macro-F1 and loss (classification) or RMSE and
+        MAE in the target's units (regression); ``unseen``: per column, values training never saw."""
+        data = self.spec.encode(table)
+        batches = make_batches(data, batch_size)
+        out: dict[str, Any]
+        if self.spec.task == "regression":
+            result = evaluate_regression(self.model, batches)  # type: ignore[arg-type]
+            scale = self.spec.target_std
+            out = {"rmse": result.rmse * scale, "mae": result.mae * scale, "examples": len(table)}
+        else:
+            metrics = evaluate(self.model, batches).to_dict()  # type: ignore[arg-type]
+            out = {**metrics, "labels": list(self.spec.labels)}
+        return {**out, "unseen": data.unseen}
+
+    @torch.no_grad()
+    def predict(self, table: Table, *, batch_size: int = 4096) -> np.ndarray:
+        """(N, C) class probabilities, or (N,) values in the target's units (regression)."""
+        self.model.eval()
+        data = self.spec.encode(table, with_target=False)
+        outs = [self.model(*b.inputs) for b in make_batches(data, batch_size)]
+        logits = torch.cat(outs) if outs else torch.zeros(0, self.spec.num_outputs)
+        if self.spec.task == "regression":
+            return (logits[:, 0] * self.spec.target_std + self.spec.target_mean).numpy()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def column_vectors(self, name: str) -> tuple[list[str], np.ndarray]:
+        """(categories, (K, D) float32 rows) of a categorical column's learned table, one row per
+        category kept in training (rare, missing and unknown rows left out)."""
+        col = self.spec.column(name)
+        if col.kind == "numeric":
+            raise ConfigError(f"column {name!r} is numeric: it has no embedding table; expected a categorical column")
+        group = self.spec.tables if col.kind == "categorical" else self.spec.multi
+        index = [c.name for c in group].index(name)
+        table = self.model.column_vectors(index, bag=col.kind == "multi").numpy()
+        rows = col.row_of()
+        return list(col.categories), np.ascontiguousarray(table[[rows[c] for c in col.categories]], dtype=np.float32)
+
+    # ------------------------------------------------------------------ files
+    def save(self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the folder as one unit (config.json removed first, written last)."""
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").unlink(missing_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
+        with atomic_path(out / "model.safetensors") as tmp:
+            save_file(state, str(tmp))
+        with atomic_write(out / "spec.json") as fh:
+            json.dump(self.spec.to_dict(), fh, indent=1, ensure_ascii=False)
+        config = {"format": FORMAT, "version": VERSION, "model": self.model.config.to_dict(), **(extra or {})}
+        config["files"] = file_records(out, UNIT)
+        with atomic_write(out / "config.json") as fh:
+            json.dump(config, fh, indent=2)
+            fh.write("\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> TabularPipeline:
+        """Read a folder written by `save`; ModelError when it is another kind of model or its parts disagree."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(directory)
+        if not (folder / "config.json").is_file():
+            raise ModelError(
+                f"{folder}: no config.json; expected a folder written by `tabular train` or `recommend train`"
+            )
+        config = read_manifest(folder / "config.json", FORMAT, VERSION, ("model", "files"))
+        for name in UNIT:
+            if not (folder / name).is_file():
+                raise ModelError(f"{folder}: {name} is missing; expected the files `tabular train` wrote together")
+        check_files(folder, config, UNIT, writer="tabular train")
+        try:
+            spec = TableSpec.from_dict(json.loads((folder / "spec.json").read_text(encoding="utf-8")))
+            model_config = TabularModelConfig.from_dict(config["model"])
+            state = load_file(str(folder / "model.safetensors"))
+        except (ConfigError, ValueError, SafetensorError, OSError) as exc:
+            raise ModelError(f"{folder}: unreadable model ({' '.join(str(exc).split())})") from exc
+        model = TabularModel(model_config)
+        load_state(model, state, folder)
+        model.eval()
+        return cls(spec, model)
+
+
+def model_config(spec: TableSpec, settings: ModelSettings) -> TabularModelConfig:
+    """The model's shapes from the spec; ConfigError for an MF model without two categorical columns."""
+    fields = {f.name for f in dataclasses.fields(TabularModelConfig)}
+    shared = {k: v for k, v in dataclasses.asdict(settings).items() if k in fields}
+    return TabularModelConfig(
+        **shared,
+        tables=tuple((c.num_rows, c.embedding_dim) for c in spec.tables),
+        bag_tables=tuple((c.num_rows, c.embedding_dim) for c in spec.multi),
+        num_numeric=sum(c.width for c in spec.numeric),
+        num_outputs=spec.num_outputs,
+    )
+
+
+def split_dev(table: Table, fraction: float, seed: int) -> tuple[Table, Table]:
+    """(train, dev) rows of ``table``: a seeded random ``fraction`` held out for early stopping."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"--valid-fraction {fraction}: expected a number between 0 and 1")
+    n = len(table)
+    order = np.random.default_rng(seed).permutation(n)
+    k = max(1, int(round(n * fraction)))
+    if k >= n:
+        raise DataError(f"{table.source}: {n} row(s) are too few to hold {fraction:.0%} out for validation")
+    return table.select(np.sort(order[k:])), table.select(np.sort(order[:k]))

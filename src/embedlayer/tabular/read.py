@@ -1,0 +1,133 @@
+"""Tables in, columns of strings out: CSV, TSV and Parquet read by pyarrow (never by hand).
+
+Every column is read as text (``None`` where a cell is empty or a missing marker such as ``?`` or
+``NA``), so a column's kind is decided once by the column spec, and a numeric column with text in
+it is an error that names the file, the line and the column, not a silent NaN.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embedlayer.errors import ConfigError, DataError, where
+
+__all__ = ["MISSING_MARKERS", "Table", "read_table"]
+
+#: Cells read as missing (besides the empty cell): what CSV exports of common tools write.
+MISSING_MARKERS: tuple[str, ...] = ("?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """Named columns of equal length N, each an object array of ``str`` or ``None`` (missing).
+
+    ``source`` names the file in errors; ``first_line`` is the file line of row 0 (2 after a
+    header; rows are taken to be one line each), so row ``i`` is at line ``first_line + i``.
+    """
+
+    columns: Mapping[str, np.ndarray]  # name -> (N,) object
+    source: str = "data"
+    first_line: int | None = 2
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def line(self, row: int) -> int | None:
+        """The file line of row ``row`` (None for Parquet or in-memory data)."""
+        return None if self.first_line is None else self.first_line + row
+
+    def at(self, row: int) -> str:
+        """``file:line`` (or ``file row N``) of a row, for error messages."""
+        line = self.line(row)
+        return where(self.source, line) if line is not None else f"{self.source} row {row + 1}"
+
+    def column(self, name: str, what: str = "column") -> np.ndarray:
+        """The column ``name``; DataError naming the columns there are when it is absent."""
+        if name not in self.columns:
+            raise DataError(f"{self.source}: no {what} {name!r}; the columns are {', '.join(self.columns)}")
+        return self.columns[name]
+
+    def select(self, rows: np.ndarray) -> Table:
+        """The rows ``rows`` (indices or a mask); line numbers are no longer contiguous, so dropped."""
+        return Table({k: v[rows] for k, v in self.columns.items()}, self.source, None)
+
+    @classmethod
+    def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[object]], source: str = "data") -> Table:
+        """A table from Python rows (values turned into text; None, "" and the markers are missing)."""
+        cols = {n: np.array([_cell(r[i]) for r in rows], dtype=object) for i, n in enumerate(names)}
+        return cls(cols, source, None)
+
+
+def _cell(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return None if text == "" or text in MISSING_MARKERS else text
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """ "csv", "tsv" or "parquet" from the extension (a ``.txt`` or none: tab if the first line has one)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _FORMATS:
+        return _FORMATS[suffix]
+    with open(path, "rb") as fh:
+        head = fh.readline()
+    return "tsv" if b"\t" in head else "csv"
+
+
+def read_table(path: str | os.PathLike[str], *, format: str | None = None) -> Table:
+    """Read a CSV/TSV file (with a header row) or a Parquet file; every column as text.
+
+    Raises:
+        DataError: the file is empty, has no data rows, or pyarrow cannot parse it (its message,
+            which names the row, is kept).
+        ConfigError: ``format`` is not csv, tsv or parquet.
+    """
+    import pyarrow as pa
+
+    source = os.fspath(path)
+    fmt = format or detect_format(path)
+    if fmt not in ("csv", "tsv", "parquet"):
+        raise ConfigError(f"table format {fmt!r}: expected csv, tsv or parquet")
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise DataError(f"{source}: the file is empty; expected a header row and data rows")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            arrow = pq.read_table(source)
+            first_line = None
+        else:
+            arrow = _read_delimited(source, "\t" if fmt == "tsv" else ",")
+            first_line = 2
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(f"{source}: not a readable {fmt.upper()} table ({' '.join(str(exc).split())})") from None
+    if arrow.num_rows == 0:
+        raise DataError(f"{source}: no data rows; expected a header row and at least one row")
+    columns = {}
+    for name, col in zip(arrow.column_names, arrow.columns):
+        values = col.cast(pa.string()).to_numpy(zero_copy_only=False).astype(object)
+        values[np.isin(values, ("", *MISSING_MARKERS))] = None
+        columns[name] = values
+    return Table(columns, source, first_line)
+
+
+def _read_delimited(source: str, delimiter: str):  # -> pyarrow.Table
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    with pacsv.open_csv(source, parse_options=parse) as reader:  # the header, to type every column as text
+        names = reader.schema.names
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
+    return pacsv.read_csv(source, parse_options=parse, convert_options=convert)
