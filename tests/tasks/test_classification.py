@@ -259,7 +259,7 @@ def test_vectors_vocab_gives_unseen_words_their_pretrained_row(data):
     row = pipeline.model.embedding.weight[pipeline.vocab["excellent"]].detach().numpy()
     np.testing.assert_array_equal(row, vectors["excellent"])
     assert pipeline.coverage.total == plain.coverage.total  # the report counts the training words only
-    with pytest.raises(ConfigError, match="vectors_vocab -1"):
+    with pytest.raises(ConfigError, match=r"PipelineConfig.vectors_vocab: expected an integer >= 0, got -1"):
         TextClassificationPipeline.build(train, PipelineConfig(vectors_vocab=-1), vectors=vectors)
 
 

@@ -12,6 +12,8 @@ from embedlayer.cli.common import (
     HelpFormatter,
     add_data_args,
     add_output_args,
+    check_counts,
+    errors_in_flags,
     flag_table,
     load_examples,
     note,
@@ -19,6 +21,7 @@ from embedlayer.cli.common import (
     print_json,
     run_options,
     set_threads,
+    setting_flags,
 )
 from embedlayer.errors import ConfigError, DataError
 from embedlayer.layers.options import MISSING_POLICIES
@@ -177,6 +180,26 @@ def _encoder_config(args: argparse.Namespace):
     return EncoderConfig(**kw)
 
 
+# The library's names of the settings the options of `classify train` set (its errors name them).
+_FLAGS = {
+    **setting_flags("PipelineConfig", "tokenizer", "min_count", "max_vocab", "max_len", "missing", "vectors_vocab"),
+    **setting_flags("PipelineConfig", "dropout", "embedding_dropout", "seed"),
+    **setting_flags("ClassifierConfig", "dropout", "embedding_dropout"),
+    **setting_flags("EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"),
+    **setting_flags("TrainConfig", "epochs", "batch_size", "lr", "embedding_lr", "optimizer", "weight_decay"),
+    **setting_flags("TrainConfig", "schedule", "clip_norm", "patience", "seed", "sparse_optimizer"),
+    **setting_flags("TrainConfig", "embedding_weight_decay"),
+    "PipelineConfig.embedding_dim": "--dim",
+    "ClassifierConfig.embedding_dim": "--dim",
+    "EncoderConfig.kind": "--encoder",
+    "EncoderConfig.pooling": "--pooling",
+    "EncoderConfig.rnn_pooling": "--pooling",
+    "EncoderConfig.rnn_hidden": "--hidden",
+    "EncoderConfig.rnn_layers": "--layers",
+    "EncoderConfig.tf_layers": "--layers",
+    "EncoderConfig.tf_heads": "--heads",
+}
+
 # Options a resumed run may change; every other one must be what the checkpoint was made with.
 _MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "train", "dev", "vectors", "debug")
 
@@ -236,11 +259,55 @@ def _run_record(args: argparse.Namespace) -> dict:
     return {**record, "--train": digest(args.train), "--dev": digest(args.dev), "--vectors": digest(args.vectors)}
 
 
+def _configs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(PipelineConfig, TrainConfig) of the options, each value checked: errors name the flag."""
+    from embedlayer.tasks import PipelineConfig
+    from embedlayer.train import TrainConfig
+
+    with errors_in_flags(args, _FLAGS):
+        config = PipelineConfig(
+            tokenizer=args.tokenizer,
+            lowercase=args.lowercase,
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            max_len=args.max_len,
+            embedding_dim=args.dim,
+            encoder=_encoder_config(args),
+            dropout=args.dropout,
+            embedding_dropout=args.embedding_dropout,
+            freeze=args.freeze,
+            missing=args.missing,
+            vectors_vocab=args.vectors_vocab,
+            static_channel=args.static_channel,
+            sparse=args.sparse,
+            seed=args.seed,
+        )
+        train_config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            embedding_lr=args.embedding_lr,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            clip_norm=args.clip_norm or None,
+            patience=args.patience,
+            seed=args.seed,
+            sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
+            embedding_weight_decay=args.embedding_weight_decay,
+        )
+        if args.vectors is None:  # the embedding dimension is --dim: check what depends on it now
+            config.encoder.check_input_dim(args.dim * (2 if args.static_channel else 1))
+    return config, train_config
+
+
 def run_train(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
 
     _check_options(args)
+    check_counts(args, {"--vectors-limit": 1})
     set_threads(args.threads)
+    config, train_config = _configs(args)  # every option is checked before any work
     with claim_output(
         args.out,
         kind="dir",
@@ -250,51 +317,20 @@ def run_train(args: argparse.Namespace) -> int:
         can_resume=True,
     ) as claim:
         _prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
-        return _train(args)
+        return _train(args, config, train_config)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
     from embedlayer.cli.progress import TrainProgress
-    from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
-    from embedlayer.train import TrainConfig
+    from embedlayer.tasks import TextClassificationPipeline
     from embedlayer.vectors import load_vectors
 
     out = Path(args.out)
     train = load_examples(args.train, args)
     dev = load_examples(args.dev, args) if args.dev else None
     vectors = load_vectors(args.vectors, limit=args.vectors_limit) if args.vectors else None
-    config = PipelineConfig(
-        tokenizer=args.tokenizer,
-        lowercase=args.lowercase,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        max_len=args.max_len,
-        embedding_dim=args.dim,
-        encoder=_encoder_config(args),
-        dropout=args.dropout,
-        embedding_dropout=args.embedding_dropout,
-        freeze=args.freeze,
-        missing=args.missing,
-        vectors_vocab=args.vectors_vocab,
-        static_channel=args.static_channel,
-        sparse=args.sparse,
-        seed=args.seed,
-    )
-    train_config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        embedding_lr=args.embedding_lr,
-        optimizer=args.optimizer,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        clip_norm=args.clip_norm or None,
-        patience=args.patience,
-        seed=args.seed,
-        sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
-        embedding_weight_decay=args.embedding_weight_decay,
-    )
-    pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
+    with errors_in_flags(args, _FLAGS):  # what depends on the vectors' dimension (--heads)
+        pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:
         note(
             f"{len(train)} training examples, {len(dev) if dev else 0} dev, labels {list(pipeline.labels)}, "

@@ -216,6 +216,12 @@ def check_counts(args: argparse.Namespace, smallest: Mapping[str, int]) -> None:
             raise ConfigError(f"{flag} {value}: expected {expected}")
 
 
+def setting_flags(owner: str, *names: str) -> dict[str, str]:
+    """``{"Owner.name": "--name"}`` for settings whose option has their name (``max_len``:
+    ``--max-len``), for `errors_in_flags`."""
+    return {f"{owner}.{name}": "--" + name.replace("_", "-") for name in names}
+
+
 # "TrainConfig.epochs: expected an integer >= 1, got 0": how the library's configs name a bad setting
 _SETTING = re.compile(r"(?P<setting>[A-Z]\w*\.\w+): expected (?P<expected>.+), got (?P<value>.+)", re.DOTALL)
 

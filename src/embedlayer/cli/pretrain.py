@@ -16,17 +16,16 @@ from embedlayer.cli.common import (
     note,
     output_policy,
     print_json,
+    setting_flags,
 )
 from embedlayer.pretrain.config import PRETRAIN_MODELS
 from embedlayer.text.tokenizers import TOKENIZER_NAMES
 
 # The settings of PretrainConfig that are options of their own name (the library's errors name the
-# setting; the command's name the flag).
-_FLAGS = {
-    f"PretrainConfig.{name}": "--" + name.replace("_", "-")
-    for name in ("model", "dim", "window", "negative", "min_count", "max_vocab", "sample", "epochs", "lr", "min_lr")
-    + ("threads", "buckets", "seed", "max_sentence_length")
-}
+# setting, the command's the flag).
+_FLAGS = setting_flags(
+    "PretrainConfig", "model", "dim", "window", "negative", "min_count", "max_vocab", "sample", "epochs", "lr"
+) | setting_flags("PretrainConfig", "min_lr", "threads", "buckets", "seed", "max_sentence_length")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

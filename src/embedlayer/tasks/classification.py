@@ -31,7 +31,7 @@ from embedlayer._io import atomic_path, atomic_write
 from embedlayer.batching import Batch, BucketBatchSampler, pad_batch
 from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
-from embedlayer.layers.options import MissingPolicy
+from embedlayer.layers.options import MISSING_POLICIES, MissingPolicy
 from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
 from embedlayer.tasks.model_folder import (
     FORMAT,
@@ -43,10 +43,18 @@ from embedlayer.tasks.model_folder import (
     load_state,
     read_config,
 )
-from embedlayer.text import Example, Tokenizer, get_tokenizer, tokenizer_from_config
+from embedlayer.text import TOKENIZER_NAMES, Example, Tokenizer, get_tokenizer, tokenizer_from_config
 from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
 from embedlayer.vectors import Vectors
 from embedlayer.vocab import Vocab
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +79,33 @@ class PipelineConfig:
     vectors_vocab: int = 0
     sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Check every field when built (before any data is read): ConfigError naming it."""
+
+        def bad(name: str, expected: str) -> ConfigError:
+            return ConfigError(f"PipelineConfig.{name}: expected {expected}, got {getattr(self, name)!r}")
+
+        if self.tokenizer not in TOKENIZER_NAMES:
+            raise bad("tokenizer", "one of " + ", ".join(map(repr, TOKENIZER_NAMES)))
+        for name, least in (("min_count", 1), ("max_len", 1), ("embedding_dim", 1), ("vectors_vocab", 0)):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < least:
+                raise bad(name, f"an integer >= {least}")
+        if self.max_vocab is not None and (not _is_int(self.max_vocab) or self.max_vocab < 1):
+            raise bad("max_vocab", "None or an integer >= 1")
+        for name in ("dropout", "embedding_dropout"):
+            value = getattr(self, name)
+            if (value is not None or name == "dropout") and not (_is_number(value) and 0.0 <= value < 1.0):
+                raise bad(name, "a probability in [0, 1)" + (" or None" if name == "embedding_dropout" else ""))
+        for name in ("lowercase", "freeze", "static_channel", "sparse"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "True or False")
+        if self.missing not in MISSING_POLICIES:
+            raise bad("missing", "one of " + ", ".join(map(repr, MISSING_POLICIES)))
+        if not isinstance(self.encoder, EncoderConfig):
+            raise bad("encoder", "an EncoderConfig")
+        if not _is_int(self.seed):
+            raise bad("seed", "an integer")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (the encoder nested), as a checkpoint records it."""
@@ -140,8 +175,6 @@ class TextClassificationPipeline:
             min_count=config.min_count,
             max_size=config.max_vocab,
         )
-        if config.vectors_vocab < 0:
-            raise ConfigError(f"vectors_vocab {config.vectors_vocab}: expected a number of words >= 0")
         if config.vectors_vocab and vectors is not None:
             vocab = vocab.extend(vectors.index_to_key[: config.vectors_vocab])
         generator = torch.Generator().manual_seed(config.seed)
