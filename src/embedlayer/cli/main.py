@@ -20,7 +20,7 @@ from embedlayer import __version__
 from embedlayer.errors import EmbedLayerError
 
 # Command groups, imported lazily so `embedlayer --help` stays fast.
-_GROUPS = ("classify", "vocab", "vectors", "pretrain", "explain", "demo", "plot", "explore", "tabular")
+_GROUPS = ("classify", "vocab", "vectors", "pretrain", "explain", "demo", "plot", "explore", "tabular", "recommend")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -92,6 +92,7 @@ class TabularPipeline:
     def __init__(self, spec: TableSpec, model: TabularModel) -> None:
         self.spec = spec
         self.model = model
+        self.config: dict[str, Any] = {}  # config.json of a loaded folder (its extra records)
 
     @classmethod
     def build(cls, train: Table, options: SpecOptions, settings: ModelSettings = ModelSettings()) -> TabularPipeline:
@@ -173,8 +174,15 @@ class TabularPipeline:
         return list(col.categories), np.ascontiguousarray(table[[rows[c] for c in col.categories]], dtype=np.float32)
 
     # ------------------------------------------------------------------ files
-    def save(self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
-        """Write the folder as one unit (config.json removed first, written last)."""
+    def save(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        extra: dict[str, Any] | None = None,
+        attachments: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write the folder as one unit (config.json removed first, written last). ``attachments``:
+        more JSON files (name -> object) written with the unit and vouched for by config.json."""
         from safetensors.torch import save_file
 
         out = Path(directory)
@@ -183,10 +191,11 @@ class TabularPipeline:
         state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
         with atomic_path(out / "model.safetensors") as tmp:
             save_file(state, str(tmp))
-        with atomic_write(out / "spec.json") as fh:
-            json.dump(self.spec.to_dict(), fh, indent=1, ensure_ascii=False)
+        for name, obj in {"spec.json": self.spec.to_dict(), **(attachments or {})}.items():
+            with atomic_write(out / name) as fh:
+                json.dump(obj, fh, ensure_ascii=False)
         config = {"format": FORMAT, "version": VERSION, "model": self.model.config.to_dict(), **(extra or {})}
-        config["files"] = file_records(out, UNIT)
+        config["files"] = file_records(out, (*UNIT, *(attachments or {})))
         with atomic_write(out / "config.json") as fh:
             json.dump(config, fh, indent=2)
             fh.write("\n")
@@ -204,10 +213,13 @@ class TabularPipeline:
                 f"{folder}: no config.json; expected a folder written by `tabular train` or `recommend train`"
             )
         config = read_manifest(folder / "config.json", FORMAT, VERSION, ("model", "files"))
-        for name in UNIT:
+        unit = tuple(config["files"]) if isinstance(config["files"], dict) else UNIT
+        if any(Path(name).name != name or name.startswith(".") for name in unit):
+            raise ModelError(f"{folder / 'config.json'}: files {list(unit)}: expected plain file names in the folder")
+        for name in (*UNIT, *unit):
             if not (folder / name).is_file():
                 raise ModelError(f"{folder}: {name} is missing; expected the files `tabular train` wrote together")
-        check_files(folder, config, UNIT, writer="tabular train")
+        check_files(folder, config, unit, writer="tabular train")
         try:
             spec = TableSpec.from_dict(json.loads((folder / "spec.json").read_text(encoding="utf-8")))
             model_config = TabularModelConfig.from_dict(config["model"])
@@ -217,7 +229,9 @@ class TabularPipeline:
         model = TabularModel(model_config)
         load_state(model, state, folder)
         model.eval()
-        return cls(spec, model)
+        pipeline = cls(spec, model)
+        pipeline.config = config
+        return pipeline
 
 
 def model_config(spec: TableSpec, settings: ModelSettings) -> TabularModelConfig:
