@@ -12,6 +12,8 @@ from embedlayer.errors import ModelError
 from embedlayer.tabular import ModelSettings, SpecOptions, TabularPipeline, split_dev
 from embedlayer.train import EpochEvent, TrainConfig
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest
+
 CFG = TrainConfig(epochs=2, batch_size=256, lr=2e-3, sparse_optimizer="adam", embedding_lr=1e-2, seed=0)
 
 
@@ -93,9 +95,8 @@ def test_load_refuses_other_models(adult_small, tmp_path):
 
 
 @pytest.mark.slow
-def test_adult_official_test_accuracy(adult):
+def test_adult_official_test_accuracy(adult, one_thread):
     train, test = adult
-    torch.set_num_threads(1)  # small matrices: one thread is faster on a busy machine
     pipe = build(train)
     pipe.fit(*split_dev(train, 0.1, 0), TrainConfig(**{**CFG.to_dict(), "epochs": 8, "batch_size": 512}))
     assert pipe.evaluate(test)["accuracy"] >= 0.865

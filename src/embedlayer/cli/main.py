@@ -1,7 +1,10 @@
 """`embedlayer` command line: one module per command group, this file only dispatches.
 
 Errors the library raises on purpose (EmbedLayerError) and OS errors on files are printed as one
-line on stderr with exit status 2; ``--debug`` shows the traceback instead. Ctrl-C (SIGINT) and
+line on stderr with exit status 2; ``--debug`` shows the traceback instead. The last line of
+defence: running out of memory (MemoryError) is one line naming the command, exit 2 (the input
+asked for more than the machine has); any other exception is a bug, one line naming the command
+and the exception, exit 1; both say to run with ``--debug`` for the traceback. Ctrl-C (SIGINT) and
 SIGTERM interrupt a command the same way: cleanup runs (temporary files, locks; a checkpoint stays),
 one line says so, and the exit status is 128 + the signal's number (130, 143).
 """
@@ -20,7 +23,19 @@ from embedlayer import __version__
 from embedlayer.errors import EmbedLayerError
 
 # Command groups, imported lazily so `embedlayer --help` stays fast.
-_GROUPS = ("classify", "vocab", "vectors", "pretrain", "explain", "demo", "plot", "explore", "tabular", "recommend")
+_GROUPS = (
+    "classify",
+    "vocab",
+    "vectors",
+    "pretrain",
+    "explain",
+    "demo",
+    "plot",
+    "explore",
+    "tabular",
+    "recommend",
+    "embeddings",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +114,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"embedlayer: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError as exc:
+        if args.debug:
+            raise
+        detail = f" ({_one_line(exc)})" if str(exc) else ""
+        print(
+            f"embedlayer: error: {_command(args)} ran out of memory{detail}; expected smaller inputs or settings; "
+            f"run with --debug for the traceback",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # the last line of defence: a bug, said in one line
+        if args.debug:
+            raise
+        print(
+            f"embedlayer: error: {_command(args)} failed unexpectedly ({type(exc).__name__}: {_one_line(exc)}); "
+            f"run with --debug for the traceback",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         notes = " ".join(getattr(exc, "__notes__", ()))  # a command may say what was kept (add_note)
@@ -106,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"embedlayer: interrupted by {signal.Signals(signum).name}{'; ' + notes if notes else ''}", file=sys.stderr
         )
         return 128 + signum
+
+
+def _command(args: argparse.Namespace) -> str:
+    """``embedlayer vectors info``: the command that ran, for the last line of defence."""
+    words = ["embedlayer", args.command]
+    words += [getattr(args, dest) for dest in vars(args) if dest.endswith("_command") and getattr(args, dest)]
+    return " ".join(words)
 
 
 def _silence_stdout() -> None:
