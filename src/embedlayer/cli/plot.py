@@ -158,6 +158,11 @@ def _check_counts(args: argparse.Namespace) -> None:
         raise ConfigError(f"--clusters {args.clusters}: expected 0 (one colour) or a positive number")
     if not 20 <= args.dpi <= 1200:
         raise ConfigError(f"--dpi {args.dpi}: expected 20 to 1200")
+    size = _size(args.size)
+    if size is not None:
+        from embedlayer.viz.plot import check_figure_size
+
+        check_figure_size(size, args.dpi, what=f"--size {args.size} at --dpi {args.dpi}")
     if args.topn < 1:
         raise ConfigError(f"--topn {args.topn}: expected a positive number")
 

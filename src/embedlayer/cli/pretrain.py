@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     ) as claim:
         if claim.state == "replace":
             remove_checkpoint(checkpoint)  # the old run's, if it is one (else training refuses to touch it)
-        model = _train(args, config, checkpoint)
+        with errors_in_flags(args, _FLAGS):  # a --dim whose tables cannot fit in memory
+            model = _train(args, config, checkpoint)
         model.save(out)
         remove_checkpoint(checkpoint)  # ours (state.json says so): the vectors are written
     stats = model.stats

@@ -31,7 +31,7 @@ from numba.core import event as numba_event
 
 from embedlayer._io import scratch_dir
 from embedlayer.errors import ConfigError
-from embedlayer.kernels.memory import zeros_array
+from embedlayer.kernels.memory import memory_limit, zeros_array
 from embedlayer.pretrain import kernels
 from embedlayer.pretrain.checkpoint import Checkpoint, check_replaceable, load_checkpoint, save_checkpoint
 from embedlayer.pretrain.config import PretrainConfig
@@ -116,6 +116,9 @@ def _chunk_bounds(starts: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([cuts, [len(starts) - 1]])).astype(np.int64)
 
 
+_INIT_ROWS = 1 << 18  # rows of the input table drawn at once
+
+
 def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.ndarray]:
     """(input, output) tables with rows padded to a multiple of ``LANES`` floats, whose extra
     columns start at zero and stay zero (every update there is a multiple of zero): the kernels'
@@ -125,10 +128,30 @@ def _init_tables(config: PretrainConfig, nwords: int) -> tuple[np.ndarray, np.nd
     rng = np.random.default_rng(config.seed)
     width = -(-config.dim // LANES) * LANES
     syn0 = zeros_array((rows, width), np.float32)  # on huge pages: rows are read at random
-    for lo in range(0, rows, 1 << 18):  # the random block and its scaling stay small
-        block = rng.random((min(rows - lo, 1 << 18), config.dim), dtype=np.float32)
+    for lo in range(0, rows, _INIT_ROWS):  # the random block and its scaling stay small
+        block = rng.random((min(rows - lo, _INIT_ROWS), config.dim), dtype=np.float32)
         syn0[lo : lo + len(block), : config.dim] = block * np.float32(2 * bound) - np.float32(bound)
     return syn0, zeros_array((nwords, width), np.float32)
+
+
+def check_fits(config: PretrainConfig, nwords: int) -> None:
+    """Refuse, before anything is allocated, a run whose input and output tables (``_init_tables``)
+    and the blocks that initialise them need more than the memory available (``memory_limit``);
+    the error names the estimate (a lower bound of what the run takes)."""
+    width = -(-config.dim // LANES) * LANES
+    buckets = config.buckets if config.subwords else 0
+    tables = (2 * nwords + buckets) * width * 4
+    init = 2 * min(nwords + buckets, _INIT_ROWS) * config.dim * 4  # a random block and its scaled copy
+    limit = memory_limit()
+    if limit is not None and tables + init > limit:
+        kinds = [f"{n:,} {kind}" for n, kind in ((nwords, "word"), (buckets, "n-gram")) if n]
+        rows = " + ".join(kinds) + " input rows" + (f" + {nwords:,} output rows" if nwords else "")
+        raise ConfigError(
+            f"PretrainConfig.dim: expected a width whose training tables fit in memory: ({rows}) x {width:,} "
+            f"floats x 4 bytes = {tables / 1e9:,.1f} GB, and {init / 1e9:,.1f} GB more while they are filled, "
+            f"while {limit / 1e9:,.1f} GB of memory are available (a lower dim, or fewer words or buckets), "
+            f"got {config.dim}"
+        )
 
 
 def _subword_tables(config: PretrainConfig, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -171,7 +194,8 @@ def train_word_vectors(
 
     Raises:
         ConfigError: bad settings, ``resume`` without a usable checkpoint, a ``checkpoint_dir``
-            that exists and is not a pretraining checkpoint.
+            that exists and is not a pretraining checkpoint, tables that cannot fit in memory
+            (naming the estimate; checked before they are allocated).
         DataError: a missing, empty, binary or too small corpus (naming the file).
     """
     config = config or PretrainConfig()
@@ -187,6 +211,7 @@ def train_word_vectors(
 
     if checkpoint_dir is not None:
         check_replaceable(checkpoint_dir)  # before the work: a folder of the user's there stays
+    check_fits(config, 0)  # the n-gram buckets alone may not fit: say so before reading the corpus
     with scratch_dir(workdir if workdir is not None else tempfile.gettempdir()) as tmp:
         started = time.perf_counter()
         data = encode_corpus(
@@ -201,6 +226,7 @@ def train_word_vectors(
             on_bytes=on_bytes,
         )
         prepared = time.perf_counter() - started
+        check_fits(config, len(data.words))
         run = _Run(config, data, compute_loss, progress)
         if resume and checkpoint_dir is not None:  # (resume without one was refused above)
             run.restore(load_checkpoint(checkpoint_dir, config, data))

@@ -377,6 +377,8 @@ class TextClassificationPipeline:
             state = load_file(str(folder / "model.safetensors"))
         except (SafetensorError, OSError) as exc:
             raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
+        with torch.device("meta"):  # shapes only, no memory: config.json must fit the weights first
+            load_state(build_classifier(model_config), state, folder)
         model = build_classifier(model_config)
         load_state(model, state, folder)
         model.eval()

@@ -21,9 +21,13 @@ from embedlayer.viz.palette import NONE_COLOUR, OTHER_COLOUR, PALETTE, colour
 from embedlayer.viz.projection import Projection
 from embedlayer.viz.repel import place_labels
 
-__all__ = ["IMAGE_FORMATS", "ScatterResult", "check_image_path", "plot_scatter"]
+__all__ = ["IMAGE_FORMATS", "MAX_PIXELS", "ScatterResult", "check_figure_size", "check_image_path", "plot_scatter"]
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
+#: The most pixels a figure may have (width x height at its dpi, for every format: the labels are
+#: measured on a raster canvas of that size). Drawing takes about 4 bytes a pixel, so this bounds
+#: a plot near 400 MB; 40 x 40 inches at 1000 dpi (1.6 billion pixels) took 6.3 GB.
+MAX_PIXELS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,18 @@ def check_image_path(path: str | os.PathLike[str]) -> str:
     return suffix
 
 
+def check_figure_size(size: tuple[float, float], dpi: int, *, what: str | None = None) -> None:
+    """Raise ConfigError when a figure of ``size`` inches at ``dpi`` has more than ``MAX_PIXELS``
+    pixels; ``what`` names the two in the message (default: "a figure of W x H inches at D dpi")."""
+    width, height = round(size[0] * dpi), round(size[1] * dpi)
+    if width * height > MAX_PIXELS:
+        what = what or f"a figure of {size[0]:g} x {size[1]:g} inches at {dpi} dpi"
+        raise ConfigError(
+            f"{what} is {width:,} x {height:,} = {width * height:,} pixels (about {width * height * 4 / 1e9:.1f} GB "
+            f"to draw); expected at most {MAX_PIXELS:,} pixels: a smaller size or dpi"
+        )
+
+
 def plot_scatter(
     projection: Projection,
     words: Sequence[str],
@@ -87,9 +103,11 @@ def plot_scatter(
         required: bool or (N,) bools: a required label is always drawn; the others only where
             there is free space.
         size: figure size in inches (default: grows with the number of labels).
+        dpi: pixels per inch; with ``size``, at most ``MAX_PIXELS`` pixels.
 
     Raises:
-        ConfigError: a bad output extension, or ``words`` / ``groups`` of another length than N.
+        ConfigError: a bad output extension, ``words`` / ``groups`` of another length than N, a
+            figure of more than ``MAX_PIXELS`` pixels.
     """
     fmt = check_image_path(out)
     n = len(projection.coords)
@@ -100,9 +118,11 @@ def plot_scatter(
         )
     label = np.ones(n, bool) if label is None else np.asarray(label, bool)
     need = np.broadcast_to(np.asarray(required, bool), (n,))
-    plt = _pyplot()
     n_labels = int(label.sum())
-    fig = plt.figure(figsize=size or _default_size(n_labels), dpi=dpi)
+    size = size or _default_size(n_labels)
+    check_figure_size(size, dpi)
+    plt = _pyplot()
+    fig = plt.figure(figsize=size, dpi=dpi)
     try:
         ax = _axes(fig, projection, legend=groups is not None and len(group_names) > 0)
         colours = _colours(groups, n)

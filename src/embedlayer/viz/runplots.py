@@ -129,12 +129,19 @@ def classifier_neighbours(
 
     Raises:
         ModelError: the model folder cannot be loaded.
-        DataError: no candidate word (too few shared words, or ``min_count`` too high).
+        DataError: ``vectors`` of another dimension than the model's embedding (not the vectors it
+            started from); no candidate word (too few shared words, or ``min_count`` too high).
         VocabError: a requested word is not a candidate (naming it).
     """
     from embedlayer.tasks import TextClassificationPipeline
 
     pipeline = TextClassificationPipeline.load(folder)
+    dim = pipeline.model.embedding.weight.shape[1]
+    if vectors.vector_size != dim:
+        raise DataError(
+            f"{where(folder)}: the model's embedding has dimension {dim} but the vectors given have "
+            f"{vectors.vector_size}; expected the pretrained vectors the model started from"
+        )
     vocab = pipeline.vocab
     specials = set(vocab.specials)
     candidates = [
@@ -218,13 +225,9 @@ def plot_run(
     Returns the paths written. Raises what ``read_run`` and ``classifier_neighbours`` raise.
     """
     run = read_run(folder)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if not any(r["history"] for r in run.runs):
         raise DataError(f"{where(run.folder)}: the run has no finished epoch to draw")
-    written = [out / "learning_curves.png"]
-    plot_learning_curves(list(run.runs), written[0])
-    neighbours = run.neighbours
+    neighbours = run.neighbours  # found (and checked) before anything is written
     if run.kind == "classifier" and vectors is not None:
         neighbours = classifier_neighbours(run.folder, vectors, words=words, topn=topn)
     elif neighbours is not None and words is not None:
@@ -235,6 +238,10 @@ def plot_run(
                 f"the report has {sorted(neighbours)}"
             )
         neighbours = {w: neighbours[w] for w in words}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "learning_curves.png"]
+    plot_learning_curves(list(run.runs), written[0])
     if neighbours:
         written.append(out / "neighbours.png")
         plot_neighbours(
