@@ -207,6 +207,12 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--embedding-dropout", type=float, default=0.0)
     p.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="no batch norm in the MLP")
+    p.add_argument(
+        "--unknown-rate",
+        type=float,
+        default=0.05,
+        help="training: treat this fraction of categorical values as unseen, so the unknown rows learn",
+    )
     add_train_args(p, epochs=8, batch_size=512, lr=2e-3, emb_lr=1e-2)
     add_output_args(p, resume=True)
     p.set_defaults(handler=run_train, flags=flag_table(p))
@@ -243,6 +249,7 @@ def _train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         embedding_dropout=args.embedding_dropout,
         batch_norm=args.batch_norm,
+        unknown_rate=args.unknown_rate,
         seed=args.seed,
     )
     pipeline = TabularPipeline.build(table, options, settings)

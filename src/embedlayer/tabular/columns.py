@@ -5,8 +5,9 @@ Rows of a categorical table (the same layout for single- and multi-valued column
 
     0 padding (bags only: zero, never trained)   1 missing   2 unknown (unseen at training)
     3 rare (seen fewer than min_count times)     4 … 4+K-1 the K kept categories, by frequency
-    then, with hash_buckets = H > 0: H rows; every value is hashed there (FNV-1a, as fastText),
-    so a value never seen in training shares a trained row instead of the single unknown row.
+    With hash_buckets = H > 0 rows 4 … 4+H-1 are H buckets instead, and every value is hashed
+    into one (FNV-1a, as fastText): a value never seen in training shares a trained row instead of
+    the unknown row (the categories are still listed, to count unseen values and to export).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class ColumnSpec:
     categories: tuple[str, ...] = ()
     # categorical / multi: categories seen fewer than min_count times (they share the rare row)
     rare: tuple[str, ...] = ()
-    # categorical / multi: rows for hashed values after the categories (0: the unknown row only)
+    # categorical / multi: hash every value into this many rows (0: a row per category, unseen
+    # values to the unknown row)
     hash_buckets: int = 0
     # categorical / multi: width of the column's embedding rows
     embedding_dim: int = 0
@@ -103,7 +105,7 @@ class ColumnSpec:
                 counts.update(_split(cell, separator) if multi else (cell,))
         kept = sorted((c for c, n in counts.items() if n >= min_count), key=lambda c: (-counts[c], c))
         rare = sorted(c for c, n in counts.items() if n < min_count)
-        n = len(kept) + (hash_buckets or 0) + 1
+        n = (hash_buckets or len(kept)) + 1  # rows a value can take, and the missing row
         dim = embedding_dim if embedding_dim is not None else fastai_dim(n, max_dim)
         if dim < 1:
             raise ConfigError(f"--embedding-dim {name}={dim}: expected an integer >= 1")
@@ -160,7 +162,7 @@ class ColumnSpec:
         """Rows of the column's embedding table (reserved rows, categories or bins, hash buckets)."""
         if self.kind == "numeric":
             return FIRST + len(self.bins) + 1 if self.bins else 0
-        return FIRST + len(self.categories) + self.hash_buckets
+        return FIRST + (self.hash_buckets or len(self.categories))
 
     @property
     def has_table(self) -> bool:
@@ -185,7 +187,7 @@ class ColumnSpec:
         return {**{c: RARE for c in self.rare}, **{c: FIRST + i for i, c in enumerate(self.categories)}}
 
     def _bucket(self, value: str) -> int:
-        return FIRST + len(self.categories) + fasttext_hash(value) % self.hash_buckets
+        return FIRST + fasttext_hash(value) % self.hash_buckets
 
     def encode_one(self, value: str, rows: Mapping[str, int]) -> tuple[int, bool]:
         """(row, unseen) of one value: unseen values go to a hash bucket or the unknown row."""

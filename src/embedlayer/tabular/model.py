@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError
 from embedlayer.layers import Embedding, EmbeddingBag
+from embedlayer.tabular.columns import FIRST, UNKNOWN
 
 __all__ = ["MODEL_KINDS", "TabularModel", "TabularModelConfig"]
 
@@ -48,6 +49,13 @@ class TabularModelConfig:
     factors: int = 64  # mf / fm: width of the factor vectors (each table row holds factors + 1)
     init_std: float = 0.01  # standard deviation of the initial table rows
     sparse: bool = True  # tables get row-wise updates (sparse gradients)
+    # Training only: each categorical value is replaced, with this probability, by what a value
+    # never seen in training becomes (the unknown row, or a random hash bucket), so those rows
+    # learn the column's average effect and unseen values at prediction degrade gracefully.
+    unknown_rate: float = 0.0
+    # Per entry of `tables`: what an unseen value becomes: 0 the unknown row, H > 0 one of H hash
+    # buckets after the reserved rows, -1 never replaced (numeric bins: every number has a bin).
+    unseen_rows: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -56,6 +64,10 @@ class TabularModelConfig:
             raise ConfigError("model 'mf' needs two categorical columns (user, item); got fewer")
         if not 0 <= self.dropout < 1 or not 0 <= self.embedding_dropout < 1:
             raise ConfigError(f"dropout {self.dropout}, {self.embedding_dropout}: expected numbers in [0, 1)")
+        if not 0 <= self.unknown_rate < 1:
+            raise ConfigError(f"unknown_rate {self.unknown_rate}: expected a number in [0, 1)")
+        if self.unseen_rows and len(self.unseen_rows) != len(self.tables):
+            raise ConfigError(f"unseen_rows has {len(self.unseen_rows)} entries for {len(self.tables)} tables")
         if self.factors < 1 or any(h < 1 for h in self.hidden):
             raise ConfigError(f"factors {self.factors}, hidden {self.hidden}: expected positive widths")
 
@@ -111,6 +123,8 @@ class TabularModel(nn.Module):
 
     def forward(self, categorical: Tensor, numeric: Tensor, *bags: Tensor) -> Tensor:
         """categorical (B, C) int64, numeric (B, F) float32, bags (B, L_j) int64 → (B, outputs)."""
+        if self.training and self.config.unknown_rate > 0:
+            categorical = self._as_unseen(categorical)
         fields = [t(categorical[:, j]) for j, t in enumerate(self.tables)]  # each (B, W_j)
         fields += [t(ids) for t, ids in zip(self.bags, bags)]  # each (B, W_j)
         if self.config.kind == "mlp":
@@ -126,6 +140,18 @@ class TabularModel(nn.Module):
         vec, linear = v[..., :-1], v[..., -1]  # (B, fields, k), (B, fields)
         pairs = 0.5 * (vec.sum(dim=1).pow(2) - vec.pow(2).sum(dim=1)).sum(dim=1)  # (B,)
         return self.bias + (linear.sum(dim=1) + pairs).unsqueeze(1)  # (B, 1)
+
+    def _as_unseen(self, categorical: Tensor) -> Tensor:
+        """(B, C) ids with a random ``unknown_rate`` of the categorical ones replaced as unseen
+        values would be (drawn from torch's RNG, which `fit` seeds and checkpoints)."""
+        out = categorical.clone()
+        for j, rows in enumerate(self.config.unseen_rows):
+            if rows < 0:
+                continue
+            hit = torch.rand(len(out)) < self.config.unknown_rate  # (B,)
+            new = UNKNOWN if rows == 0 else FIRST + torch.randint(rows, (int(hit.sum()),))
+            out[hit, j] = new
+        return out
 
     def column_vectors(self, index: int, *, bag: bool = False) -> Tensor:
         """(rows, D) learned vectors of categorical column ``index`` (or multi-valued column);

@@ -49,6 +49,7 @@ class ModelSettings:
     batch_norm: bool = True  # mlp: batch norm after each hidden layer
     factors: int = 64  # mf / fm: factor width
     init_std: float = 0.01  # initial table rows ~ N(0, init_std²)
+    unknown_rate: float = 0.0  # training: categorical values seen as unseen with this probability
     seed: int = 0  # the initial weights
 
 
@@ -241,6 +242,7 @@ def model_config(spec: TableSpec, settings: ModelSettings) -> TabularModelConfig
     return TabularModelConfig(
         **shared,
         tables=tuple((c.num_rows, c.embedding_dim) for c in spec.tables),
+        unseen_rows=tuple(-1 if c.kind == "numeric" else c.hash_buckets for c in spec.tables),
         bag_tables=tuple((c.num_rows, c.embedding_dim) for c in spec.multi),
         num_numeric=sum(c.width for c in spec.numeric),
         num_outputs=spec.num_outputs,
