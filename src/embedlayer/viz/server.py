@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,6 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, self._api(url.path, url.query), body=body, cache=False)
         except ApiError as exc:
             self._send_json(exc.status, exc.body, body=body, cache=False)
+        except ConnectionError:  # the client went away mid-answer (a closed tab, a cancelled fetch)
+            self.close_connection = True
+            self.server.report(f"{self.command} {self.path}: the client hung up before the answer was complete")
         except Exception as exc:  # noqa: BLE001 - a bug: report it as JSON, keep serving
             self.server.report(f"error answering {self.path!r}: {type(exc).__name__}: {exc}")
             self._send_json(500, {"error": f"internal error: {type(exc).__name__}"}, body=body, cache=False)
@@ -219,14 +223,20 @@ class _Server(ThreadingHTTPServer):
     # in total than one after another). Threads still read requests and write answers in parallel.
     compute: threading.Lock
     log: Callable[[str], None] | None = None
+    # Requests are answered in threads: one line is logged at a time, so lines never run together
+    # (print writes a message and its newline apart).
+    log_lock: threading.Lock
 
     def report(self, message: str) -> None:
         if self.log is not None:
-            self.log(message)
+            with self.log_lock:
+                self.log(message)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-answer is not worth a traceback on the terminal."""
-        self.report(f"connection from {client_address[0]}:{client_address[1]} ended with an error")
+        """A connection that fails outside a request's answer (a client that hangs up while sending
+        it, say) is one line, not a traceback on the terminal."""
+        what = "hung up" if isinstance(sys.exc_info()[1], ConnectionError) else "ended with an error"
+        self.report(f"connection from {client_address[0]}:{client_address[1]} {what}")
 
 
 class ExplorerServer:
@@ -258,6 +268,7 @@ class ExplorerServer:
                 ) from None
             raise
         self._httpd.log = log
+        self._httpd.log_lock = threading.Lock()
         self._httpd.compute = threading.Lock()
         self.port = int(self._httpd.server_address[1])
         self._httpd.allowed_hosts = frozenset({f"{HOST}:{self.port}", f"localhost:{self.port}"})
