@@ -92,3 +92,24 @@ def test_pretrain_errors_name_the_flag(tmp_path: Path, capsys, extra: list[str])
     line = fails(capsys, "pretrain", str(tmp_path / "missing.txt"), "--out", str(out), *extra)
     assert f"{extra[0]} {extra[1]}" in line and "Config" not in line, line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["vocab", "build", "{tsv}", "--out", "{out}", "--min-count", "0"], "--min-count 0"),
+        (["vocab", "build", "{tsv}", "--out", "{out}", "--max-size", "0"], "--max-size 0"),
+        (["vocab", "build", "{tsv}", "--out", "{out}", "--max-size", "-1"], "--max-size -1"),
+        (["demo", "--out", "{out}", "--epochs", "0"], "--epochs 0"),
+        (["demo", "--out", "{out}", "--batch-size", "0"], "--batch-size 0"),
+        (["demo", "--out", "{out}", "--limit", "0"], "--limit 0"),
+        (["explain", "--dim", "0"], "--dim 0"),
+        (["explain", "--batch", "0"], "--batch 0"),
+        (["explain", "--vocab-sizes", "0,10"], "--vocab-sizes '0,10'"),
+    ],
+)
+def test_other_commands_name_the_flag(tsv: Path, tmp_path: Path, capsys, argv: list[str], named: str) -> None:
+    out = tmp_path / "out"
+    line = fails(capsys, *[a.format(tsv=tsv, out=out) for a in argv])
+    assert named in line and "_" not in line.split("error: ")[1].split(":")[0], line
+    assert not out.exists()

@@ -6,7 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-from embedlayer.cli.common import HelpFormatter, add_output_args, note, output_policy, print_json, set_threads
+from embedlayer.cli.common import (
+    HelpFormatter,
+    add_output_args,
+    check_counts,
+    note,
+    output_policy,
+    print_json,
+    set_threads,
+)
 from embedlayer.models.config import ENCODER_KINDS
 
 
@@ -41,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from embedlayer.demo.run import DemoConfig, run_demo
 
     set_threads(args.threads)
+    check_counts(args, {"--epochs": 1, "--batch-size": 1, "--limit": 30})  # 30: enough tweets to split three ways
     out = Path(args.out) if args.out else Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
     config = DemoConfig(
         out=out, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=args.seed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from embedlayer.cli.common import print_json, set_threads
+from embedlayer.cli.common import check_counts, print_json, set_threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
     from embedlayer.explain import cost_comparison, onehot_equivalence, sparse_step_rows
 
     set_threads(args.threads)
+    check_counts(args, {"--dim": 1, "--batch": 1})
     try:
         sizes = tuple(int(v) for v in args.vocab_sizes.split(","))
     except ValueError:
         raise ConfigError(f"--vocab-sizes {args.vocab_sizes!r}: expected comma-separated integers") from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"--vocab-sizes {args.vocab_sizes!r}: expected comma-separated positive integers")
     equivalence = onehot_equivalence(V=1000, D=args.dim, n_ids=512, seed=args.seed)
     costs = cost_comparison(vocab_sizes=sizes, D=args.dim, batch=args.batch, seed=args.seed)
     step = sparse_step_rows(V=10, D=4, ids=[3, 7, 3, 1], seed=args.seed)

@@ -8,6 +8,7 @@ from embedlayer.cli.common import (
     HelpFormatter,
     add_data_args,
     add_output_args,
+    check_counts,
     load_examples,
     note,
     output_policy,
@@ -85,6 +86,7 @@ def run_build(args: argparse.Namespace) -> int:
     from embedlayer.text import get_tokenizer
     from embedlayer.vocab import Vocab
 
+    check_counts(args, {"--min-count": 1, "--max-size": 1, "--buckets": 0})
     _check_specials(args)
     tokenizer = (
         get_tokenizer("byte") if args.tokenizer == "byte" else get_tokenizer(args.tokenizer, lowercase=args.lowercase)
