@@ -73,3 +73,11 @@ def test_counts_are_checked_first_and_named_by_flag(tmp_path: Path, capsys, argv
     line = fails(capsys, "vectors", *argv)
     assert flag in line and "_" not in line.split(flag)[0].split("error: ")[-1], line
     assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.parametrize("command", [["plot", "--top", "2", "--out", "{out}.png"], ["explore", "--html", "{out}.html"]])
+def test_plot_and_explore_name_the_format_flag(header_like: Path, tmp_path: Path, capsys, command: list[str]) -> None:
+    out = tmp_path / "o"
+    argv = [command[0], str(header_like), *[a.format(out=out) for a in command[1:]], "--format", "glove"]
+    line = fails(capsys, *argv)
+    assert "--format word2vec" in line and "format=" not in line, line

@@ -6,7 +6,7 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from embedlayer.cli.common import add_output_args, note, output_policy, print_json
+from embedlayer.cli.common import add_output_args, errors_in_flags, note, output_policy, print_json
 from embedlayer.cli.plot import Steps
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
@@ -115,7 +115,8 @@ def _build(args: argparse.Namespace):
     with Steps(["read", "project"]) as steps:
         steps.start("reading the vectors")
         labels = read_labels(args.labels) if args.labels else None
-        vectors = load_vectors(args.source, args.format, args.limit)
+        with errors_in_flags(args, {"format": "--format"}):
+            vectors = load_vectors(args.source, args.format, args.limit)
         if args.html is not None:
             from embedlayer.viz.offline import check_offline_size
 

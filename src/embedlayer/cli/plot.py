@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from embedlayer.cli.common import add_output_args, note, output_policy, print_json
+from embedlayer.cli.common import add_output_args, errors_in_flags, note, output_policy, print_json
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
@@ -192,7 +192,8 @@ def _run_folder(args: argparse.Namespace) -> int:
         Steps(["read", "draw"]) as steps,
     ):
         steps.start("reading the vectors" if args.vectors else "drawing")
-        vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
+        with errors_in_flags(args, {"format": "--format"}):
+            vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
         steps.start("drawing")
         words = _split_words(args.words) if args.words else None
         written = plot_run(args.source, out, vectors=vectors, words=words, topn=args.topn)
@@ -259,7 +260,8 @@ def _draw_vectors(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
     labels = read_labels(args.labels) if args.labels else None
     requested = _split_words(args.words) if args.words else read_word_list(args.from_file) if args.from_file else None
     limit = args.limit if requested is not None or args.limit is not None else args.top
-    vectors = load_vectors(args.source, args.format, limit)
+    with errors_in_flags(args, {"format": "--format"}):
+        vectors = load_vectors(args.source, args.format, limit)
     name = Path(args.source).name or args.source
     if requested is not None:
         words, missing = check_words(
