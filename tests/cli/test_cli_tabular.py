@@ -3,6 +3,7 @@ real data, and one clear line (exit 2) for each kind of bad input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,20 @@ def test_bad_input_one_line_each(capsys, tmp_path, adult):
     write(classifier / "config.json", '{"format": "embedlayer.text-classifier", "version": 1}')
     line = fails(capsys, "tabular", "evaluate", "--model", str(classifier), "--data", str(train))
     assert "format is 'embedlayer.text-classifier', expected 'embedlayer.tabular'" in line
+
+
+def test_column_flags_and_resume(capsys, adult, tmp_path):
+    train, _ = adult
+    out = str(tmp_path / "m")
+    argv = ["tabular", "train", "--train", str(train), "--target", "income", "--out", out, "--quiet"]
+    flags = ["--embedding-dim", "occupation=8", "--hash-buckets", "native-country=16", "--ignore", "fnlwgt"]
+    first = run_json(capsys, *argv, *flags, "--epochs", "1")
+    assert first["epochs_run"] == 1
+    spec = json.loads((tmp_path / "m" / "spec.json").read_text())
+    columns = {c["name"]: c for c in spec["columns"]}
+    assert columns["occupation"]["embedding_dim"] == 8 and columns["native-country"]["hash_buckets"] == 16
+    assert "fnlwgt" not in columns
+    resumed = run_json(capsys, *argv, *flags, "--epochs", "2", "--resume")
+    assert resumed["epochs_run"] == 2 and resumed["history"][0] == first["history"][0]
+    line = fails(capsys, *argv, *flags, "--epochs", "3", "--resume", "--dropout", "0.3")
+    assert "--dropout is 0.3 but the checkpoint was made with 0.1" in line
