@@ -105,3 +105,20 @@ def test_json_round_trip(adult_small):
     spec = TableSpec.build(train, SpecOptions(target="income", multi={"occupation": "-"}, hash_buckets={"race": 4}))
     assert spec.column("occupation").kind == "multi"
     assert TableSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_parquet_and_arrow_tables(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embedlayer.tabular import from_arrow
+
+    arrow = pa.table({"a": ["x", None, "?"], "n": [1.5, None, 3.0], "y": [True, False, True]})
+    table = from_arrow(arrow)
+    assert table.columns["a"].tolist() == ["x", None, None]  # "?" is a missing marker
+    assert table.columns["n"].tolist() == ["1.5", None, "3"]
+    pq.write_table(arrow, tmp_path / "t.parquet")
+    again = read_table(tmp_path / "t.parquet")
+    assert {k: v.tolist() for k, v in again.columns.items()} == {k: v.tolist() for k, v in table.columns.items()}
+    spec = TableSpec.build(again, SpecOptions(target="y"))
+    assert spec.task == "binary" and spec.column("n").kind == "numeric" and spec.column("a").kind == "categorical"

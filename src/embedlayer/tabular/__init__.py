@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from embedlayer.tabular.columns import ColumnSpec, fastai_dim
     from embedlayer.tabular.model import TabularModel, TabularModelConfig
     from embedlayer.tabular.pipeline import ModelSettings, TabularBatch, TabularPipeline, split_dev
-    from embedlayer.tabular.read import Table, read_table
+    from embedlayer.tabular.read import Table, from_arrow, from_pandas, read_table
     from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__)

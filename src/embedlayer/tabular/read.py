@@ -1,4 +1,5 @@
-"""Tables in, columns of strings out: CSV, TSV and Parquet read by pyarrow (never by hand).
+"""Tables in, columns of strings out: CSV, TSV and Parquet read by pyarrow (never by hand), or
+a pyarrow Table / pandas DataFrame already in memory.
 
 Every column is read as text (``None`` where a cell is empty or a missing marker such as ``?`` or
 ``NA``), so a column's kind is decided once by the column spec, and a numeric column with text in
@@ -11,12 +12,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from embedlayer.errors import ConfigError, DataError, where
 
-__all__ = ["MISSING_MARKERS", "Table", "read_table"]
+__all__ = ["MISSING_MARKERS", "Table", "from_arrow", "from_pandas", "read_table"]
 
 #: Cells read as missing (besides the empty cell): what CSV exports of common tools write.
 MISSING_MARKERS: tuple[str, ...] = ("?", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
@@ -114,12 +116,28 @@ def read_table(path: str | os.PathLike[str], *, format: str | None = None) -> Ta
         raise DataError(f"{source}: not a readable {fmt.upper()} table ({' '.join(str(exc).split())})") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: no data rows; expected a header row and at least one row")
+    return from_arrow(arrow, source, first_line)
+
+
+def from_arrow(arrow: Any, source: str = "data", first_line: int | None = None) -> Table:
+    """A `Table` from a ``pyarrow.Table``: every column cast to text, empty cells and the missing
+    markers as None (what `read_table` does after parsing)."""
+    import pyarrow as pa
+
     columns = {}
     for name, col in zip(arrow.column_names, arrow.columns):
         values = col.cast(pa.string()).to_numpy(zero_copy_only=False).astype(object)
         values[np.isin(values, ("", *MISSING_MARKERS))] = None
-        columns[name] = values
+        columns[str(name)] = values
     return Table(columns, source, first_line)
+
+
+def from_pandas(frame: Any, source: str = "DataFrame") -> Table:
+    """A `Table` from a pandas DataFrame (through pyarrow; NaN and None are missing).
+    Errors name rows as ``DataFrame row N`` (1-based)."""
+    import pyarrow as pa
+
+    return from_arrow(pa.Table.from_pandas(frame, preserve_index=False), source)
 
 
 def _read_delimited(source: str, delimiter: str):  # -> pyarrow.Table
