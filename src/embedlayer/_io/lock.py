@@ -7,7 +7,9 @@ Where ``fcntl`` is missing (Windows) the file is created exclusively instead, an
 behind: the error then says to delete it when no such run is going on.
 
 ``scratch_dir`` makes a temporary folder holding such a lock; a run that finds a scratch folder
-whose lock nobody holds knows its owner died, and removes it.
+whose lock nobody holds knows its owner died, and removes it. The folder's name holds the PID of
+the run that made it, for a folder without a lock file (its run was killed between making it and
+locking it, or between unlocking and removing it): it is removed when no process has that PID.
 """
 
 from __future__ import annotations
@@ -138,12 +140,15 @@ def _same_file(path: Path, fd: int) -> bool:
 
 
 def _is_stale(folder: Path) -> bool:
-    """True when ``folder``'s lock file exists and nobody holds it (its run has ended)."""
+    """True when ``folder``'s lock file exists and nobody holds it, or when it has no lock file and
+    the process that made it is gone (its run has ended, in both cases)."""
     if fcntl is None:  # pragma: no cover - Windows: cannot tell a live run from a dead one
         return False
     try:
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CLOEXEC)
-    except OSError:  # no lock file (yet): leave it alone
+    except FileNotFoundError:  # not locked (yet, or any more): ask whether its maker lives
+        return _maker_gone(folder)
+    except OSError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -152,6 +157,21 @@ def _is_stale(folder: Path) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def _maker_gone(folder: Path) -> bool:
+    """True when the PID in ``folder``'s name (``SCRATCH_PREFIX`` PID ``-`` ...) is no process's.
+    A name without one (made by an older version) is kept: nothing tells whether its run lives."""
+    pid = folder.name[len(SCRATCH_PREFIX) :].partition("-")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
 
 
 def remove_stale_scratch(parent: str | os.PathLike[str]) -> list[Path]:
@@ -173,7 +193,7 @@ def scratch_dir(parent: str | os.PathLike[str]) -> Iterator[Path]:
     base = Path(parent)
     base.mkdir(parents=True, exist_ok=True)
     remove_stale_scratch(base)
-    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=base))
     try:
         lock = ExclusiveLock.fresh(folder / LOCK_NAME, what=str(folder))
     except BaseException:
