@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", choices=("adult", "movielens"), default=None)
     parser.add_argument("--fm-factors", type=int, default=64)
-    parser.add_argument("--fm-weight-decay", type=float, default=1e-3)
+    parser.add_argument("--fm-weight-decay", type=float, default=3e-4, help="as recommend train")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     if args.quick:
