@@ -121,3 +121,17 @@ def test_column_flags_and_resume(capsys, adult, tmp_path):
     assert resumed["epochs_run"] == 2 and resumed["history"][0] == first["history"][0]
     line = fails(capsys, *argv, *flags, "--epochs", "3", "--resume", "--dropout", "0.3")
     assert "--dropout is 0.3 but the checkpoint was made with 0.1" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [(["--epochs", "0"], "--epochs 0"), (["--dropout", "1.5"], "--dropout 1.5"), (["--threads", "0"], "--threads 0")],
+)
+def test_numbers_out_of_range_name_the_flag(capsys, adult, tmp_path, extra, named):
+    train, _ = adult
+    argv = ["tabular", "train", "--train", str(train), "--target", "income", "--out", str(tmp_path / "m"), *extra]
+    assert named in fails(capsys, *argv)
+    assert not (tmp_path / "m").exists()
+    if extra[0] != "--dropout":  # recommend train has no MLP
+        ratings = ["recommend", "train", "--ratings", str(train), "--out", str(tmp_path / "r"), *extra]
+        assert named in fails(capsys, *ratings)

@@ -20,6 +20,7 @@ from embedlayer.cli.common import (
 from embedlayer.cli.tabular import (
     add_column_args,
     add_train_args,
+    check_options,
     fit_with_checkpoint,
     run_record,
     spec_options,
@@ -73,6 +74,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
 
+    check_options(args)
     set_threads(args.threads)
     inputs = (args.ratings, args.users, args.items)
     with claim_output(args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True):

@@ -136,6 +136,43 @@ def add_train_args(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, 
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+#: (dest, flag, lowest allowed, highest allowed (excluded) or None, lowest allowed itself)
+_RANGES = (
+    ("epochs", "--epochs", 1, None, True),
+    ("batch_size", "--batch-size", 1, None, True),
+    ("lr", "--lr", 0, None, False),
+    ("embedding_lr", "--embedding-lr", 0, None, False),
+    ("weight_decay", "--weight-decay", 0, None, True),
+    ("embedding_weight_decay", "--embedding-weight-decay", 0, None, True),
+    ("patience", "--patience", 1, None, True),
+    ("threads", "--threads", 1, None, True),
+    ("min_count", "--min-count", 1, None, True),
+    ("max_embedding_dim", "--max-embedding-dim", 1, None, True),
+    ("max_int_categories", "--max-int-categories", 0, None, True),
+    ("bins", "--bins", 0, None, True),
+    ("dropout", "--dropout", 0, 1, True),
+    ("embedding_dropout", "--embedding-dropout", 0, 1, True),
+    ("unknown_rate", "--unknown-rate", 0, 1, True),
+    ("valid_fraction", "--valid-fraction", 0, 1, False),
+    ("factors", "--factors", 1, None, True),
+    ("folds", "--folds", 0, None, True),
+)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """ConfigError naming the flag of the first number out of its range (before any work)."""
+    for dest, flag, low, high, inclusive in _RANGES:
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        too_low = value < low if inclusive else value <= low
+        if too_low or (high is not None and value >= high):
+            expected = f"{'>=' if inclusive else '>'} {low}" + (f" and < {high}" if high is not None else "")
+            raise ConfigError(f"{flag} {value}: expected a number {expected}")
+    if any(w < 1 for w in getattr(args, "hidden", ())):
+        raise ConfigError(f"--hidden {','.join(map(str, args.hidden))}: expected positive layer widths")
+
+
 def train_config(args: argparse.Namespace) -> Any:
     from embedlayer.train import TrainConfig
 
@@ -221,6 +258,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
 
+    check_options(args)
     set_threads(args.threads)
     with claim_output(
         args.out,
