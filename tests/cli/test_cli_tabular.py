@@ -75,6 +75,9 @@ def test_recommend_train_evaluate_top(capsys, shared_data, tmp_path):
     assert set(report) >= {"rmse", "mae", "unseen"} and report["duplicates"] == 1
     top = run_json(capsys, "recommend", "top", "--model", str(out), "--user", "196", "--k", "5")
     assert len(top["items"]) == 5 and top["known_user"]
+    named = ["--names", str(folder / "ml100k_items.tsv"), "--name-template", "{movie_title} ({release_year})"]
+    top = run_json(capsys, "recommend", "top", "--model", str(out), "--user", "196", "--k", "5", *named)
+    assert all(item["name"].endswith(")") for item in top["items"])
 
 
 def write(path: Path, text: str) -> str:

@@ -216,22 +216,32 @@ def _register_top(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `recommend train`")
     p.add_argument("--user", required=True, help="the user's id (an unknown user gets the unknown row)")
     p.add_argument("--k", type=int, default=10, help="how many items")
+    p.add_argument("--names", metavar="FILE", help="items table to name each item from (with --name-template)")
+    p.add_argument("--name-template", metavar="TEXT", help='e.g. "{movie_title} ({release_year})"')
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_top)
 
 
 def run_top(args: argparse.Namespace) -> int:
+    from embedlayer.errors import ConfigError
+    from embedlayer.tabular import read_table
+    from embedlayer.tabular.export import entity_names
     from embedlayer.tabular.recommend import Recommender
 
+    if (args.names is None) != (args.name_template is None):
+        raise ConfigError("--names and --name-template go together: the items table and how to name each item")
     rec = Recommender.load(args.model)
+    names: dict[str, str] = {}
+    if args.names is not None:
+        names = entity_names(read_table(args.names), rec.cols.item, args.name_template)
     best = rec.top(args.user, args.k)
     known = args.user in rec.seen
     if args.json:
-        items = [{"item": item, "score": score} for item, score in best]
+        items = [{"item": item, "name": names.get(item), "score": score} for item, score in best]
         print_json({"model": args.model, "user": args.user, "known_user": known, "items": items})
         return 0
     if not known:
         note(f"user {args.user!r} has no ratings in training: the unknown user's row is used")
     for item, score in best:
-        print(f"{item}\t{score:.4f}")
+        print(f"{item}\t{score:.4f}" + (f"\t{names.get(item, '')}" if names else ""))
     return 0
