@@ -62,7 +62,7 @@ def test_demo_config_validates():
 def test_cli_demo_bad_limit(capsys, tmp_path):
     assert main(["demo", "--limit", "10", "--out", str(tmp_path / "run"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("embedlayer: error: limit 10")
+    assert len(err) == 1 and err[0].startswith("embedlayer: error: --limit 10")
     assert not (tmp_path / "run").exists()
 
 
