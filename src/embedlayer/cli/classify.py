@@ -18,6 +18,7 @@ from embedlayer.cli.common import (
     load_examples,
     note,
     output_policy,
+    prepare_checkpoint,
     print_json,
     run_options,
     set_threads,
@@ -223,27 +224,6 @@ def _check_options(args: argparse.Namespace) -> None:
         )
 
 
-def _prepare_checkpoint(args: argparse.Namespace, state: str, checkpoint: Path) -> None:
-    """--resume needs a checkpoint; --force drops the old run's checkpoint (only if it is one)."""
-    from embedlayer.train.checkpoint import has_checkpoint, remove_checkpoint
-    from embedlayer.train.loop import LAST
-
-    if state == "resume" and not has_checkpoint(checkpoint / LAST):
-        raise ConfigError(
-            f"--resume: {args.out} holds no checkpoint to continue (expected {checkpoint / LAST}, "
-            f"written after each epoch); run without --resume and with --force to start again"
-        )
-    if state == "replace":
-        for folder in (checkpoint / LAST, checkpoint / f"{LAST}.old"):
-            if folder.exists() and not remove_checkpoint(folder):
-                raise ConfigError(
-                    f"--force: {folder} is not a checkpoint this command wrote; expected to replace only "
-                    f"its own files: move it away"
-                )
-        if checkpoint.is_dir() and not any(checkpoint.iterdir()):
-            checkpoint.rmdir()
-
-
 def _run_record(args: argparse.Namespace) -> dict:
     """What a resumed run must repeat: the options by flag, then digests of the data files."""
     from embedlayer._io import file_digest
@@ -316,7 +296,7 @@ def run_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         can_resume=True,
     ) as claim:
-        _prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
+        prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
         return _train(args, config, train_config)
 
 

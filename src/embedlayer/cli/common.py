@@ -53,6 +53,28 @@ def add_output_args(parser: argparse.ArgumentParser, *, resume: bool, what: str 
         )
 
 
+def prepare_checkpoint(args: argparse.Namespace, state: str, checkpoint: Path) -> None:
+    """The checkpoint folder of a training command for its output claim's ``state``: --resume needs
+    a checkpoint; --force drops the old run's checkpoint (only if it is one)."""
+    from embedlayer.train.checkpoint import has_checkpoint, remove_checkpoint
+    from embedlayer.train.loop import LAST
+
+    if state == "resume" and not has_checkpoint(checkpoint / LAST):
+        raise ConfigError(
+            f"--resume: {args.out} holds no checkpoint to continue (expected {checkpoint / LAST}, "
+            f"written after each epoch); run without --resume and with --force to start again"
+        )
+    if state == "replace":
+        for folder in (checkpoint / LAST, checkpoint / f"{LAST}.old"):
+            if folder.exists() and not remove_checkpoint(folder):
+                raise ConfigError(
+                    f"--force: {folder} is not a checkpoint this command wrote; expected to replace only "
+                    f"its own files: move it away"
+                )
+        if checkpoint.is_dir() and not any(checkpoint.iterdir()):
+            checkpoint.rmdir()
+
+
 def flag_table(parser: argparse.ArgumentParser) -> dict[str, list[tuple[str, Any]]]:
     """``dest -> [(flag, const), ...]`` of the parser's options (const: the value an on/off flag
     sets, None for options that take a value); what `run_options` names the options by."""

@@ -77,8 +77,10 @@ def run_train(args: argparse.Namespace) -> int:
     check_options(args)
     set_threads(args.threads)
     inputs = (args.ratings, args.users, args.items)
-    with claim_output(args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True):
-        return _train(args)
+    with claim_output(
+        args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True
+    ) as claim:
+        return _train(args, claim.state)
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, int, tuple[str, ...], tuple[str, ...]]:
@@ -101,7 +103,7 @@ def _read(args: argparse.Namespace) -> tuple[Any, int, tuple[str, ...], tuple[st
     return ratings, dropped, sides["user"], sides["item"]
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, state: str) -> int:
     import numpy as np
 
     from embedlayer.tabular import ModelSettings, split_dev
@@ -130,7 +132,7 @@ def _train(args: argparse.Namespace) -> int:
     rec = build(ratings)
     started = time.perf_counter()
     files = {"--ratings": args.ratings, "--users": args.users, "--items": args.items}
-    result = fit_with_checkpoint(rec.pipeline, train, dev, args, run_record(args, files))
+    result = fit_with_checkpoint(rec.pipeline, train, dev, args, run_record(args, files), state=state)
     summary.update(epochs_run=result.epochs_run, train_seconds=round(time.perf_counter() - started, 2))
     summary["dev"] = rec.evaluate(dev)
     rec.save(args.out, extra={"training": {k: summary[k] for k in ("ratings", "duplicates", "train_seconds")}})

@@ -15,6 +15,7 @@ from embedlayer.cli.common import (
     flag_table,
     note,
     output_policy,
+    prepare_checkpoint,
     print_json,
     run_options,
     set_threads,
@@ -197,14 +198,16 @@ def run_record(args: argparse.Namespace, files: dict[str, str | None]) -> dict[s
     return {**record, **{flag: None if p is None else file_digest(p) for flag, p in files.items()}}
 
 
-def fit_with_checkpoint(pipeline: Any, train: Any, dev: Any, args: argparse.Namespace, record: dict, prefix: str = ""):
-    """``pipeline.fit`` with progress, a checkpoint in --out, and the note a Ctrl-C leaves."""
-    from embedlayer.cli.classify import _prepare_checkpoint  # the classify CLI's checkpoint policy
+def fit_with_checkpoint(
+    pipeline: Any, train: Any, dev: Any, args: argparse.Namespace, record: dict, *, state: str = "new", prefix: str = ""
+):
+    """``pipeline.fit`` with progress, a checkpoint in --out (prepared for the output claim's
+    ``state``; none for a ``prefix``-named run such as a fold), and the note a Ctrl-C leaves."""
     from embedlayer.cli.progress import TrainProgress
 
     checkpoint = Path(args.out) / "checkpoint"
     if not prefix:
-        _prepare_checkpoint(args, "resume" if args.resume else ("replace" if args.force else "new"), checkpoint)
+        prepare_checkpoint(args, state, checkpoint)
     progress = TrainProgress(prefix=prefix, enabled=not args.quiet)
     try:
         return pipeline.fit(
@@ -267,11 +270,11 @@ def run_train(args: argparse.Namespace) -> int:
         force=args.force,
         resume=args.resume,
         can_resume=True,
-    ):
-        return _train(args)
+    ) as claim:
+        return _train(args, claim.state)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace, state: str) -> int:
     from dataclasses import replace
 
     from embedlayer.tabular import ModelSettings, TabularPipeline, read_table, split_dev
@@ -299,7 +302,7 @@ def _train(args: argparse.Namespace) -> int:
         note(f"{len(train)} training rows, {len(dev)} dev; task {spec.task}; columns {kinds}")
     started = time.perf_counter()
     record = run_record(args, {"--train": args.train, "--dev": args.dev})
-    result = fit_with_checkpoint(pipeline, train, dev, args, record)
+    result = fit_with_checkpoint(pipeline, train, dev, args, record, state=state)
     seconds = time.perf_counter() - started
     summary: dict[str, Any] = {
         "out": args.out,
