@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlayer.errors import ModelError
+from embedlayer.errors import DataError, ModelError
 from embedlayer.tabular import ModelSettings, SpecOptions, TabularPipeline, split_dev
 from embedlayer.train import EpochEvent, TrainConfig
 
@@ -100,3 +100,13 @@ def test_adult_official_test_accuracy(adult, one_thread):
     pipe = build(train)
     pipe.fit(*split_dev(train, 0.1, 0), TrainConfig(**{**CFG.to_dict(), "epochs": 8, "batch_size": 512}))
     assert pipe.evaluate(test)["accuracy"] >= 0.865
+
+
+def test_a_last_training_batch_of_one_row_joins_the_one_before(adult_small):
+    train, _ = adult_small
+    rows = train.select(np.arange(513))  # 512 + 1: batch norm cannot train on one row
+    pipe = build(rows)
+    result = pipe.fit(rows, None, TrainConfig(epochs=1, batch_size=512, sparse_optimizer="adam"))
+    assert result.global_step == 1
+    with pytest.raises(DataError, match="1 training row"):
+        pipe.fit(rows.select(np.arange(1)), None, TrainConfig(epochs=1))

@@ -122,3 +122,12 @@ def test_parquet_and_arrow_tables(tmp_path):
     assert {k: v.tolist() for k, v in again.columns.items()} == {k: v.tolist() for k, v in table.columns.items()}
     spec = TableSpec.build(again, SpecOptions(target="y"))
     assert spec.task == "binary" and spec.column("n").kind == "numeric" and spec.column("a").kind == "categorical"
+
+
+def test_missing_file_and_ragged_rows(tmp_path):
+    with pytest.raises(DataError, match="nope.csv: no such file"):
+        read_table(tmp_path / "nope.csv")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,y\nx,1,p\ny,2\n")
+    with pytest.raises(DataError, match="ragged.csv: not a readable CSV table .*Expected 3 columns, got 2"):
+        read_table(ragged)

@@ -71,7 +71,8 @@ class TabularBatch:
 def make_batches(
     data: Encoded, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0
 ) -> list[TabularBatch]:
-    """Batches of ``data`` in file order, or shuffled from ``(seed, epoch)``."""
+    """Batches of ``data`` in file order, or shuffled from ``(seed, epoch)`` (then a last batch of
+    one row joins the one before it)."""
     n = len(data.categorical)
     order = np.arange(n)
     if shuffle:
@@ -79,9 +80,12 @@ def make_batches(
     cat, num = torch.from_numpy(data.categorical), torch.from_numpy(data.numeric)
     bags = [torch.from_numpy(b) for b in data.bags]
     y = None if data.target is None else torch.from_numpy(data.target)
+    starts = list(range(0, n, batch_size))
+    if shuffle and len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()  # a training batch of one row would break batch norm: it joins the batch before
     out = []
-    for start in range(0, n, batch_size):
-        idx = torch.from_numpy(order[start : start + batch_size])
+    for start, end in zip(starts, [*starts[1:], n]):
+        idx = torch.from_numpy(order[start:end])
         inputs = (cat[idx], num[idx], *(b[idx] for b in bags))
         out.append(TabularBatch(inputs, None if y is None else y[idx]))
     return out
@@ -118,6 +122,8 @@ class TabularPipeline:
     ) -> TrainResult:
         """Train on ``train``; early stopping and the weights kept follow ``dev`` (accuracy, or
         RMSE for regression). Checkpoints record ``run_info`` and the spec (resume refuses others)."""
+        if len(train) < 2:
+            raise DataError(f"{train.source}: {len(train)} training row(s); expected at least 2")
         data = self.spec.encode(train)
         dev_batches = None if dev is None else make_batches(self.spec.encode(dev), max(config.batch_size, 1024))
 

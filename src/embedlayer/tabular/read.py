@@ -98,10 +98,12 @@ def read_table(path: str | os.PathLike[str], *, format: str | None = None) -> Ta
     import pyarrow as pa
 
     source = os.fspath(path)
+    if not Path(path).is_file():
+        raise DataError(f"{source}: no such file; expected a CSV, TSV or Parquet table")
     fmt = format or detect_format(path)
     if fmt not in ("csv", "tsv", "parquet"):
         raise ConfigError(f"table format {fmt!r}: expected csv, tsv or parquet")
-    if Path(path).is_file() and Path(path).stat().st_size == 0:
+    if Path(path).stat().st_size == 0:
         raise DataError(f"{source}: the file is empty; expected a header row and data rows")
     try:
         if fmt == "parquet":
