@@ -19,6 +19,9 @@ CORE = [
     "train_word_vectors",
     "PretrainConfig",
     "TextClassificationPipeline",
+    "TabularPipeline",
+    "Recommender",
+    "read_table",
     "EmbedLayerError",
     "ConfigError",
     "FormatError",
@@ -27,10 +30,11 @@ CORE = [
 
 @pytest.mark.parametrize("name", CORE)
 def test_core_names_are_the_library_objects(name: str) -> None:
-    from embedlayer import layers, pretrain, tasks, text, vectors, vocab
+    from embedlayer import layers, pretrain, tabular, tasks, text, vectors, vocab
 
     value = getattr(el, name)
-    homes = [m for m in (layers, pretrain, tasks, text, vectors, vocab, el.errors) if name in getattr(m, "__all__", [])]
+    packages = (layers, pretrain, tabular, tasks, text, vectors, vocab, el.errors)
+    homes = [m for m in packages if name in getattr(m, "__all__", [])]
     assert homes, f"{name} has no home package"
     assert all(getattr(m, name) is value for m in homes)
     assert name in el.__all__ and name in dir(el)

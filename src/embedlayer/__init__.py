@@ -30,6 +30,7 @@ from embedlayer.errors import (
 if TYPE_CHECKING:
     from embedlayer.layers import Embedding, EmbeddingBag
     from embedlayer.pretrain import PretrainConfig, train_word_vectors
+    from embedlayer.tabular import Recommender, TabularPipeline, read_table
     from embedlayer.tasks import TextClassificationPipeline
     from embedlayer.text import get_tokenizer
     from embedlayer.vectors import Vectors, load_vectors

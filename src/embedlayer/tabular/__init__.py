@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from embedlayer.tabular.model import TabularModel, TabularModelConfig
     from embedlayer.tabular.pipeline import ModelSettings, TabularBatch, TabularPipeline, split_dev
     from embedlayer.tabular.read import Table, from_arrow, from_pandas, read_table
+    from embedlayer.tabular.recommend import Ratings, Recommender
     from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__)
