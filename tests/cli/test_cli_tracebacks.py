@@ -134,6 +134,11 @@ def test_a_config_json_that_disagrees_with_the_weights_is_refused_before_buildin
         assert "config.json" in line and "1000000000" in line and "has shape" in line, line
 
 
+def test_a_good_model_folder_loads_without_a_word_on_stderr(model: Path) -> None:
+    proc = _subprocess("classify", "evaluate", "--model", str(model), "--data", str(model.parent / "d.tsv"))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # the check on the meta device is silent
+
+
 def test_pretrain_refuses_what_cannot_fit_naming_the_estimate(tmp_path: Path) -> None:
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(" ".join(f"w{(i * 7 + j) % 500}" for j in range(20)) for i in range(200)) + "\n")

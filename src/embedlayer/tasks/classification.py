@@ -37,10 +37,10 @@ from embedlayer.tasks.model_folder import (
     FORMAT,
     FORMAT_VERSION,
     UNIT,
+    build_for_state,
     check_files,
     check_labels,
     file_records,
-    load_state,
     read_config,
 )
 from embedlayer.text import TOKENIZER_NAMES, Example, Tokenizer, get_tokenizer, tokenizer_from_config
@@ -377,9 +377,6 @@ class TextClassificationPipeline:
             state = load_file(str(folder / "model.safetensors"))
         except (SafetensorError, OSError) as exc:
             raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
-        with torch.device("meta"):  # shapes only, no memory: config.json must fit the weights first
-            load_state(build_classifier(model_config), state, folder)
-        model = build_classifier(model_config)
-        load_state(model, state, folder)
+        model = build_for_state(lambda: build_classifier(model_config), state, folder)
         model.eval()
         return cls(tokenizer, vocab, config["labels"], model, max_len=config["max_len"])

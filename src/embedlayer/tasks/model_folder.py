@@ -4,8 +4,9 @@ weights and vocabulary beside it are the files it was written with (see `classif
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -16,6 +17,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "UNIT",
+    "build_for_state",
     "check_files",
     "check_labels",
     "file_records",
@@ -29,6 +31,8 @@ FORMAT_VERSION = 1
 
 
 UNIT = ("vocab.json", "model.safetensors")  # the files config.json vouches for
+
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 def file_records(folder: Path, unit: tuple[str, ...] = UNIT) -> dict[str, dict[str, Any]]:
@@ -115,7 +119,22 @@ def check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
 
 def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
     """Load ``state`` into ``model``; ModelError naming the first name or shape that differs."""
-    expected = model.state_dict()
+    _check_state(model.state_dict(), state, folder)
+    model.load_state_dict(state)
+
+
+def build_for_state(build: Callable[[], M], state: dict[str, torch.Tensor], folder: Path) -> M:
+    """``build()`` loaded with ``state``, once a model built on torch's meta device (shapes only, no
+    memory) showed that it takes ``state``: a config.json edited to ask for a huge layer is a
+    ModelError naming the first weight that differs, not an allocation of what it asks for."""
+    with torch.device("meta"):
+        _check_state(build().state_dict(), state, folder)
+    model = build()
+    model.load_state_dict(state)
+    return model
+
+
+def _check_state(expected: Mapping[str, torch.Tensor], state: dict[str, torch.Tensor], folder: Path) -> None:
     if set(state) != set(expected):
         extra, lacking = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
         raise ModelError(f"{folder}: weights do not match config.json (unexpected {extra[:3]}, missing {lacking[:3]})")
@@ -125,4 +144,3 @@ def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: P
                 f"{folder}: weight {name} has shape {tuple(tensor.shape)} but config.json and vocab.json "
                 f"expect {tuple(expected[name].shape)}"
             )
-    model.load_state_dict(state)
