@@ -94,6 +94,16 @@ def test_load_refuses_other_models(adult_small, tmp_path):
         TabularPipeline.load(tmp_path)
 
 
+def test_a_config_that_disagrees_with_the_weights_is_refused_before_building(adult_small, tmp_path):
+    train, _ = adult_small
+    build(train).save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["model"]["hidden"] = [2_000_000_000, 128]  # 8 GB a row of the first layer if it were built
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="weight"):
+        TabularPipeline.load(tmp_path / "m")
+
+
 @pytest.mark.slow
 def test_adult_official_test_accuracy(adult, one_thread):
     train, test = adult

@@ -29,7 +29,7 @@ from embedlayer.errors import ConfigError, DataError, ModelError
 from embedlayer.tabular.model import ModelKind, TabularModel, TabularModelConfig
 from embedlayer.tabular.read import Table
 from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
-from embedlayer.tasks.model_folder import check_files, file_records, load_state, read_manifest
+from embedlayer.tasks.model_folder import build_for_state, check_files, file_records, read_manifest
 from embedlayer.train import TrainConfig, TrainResult, evaluate, evaluate_regression, fit
 
 __all__ = ["FORMAT", "ModelSettings", "TabularBatch", "TabularPipeline"]
@@ -233,8 +233,7 @@ class TabularPipeline:
             state = load_file(str(folder / "model.safetensors"))
         except (ConfigError, ValueError, SafetensorError, OSError) as exc:
             raise ModelError(f"{folder}: unreadable model ({' '.join(str(exc).split())})") from exc
-        model = TabularModel(model_config)
-        load_state(model, state, folder)
+        model = build_for_state(lambda: TabularModel(model_config), state, folder)
         model.eval()
         pipeline = cls(spec, model)
         pipeline.config = config

@@ -21,7 +21,6 @@ __all__ = [
     "check_files",
     "check_labels",
     "file_records",
-    "load_state",
     "read_config",
     "read_manifest",
 ]
@@ -115,12 +114,6 @@ def check_labels(config: dict[str, Any], num_classes: int, path: Path) -> None:
     max_len = config["max_len"]
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
         raise ModelError(f"{path}: max_len {max_len!r}: expected a positive integer")
-
-
-def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
-    """Load ``state`` into ``model``; ModelError naming the first name or shape that differs."""
-    _check_state(model.state_dict(), state, folder)
-    model.load_state_dict(state)
 
 
 def build_for_state(build: Callable[[], M], state: dict[str, torch.Tensor], folder: Path) -> M:
