@@ -15,14 +15,12 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from embedlayer._io import describe_difference, first_difference, set_default_modes
+from embedlayer._io import describe_difference, first_difference, scratch_dir, set_default_modes
 from embedlayer.errors import ConfigError, FormatError, where
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.pretrain.corpus import EncodedCorpus
@@ -109,8 +107,10 @@ def save_checkpoint(
     target = Path(directory)
     check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    # built in a scratch folder beside the target (one a kill -9 leaves is removed by a later save)
+    with scratch_dir(target.parent) as scratch:
+        tmp = scratch / target.name
+        tmp.mkdir()
         np.save(tmp / "input.npy", ckpt.input_matrix, allow_pickle=False)
         np.save(tmp / "output.npy", ckpt.output_matrix, allow_pickle=False)
         state = {
@@ -125,7 +125,7 @@ def save_checkpoint(
             "examples": ckpt.examples,
         }
         (tmp / _STATE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
-        set_default_modes(tmp)  # mkdtemp makes 0o700
+        set_default_modes(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -134,9 +134,6 @@ def save_checkpoint(
         os.replace(tmp, target)
         if old is not None:
             remove_checkpoint(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def load_checkpoint(directory: str | os.PathLike[str], config: PretrainConfig, data: EncodedCorpus) -> Checkpoint:

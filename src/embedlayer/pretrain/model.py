@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from embedlayer._io import atomic_write
+from embedlayer._io import atomic_write, scratch_dir
 from embedlayer.pretrain.config import PretrainConfig
 from embedlayer.vectors.fasttext_bin import FastTextArgs
 from embedlayer.vectors.store import FastTextVectors, Vectors
@@ -120,13 +118,11 @@ class WordVectorModel:
         the directory (a checkpoint) are left alone; each of ours is replaced atomically."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".vectors-", dir=out))
-        try:
+        with scratch_dir(out) as scratch:  # one a kill -9 leaves is removed by a later run here
+            staging = scratch / "vectors"
             Vectors(self.words, self.word_matrix(), copy=False).save(staging, format="native")
             for name in ("vectors.npy", "words.txt", "meta.json"):  # meta.json last: it vouches for the rest
                 os.replace(staging / name, out / name)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         if self.subword_offsets is not None:
             self.save_fasttext(out / "model.bin")
         with atomic_write(out / "pretrain.json") as fh:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from embedlayer._io import set_default_modes
+from embedlayer._io import scratch_dir, set_default_modes
 from embedlayer.errors import ConfigError, FormatError, ModelError
 
 __all__ = [
@@ -132,22 +130,21 @@ def save_checkpoint(
     skeletons = [flatten_state(opt.state_dict(), f"opt{i}", opt_tensors) for i, opt in enumerate(optimizers)]
     meta = {"format": FORMAT, "version": VERSION, "extra": dict(extra_json), "optimizers": skeletons}
     text = json.dumps(meta, indent=1, allow_nan=True)  # before touching the disk: fails on non-JSON values
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    # built in a scratch folder beside the target (one a kill -9 leaves is removed by a later save)
+    with scratch_dir(target.parent) as scratch:
+        tmp = scratch / target.name
+        tmp.mkdir()
         save_file(_plain(model.state_dict()), tmp / _MODEL)
         save_file(opt_tensors, tmp / _OPTIM)
         save_file(_plain(tensors or {}), tmp / _TENSORS)
         (tmp / _JSON).write_text(text, encoding="utf-8")
-        set_default_modes(tmp)  # mkdtemp and safetensors make 0o700 / 0o600
+        set_default_modes(tmp)  # safetensors makes 0o600
         old = target.with_name(target.name + ".old")
         if target.exists():  # else a previous crash may have left the only good copy in .old: keep it
             remove_checkpoint(old)
             os.replace(target, old)
         os.replace(tmp, target)
         remove_checkpoint(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
