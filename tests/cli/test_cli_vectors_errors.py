@@ -81,3 +81,19 @@ def test_plot_and_explore_name_the_format_flag(header_like: Path, tmp_path: Path
     argv = [command[0], str(header_like), *[a.format(out=out) for a in command[1:]], "--format", "glove"]
     line = fails(capsys, *argv)
     assert "--format word2vec" in line and "format=" not in line, line
+
+
+def test_explore_and_classify_take_the_unicode_errors_flag_too(latin1: Path, tmp_path: Path, capsys) -> None:
+    """Every command that reads vectors has the flag its error suggests."""
+    html = tmp_path / "x.html"
+    line = fails(capsys, "explore", str(latin1), "--html", str(html))
+    assert "--unicode-errors replace" in line and "unicode_errors" not in line, line
+    line = fails(capsys, "explore", str(latin1), "--html", str(html), "--unicode-errors", "replace")
+    assert "UTF-8" not in line  # read past the bad word (two words are then too few to project)
+    train = tmp_path / "train.tsv"
+    train.write_text("text\tlabel\ncafé ok\tpos\nthe bad\tneg\n")
+    out = tmp_path / "model"
+    argv = ["classify", "train", "--train", str(train), "--out", str(out), "--vectors", str(latin1)]
+    line = fails(capsys, *argv, "--epochs", "1")
+    assert "--vectors-unicode-errors replace" in line and "unicode_errors" not in line, line
+    assert main([*argv, "--epochs", "1", "--quiet", "--vectors-unicode-errors", "replace"]) == 0

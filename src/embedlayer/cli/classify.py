@@ -12,6 +12,7 @@ from embedlayer.cli.common import (
     HelpFormatter,
     add_data_args,
     add_output_args,
+    add_unicode_errors,
     check_counts,
     errors_in_flags,
     flag_table,
@@ -77,6 +78,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         help="pretrained vectors, format detected from content: " + ", ".join(VECTOR_FORMATS),
     )
     g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
+    add_unicode_errors(g, "--vectors-unicode-errors")
     g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
     g.add_argument(
         "--static-channel",
@@ -308,7 +310,12 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
     out = Path(args.out)
     train = load_examples(args.train, args)
     dev = load_examples(args.dev, args) if args.dev else None
-    vectors = load_vectors(args.vectors, limit=args.vectors_limit) if args.vectors else None
+    with errors_in_flags(args, {"unicode_errors": "--vectors-unicode-errors"}):
+        vectors = (
+            load_vectors(args.vectors, limit=args.vectors_limit, unicode_errors=args.vectors_unicode_errors)
+            if args.vectors
+            else None
+        )
     with errors_in_flags(args, _FLAGS):  # what depends on the vectors' dimension (--heads)
         pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:

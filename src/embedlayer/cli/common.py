@@ -15,6 +15,7 @@ from typing import Any
 from embedlayer.errors import ConfigError, EmbedLayerError
 from embedlayer.text import DecodeReport, Example, read_examples
 from embedlayer.text.readers import TABLE_FORMATS, detect_table_format
+from embedlayer.vectors.formats import UNICODE_ERRORS
 
 
 def output_policy(*, resume: bool) -> str:
@@ -242,6 +243,17 @@ def setting_flags(owner: str, *names: str) -> dict[str, str]:
     """``{"Owner.name": "--name"}`` for settings whose option has their name (``max_len``:
     ``--max-len``), for `errors_in_flags`."""
     return {f"{owner}.{name}": "--" + name.replace("_", "-") for name in names}
+
+
+def add_unicode_errors(p: argparse._ActionsContainer, flag: str = "--unicode-errors") -> None:
+    """``flag``: how a vectors file's words that are not valid UTF-8 are read (default strict)."""
+    p.add_argument(
+        flag,
+        choices=UNICODE_ERRORS,
+        default="strict",
+        help="vectors words that are not valid UTF-8: strict fails naming the line; replace, ignore or "
+        "backslashreplace decode them as Python does",
+    )
 
 
 # "TrainConfig.epochs: expected an integer >= 1, got 0": how the library's configs name a bad setting

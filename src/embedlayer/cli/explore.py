@@ -6,7 +6,14 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from embedlayer.cli.common import add_output_args, errors_in_flags, note, output_policy, print_json
+from embedlayer.cli.common import (
+    add_output_args,
+    add_unicode_errors,
+    errors_in_flags,
+    note,
+    output_policy,
+    print_json,
+)
 from embedlayer.cli.plot import Steps
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
@@ -68,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE")
     p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
+    add_unicode_errors(p)
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.add_argument("--log", action="store_true", help="print one line per request on stderr")
     p.add_argument("--json", action="store_true", help="with --html: print one JSON object describing the file")
@@ -115,8 +123,8 @@ def _build(args: argparse.Namespace):
     with Steps(["read", "project"]) as steps:
         steps.start("reading the vectors")
         labels = read_labels(args.labels) if args.labels else None
-        with errors_in_flags(args, {"format": "--format"}):
-            vectors = load_vectors(args.source, args.format, args.limit)
+        with errors_in_flags(args, {"format": "--format", "unicode_errors": "--unicode-errors"}):
+            vectors = load_vectors(args.source, args.format, args.limit, unicode_errors=args.unicode_errors)
         if args.html is not None:
             from embedlayer.viz.offline import check_offline_size
 

@@ -10,13 +10,14 @@ from typing import Any
 from embedlayer.cli.common import (
     HelpFormatter,
     add_output_args,
+    add_unicode_errors,
     check_counts,
     errors_in_flags,
     note,
     output_policy,
     print_json,
 )
-from embedlayer.vectors.formats import FORMATS, UNICODE_ERRORS, WRITABLE_FORMATS
+from embedlayer.vectors.formats import FORMATS, WRITABLE_FORMATS
 
 _FORMAT_HELP = "vectors format (default: detected from the content)"
 
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, choices=WRITABLE_FORMATS, help="output format")
     p.add_argument("--from", dest="format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="convert only the first N words")
-    _add_unicode_errors(p)
+    add_unicode_errors(p)
     p.add_argument("--json", action="store_true")
     add_output_args(p, resume=False, what="DST")
     p.set_defaults(handler=_checked(run_convert, counts={}, format_flag="--from"))
@@ -101,17 +102,7 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH", help="vectors file or native directory")
     p.add_argument("--format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N words")
-    _add_unicode_errors(p)
-
-
-def _add_unicode_errors(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--unicode-errors",
-        choices=UNICODE_ERRORS,
-        default="strict",
-        help="words that are not valid UTF-8: strict fails naming the line; replace, ignore or "
-        "backslashreplace decode them as Python does",
-    )
+    add_unicode_errors(p)
 
 
 def _checked(
