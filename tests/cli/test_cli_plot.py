@@ -169,3 +169,73 @@ def test_other_bad_arguments(glove_small: Path, tmp_path: Path, capsys) -> None:
         capsys, "plot", str(glove_small), "--top", "20", "--labels", str(bad), "--out", out
     )
     assert "no such file" in fails(capsys, "plot", str(tmp_path / "nope.txt"), "--top", "5", "--out", out)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header (and that it is a PNG)."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _head(src: Path, dst: Path, n: int) -> Path:
+    with open(src, encoding="utf-8") as fh:
+        dst.write_text("".join(line for _, line in zip(range(n + 1), fh)), encoding="utf-8")
+    return dst
+
+
+@pytest.fixture
+def keep_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)  # the train commands set --threads 1
+
+
+def test_plot_tabular_model_folder(shared_data: Path, tmp_path: Path, capsys, keep_threads) -> None:
+    train = _head(shared_data / "tabular" / "adult_train.csv", tmp_path / "adult.csv", 400)
+    model = tmp_path / "adult-model"
+    argv = ["tabular", "train", "--train", str(train), "--target", "income", "--out", str(model)]
+    run_json(capsys, *argv, "--epochs", "2", "--quiet", "--threads", "1")
+    out = tmp_path / "plots"
+    assert main(["plot", str(model), "--out", str(out), "--size", "6x4", "--dpi", "50", "--json"]) == 0
+    captured = capsys.readouterr()
+    names = [Path(p).name for p in json.loads(captured.out)["written"]]
+    assert names[0] == "learning_curves.png" and {"occupation.png", "workclass.png", "race.png"} <= set(names)
+    assert "gender.png" not in names and "age.png" not in names  # 2 categories; numeric bins unless asked
+    assert "left out column gender: 2 categories" in captured.err
+    assert _png_size(out / "learning_curves.png") == (1100, 440)
+    for name in names[1:]:
+        assert _png_size(out / name) == (300, 200)
+    _png(out / "occupation.png")
+    chosen = tmp_path / "chosen"
+    written = run_json(capsys, "plot", str(model), "--columns", "age,occupation", "--out", str(chosen))["written"]
+    assert [Path(p).name for p in written] == ["learning_curves.png", "age.png", "occupation.png"]
+    line = fails(capsys, "plot", str(model), "--columns", "occupation,colour", "--out", str(tmp_path / "bad"))
+    assert "--columns colour: not a column of the model" in line and "occupation" in line
+    assert not (tmp_path / "bad").exists()
+    assert "--words and --vectors apply to" in fails(capsys, "plot", str(model), "--words", "Sales")
+    demo = tmp_path / "demo-run"
+    demo.mkdir()
+    (demo / "report.json").write_text(json.dumps({"results": [{"name": "r", "history": []}]}), encoding="utf-8")
+    assert "--columns applies to a `tabular train`" in fails(capsys, "plot", str(demo), "--columns", "a")
+
+
+def test_plot_recommender_folder(shared_data: Path, tmp_path: Path, capsys, keep_threads) -> None:
+    ratings = _head(shared_data / "tabular" / "ml100k_ratings.tsv", tmp_path / "r.tsv", 3000)
+    model = tmp_path / "ml-model"
+    argv = ["recommend", "train", "--ratings", str(ratings), "--out", str(model)]
+    run_json(capsys, *argv, "--epochs", "2", "--quiet", "--threads", "1")
+    out = tmp_path / "plots"
+    argv = ["plot", str(model), "--out", str(out), "--max-labels", "30", "--size", "8x6", "--dpi", "40"]
+    written = run_json(capsys, *argv)["written"]
+    assert [Path(p).name for p in written] == ["learning_curves.png", "user_id.png", "item_id.png"]
+    assert _png_size(out / "item_id.png") == (320, 240)
+    _png(out / "item_id.png")
+    assert main(["plot", str(model), "--columns", "item_id", "--out", str(tmp_path / "items")]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote {tmp_path / 'items' / 'learning_curves.png'}",
+        f"wrote {tmp_path / 'items' / 'item_id.png'}",
+    ]
+    assert "--columns rating: not a column" in fails(capsys, "plot", str(model), "--columns", "rating")

@@ -27,12 +27,18 @@ Then --out is a folder that receives learning_curves.png and neighbours.png (nea
 before and after fine-tuning; for a model folder, pass the pretrained vectors it started from
 with --vectors).
 
+A `tabular train` or `recommend train` model folder gives learning_curves.png and COLUMN.png for
+each categorical column with at least 3 categories: a PCA of the column's learned rows labelled by
+category (the --max-labels most frequent, default 100, where they fit). --columns a,b chooses the
+columns (binned numeric columns too).
+
 examples:
   embedlayer plot glove.txt --words king,queen,man,woman,paris,france --out words.png
   embedlayer plot glove.txt --top 300 --method umap --out top300.png
   embedlayer plot glove.txt --from-file animals.tsv --labels animals.tsv --out animals.png
   embedlayer plot runs/demo-1/ --out runs/demo-1/plots/
   embedlayer plot sst2-model/ --vectors glove.6B.50d.txt --out sst2-model/plots/
+  embedlayer plot adult-model/ --columns occupation,education --out adult-plots/
 
 """ + textwrap.fill(output_policy(resume=False), 100)
 
@@ -76,9 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-labels",
         type=int,
-        default=400,
+        default=None,
         metavar="M",
-        help="with --top: write the words of at most the M first points, where they fit (default 400)",
+        help="with --top: write the words of at most the M first points, where they fit (default 400); "
+        "a table model's column: label the M most frequent categories (default 100)",
     )
     p.add_argument("--title", default=None, help="title (default: says what was projected)")
     p.add_argument("--size", default=None, metavar="WxH", help="figure size in inches, e.g. 12x9")
@@ -90,6 +97,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "its embedding started from (the 'before' of the neighbour picture)",
     )
     p.add_argument("--topn", type=int, default=5, help="run folder: neighbours per word (default 5)")
+    p.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="`tabular train` / `recommend train` folder: the columns to draw (default: every categorical "
+        "column with at least 3 categories)",
+    )
     p.add_argument(
         "--out",
         metavar="PATH",
@@ -168,24 +181,46 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from embedlayer.viz.runplots import is_run_folder
+    from embedlayer.viz.runplots import folder_kind
 
     _check_counts(args)
-    if is_run_folder(args.source):
-        return _run_folder(args)
+    kind = folder_kind(args.source)
+    if kind is not None:
+        return _run_folder(args, kind)
     return _run_vectors(args)
 
 
-def _run_folder(args: argparse.Namespace) -> int:
+def _columns(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    columns = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    if not columns:
+        raise ConfigError(f"--columns {text!r}: expected comma-separated column names, e.g. occupation,education")
+    return columns
+
+
+def _run_folder(args: argparse.Namespace, kind: str) -> int:
     from embedlayer._io import claim_output
     from embedlayer.vectors import load_vectors
-    from embedlayer.viz.runplots import plot_run
+    from embedlayer.viz.runplots import TABLE_KINDS, plot_run
 
     if args.top is not None or args.from_file is not None or args.labels is not None:
         raise ConfigError(
             f"{args.source} is a run folder: --top, --from-file and --labels apply to vectors files; "
             f"expected --words, --vectors, --topn or --out"
         )
+    table = kind in TABLE_KINDS
+    if table and (args.words is not None or args.vectors is not None):
+        raise ConfigError(
+            f"{args.source} is a `{kind} train` model folder: --words and --vectors apply to a `classify train` "
+            f"or demo folder; expected --columns, --max-labels or --out"
+        )
+    if not table and args.columns is not None:
+        raise ConfigError(
+            f"--columns applies to a `tabular train` or `recommend train` model folder, and {args.source} is "
+            f"{'a demo run folder' if kind == 'demo' else 'a `classify train` model folder'}"
+        )
+    columns = _columns(args.columns)
     out = Path(args.out) if args.out else Path(args.source) / "plots"
     with (
         claim_output(out, kind="dir", inputs=(args.source, args.vectors), force=args.force),
@@ -196,13 +231,24 @@ def _run_folder(args: argparse.Namespace) -> int:
             vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
         steps.start("drawing")
         words = _split_words(args.words) if args.words else None
-        written = plot_run(args.source, out, vectors=vectors, words=words, topn=args.topn)
+        written = plot_run(
+            args.source,
+            out,
+            vectors=vectors,
+            words=words,
+            topn=args.topn,
+            columns=columns,
+            max_labels=100 if args.max_labels is None else args.max_labels,
+            size=_size(args.size),
+            dpi=args.dpi,
+            log=note,
+        )
     if args.json:
         print_json({"source": args.source, "written": [str(p) for p in written]})
     else:
         for path in written:
             print(f"wrote {path}")
-        if len(written) == 1 and not args.vectors:
+        if kind == "classifier" and len(written) == 1 and not args.vectors:
             note(
                 "no neighbour picture: for a `classify train` folder pass --vectors with the pretrained vectors "
                 "the model started from"
@@ -227,6 +273,10 @@ def _run_vectors(args: argparse.Namespace) -> int:
         raise ConfigError("choose the words to draw: --words W1,W2,..., --top N or --from-file FILE")
     if args.vectors is not None:
         raise ConfigError(f"--vectors applies to a run folder, and {args.source} is a vectors file")
+    if args.columns is not None:
+        raise ConfigError(f"--columns applies to a table model folder, and {args.source} is a vectors file")
+    if args.max_labels is None:
+        args.max_labels = 400
     check_image_path(args.out)
     with (
         claim_output(args.out, kind="file", inputs=(args.source, args.labels, args.from_file), force=args.force),

@@ -23,20 +23,30 @@ def neighbours_table(words: list[str], before: Vectors, after: Vectors, topn: in
     }
 
 
-def plot_learning_curves(results: list[dict[str, Any]], path: Path) -> None:
-    """Train loss and dev accuracy per epoch for each run, side by side."""
+def plot_learning_curves(
+    results: list[dict[str, Any]], path: Path, *, loss: str = "cross-entropy", rmse_scale: float = 1.0
+) -> None:
+    """Train loss and the dev score per epoch for each run, side by side: dev accuracy, or for a
+    regression history (``dev_rmse`` and no ``dev_accuracy``) dev RMSE times ``rmse_scale`` (the
+    target's standard deviation gives it in the target's units). ``loss`` names the training loss."""
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    first: dict[str, Any] = next((h for r in results for h in r["history"]), {})
+    key = "dev_rmse" if first.get("dev_accuracy") is None and first.get("dev_rmse") is not None else "dev_accuracy"
+    scale = rmse_scale if key == "dev_rmse" else 1.0
+    fig, (ax_loss, ax_dev) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for r in results:
         epochs = [h["epoch"] + 1 for h in r["history"]]
         ax_loss.plot(epochs, [h["train_loss"] for h in r["history"]], marker="o", label=r["name"])
-        if r["history"] and r["history"][0].get("dev_accuracy") is not None:
-            ax_acc.plot(epochs, [h["dev_accuracy"] for h in r["history"]], marker="o", label=r["name"])
-    ax_loss.set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
-    ax_acc.set(title="dev accuracy", xlabel="epoch", ylabel="accuracy")
-    for ax in (ax_loss, ax_acc):
+        if r["history"] and r["history"][0].get(key) is not None:
+            ax_dev.plot(epochs, [h[key] * scale for h in r["history"]], marker="o", label=r["name"])
+    ax_loss.set(title="training loss", xlabel="epoch", ylabel=loss)
+    if key == "dev_rmse":
+        ax_dev.set(title="dev RMSE", xlabel="epoch", ylabel="RMSE" if scale != 1.0 else "RMSE (standardised target)")
+    else:
+        ax_dev.set(title="dev accuracy", xlabel="epoch", ylabel="accuracy")
+    for ax in (ax_loss, ax_dev):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()

@@ -1,6 +1,7 @@
-"""Pictures of a training run folder: learning curves, and neighbours before / after fine-tuning.
+"""Pictures of a training run folder: learning curves, neighbours before / after fine-tuning,
+and the learned rows of a table model's columns.
 
-Two kinds of run folder are read:
+Three kinds of run folder are read:
 
 - ``embedlayer demo``'s folder: ``report.json`` holds every run's history and the neighbour
   lists before and after fine-tuning (drawn by :mod:`embedlayer.viz.curves`);
@@ -8,12 +9,16 @@ Two kinds of run folder are read:
   ``embedlayer.text-classifier``) and ``checkpoint/last/checkpoint.json`` with the history. The
   "before" side needs the pretrained vectors the model started from (``vectors``); the "after"
   side is the model's embedding rows, searched among the same frequent training words.
+- ``embedlayer tabular train``'s and ``recommend train``'s model folders: ``config.json`` (format
+  ``embedlayer.tabular``; ``"task": "recommend"`` for a recommender) and the same checkpoint
+  history; each categorical column's learned rows are drawn as a PCA scatter labelled by category.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +31,22 @@ from embedlayer.errors import DataError, VocabError, where
 from embedlayer.vectors import Vectors
 from embedlayer.viz.curves import neighbours_table, plot_learning_curves
 
-__all__ = ["RunFolder", "classifier_neighbours", "is_run_folder", "plot_neighbours", "plot_run", "read_run"]
+__all__ = [
+    "ColumnRows",
+    "RunFolder",
+    "classifier_neighbours",
+    "column_rows",
+    "folder_kind",
+    "is_run_folder",
+    "plot_column",
+    "plot_neighbours",
+    "plot_run",
+    "read_run",
+]
 
 CLASSIFIER_FORMAT = "embedlayer.text-classifier"
+TABULAR_FORMAT = "embedlayer.tabular"
+TABLE_KINDS = ("tabular", "recommend")
 _CHECKPOINT = Path("checkpoint") / "last" / "checkpoint.json"
 
 
@@ -38,7 +56,7 @@ class RunFolder:
 
     Attributes:
         folder: the folder.
-        kind: ``"demo"`` or ``"classifier"``.
+        kind: ``"demo"``, ``"classifier"``, ``"tabular"`` or ``"recommend"``.
         runs: ``[{"name": ..., "history": [{"epoch", "train_loss", "dev_accuracy", ...}, ...]}]``.
         neighbours: the demo's ``{word: {"before": [[w, cos], ...], "after": [...]}}``, else None.
     """
@@ -49,19 +67,31 @@ class RunFolder:
     neighbours: dict[str, Any] | None
 
 
-def is_run_folder(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a demo run folder or a classifier model folder (not a vectors file or
-    a native vectors directory)."""
+def folder_kind(path: str | os.PathLike[str]) -> str | None:
+    """``"demo"``, ``"classifier"``, ``"tabular"`` or ``"recommend"`` for a run folder of that
+    kind, None for anything else (a vectors file, a native vectors directory)."""
     folder = Path(path)
     if not folder.is_dir():
-        return False
+        return None
     if (folder / "report.json").is_file():
-        return True
+        return "demo"
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and config.get("format") == CLASSIFIER_FORMAT
+        return None
+    if not isinstance(config, dict):
+        return None
+    if config.get("format") == CLASSIFIER_FORMAT:
+        return "classifier"
+    if config.get("format") == TABULAR_FORMAT:
+        return "recommend" if config.get("task") == "recommend" else "tabular"
+    return None
+
+
+def is_run_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a demo run folder or a classifier, tabular or recommender model folder
+    (not a vectors file or a native vectors directory)."""
+    return folder_kind(path) is not None
 
 
 def _read_json(path: Path) -> Any:
@@ -80,12 +110,13 @@ def read_run(path: str | os.PathLike[str]) -> RunFolder:
         DataError: not a run folder, or its JSON lacks the histories (naming the file).
     """
     folder = Path(path)
-    if not is_run_folder(folder):
+    kind = folder_kind(folder)
+    if kind is None:
         raise DataError(
             f"{where(folder)}: not a run folder; expected `embedlayer demo`'s folder (report.json) "
-            f"or a `classify train` model folder (config.json)"
+            f"or a `classify train`, `tabular train` or `recommend train` model folder (config.json)"
         )
-    if (folder / "report.json").is_file():
+    if kind == "demo":
         report = _read_json(folder / "report.json")
         results = report.get("results") if isinstance(report, dict) else None
         if not isinstance(results, list) or not all(isinstance(r, dict) and "history" in r for r in results):
@@ -97,18 +128,25 @@ def read_run(path: str | os.PathLike[str]) -> RunFolder:
             {"name": str(r.get("name", f"run {i + 1}")), "history": r["history"]} for i, r in enumerate(results)
         )
         return RunFolder(folder, "demo", runs, report.get("neighbours") or None)
+    command = {"classifier": "classify train", "tabular": "tabular train", "recommend": "recommend train"}[kind]
     ckpt = folder / _CHECKPOINT
     if not ckpt.is_file():
         raise DataError(
             f"{where(ckpt)}: no such file; the model folder has no training history "
-            f"(expected the checkpoint `classify train` writes)"
+            f"(expected the checkpoint `{command}` writes)"
         )
     meta = _read_json(ckpt)
     try:
         history = meta["extra"]["state"]["history"]
     except (KeyError, TypeError):
-        raise DataError(f"{where(ckpt)}: no extra.state.history; expected a `classify train` checkpoint") from None
-    return RunFolder(folder, "classifier", ({"name": folder.name, "history": history},), None)
+        raise DataError(f"{where(ckpt)}: no extra.state.history; expected a `{command}` checkpoint") from None
+    if not isinstance(history, list) or not all(
+        isinstance(h, dict) and "epoch" in h and "train_loss" in h for h in history
+    ):
+        raise DataError(
+            f"{where(ckpt)}: extra.state.history is not a list of epochs; expected a `{command}` checkpoint"
+        )
+    return RunFolder(folder, kind, ({"name": folder.name, "history": history},), None)
 
 
 def classifier_neighbours(
@@ -211,6 +249,125 @@ def plot_neighbours(neighbours: dict[str, Any], path: str | os.PathLike[str], *,
     return Path(path)
 
 
+@dataclass(frozen=True)
+class ColumnRows:
+    """One column's learned rows to draw: ``labels[i]`` names row ``matrix[i]``, most frequent
+    category first (a binned numeric column: its bins in order)."""
+
+    column: str
+    labels: tuple[str, ...]
+    matrix: np.ndarray  # (K, D) float32
+
+
+def column_rows(
+    folder: str | os.PathLike[str], columns: Sequence[str] | None = None
+) -> tuple[list[ColumnRows], list[str]]:
+    """The learned rows of a table model folder's columns, and a line per column left out.
+
+    Without ``columns``: every categorical and multi-valued column with at least 3 categories and
+    rows at least 2 wide (numeric columns' bin tables left out). ``columns`` names the columns to
+    draw, binned numeric columns included.
+
+    Raises:
+        ModelError: the folder cannot be loaded.
+        ConfigError: a named column is not an input of the model, or has no table.
+    """
+    from embedlayer.errors import ConfigError
+    from embedlayer.tabular.columns import FIRST
+    from embedlayer.tabular.pipeline import TabularPipeline
+
+    pipeline = TabularPipeline.load(folder)
+    spec = pipeline.spec
+    with_table = [c.name for c in spec.columns if c.has_table]
+    if columns is not None:
+        lacking = [c for c in columns if c not in {col.name for col in spec.columns}]
+        if lacking:
+            raise ConfigError(
+                f"--columns {','.join(lacking)}: not a column of the model in {folder}; "
+                f"expected some of {', '.join(with_table)}"
+            )
+        flat = [c for c in columns if not spec.column(c).has_table]
+        if flat:
+            raise ConfigError(
+                f"--columns {','.join(flat)}: numeric without bins, so no embedding table to draw; "
+                f"expected some of {', '.join(with_table)}"
+            )
+    out: list[ColumnRows] = []
+    skipped: list[str] = []
+    for col in spec.columns:
+        if columns is None:
+            if col.kind == "numeric":
+                continue
+            if len(col.categories) < 3 or col.embedding_dim < 2:
+                skipped.append(
+                    f"column {col.name}: {len(col.categories)} categories, {col.embedding_dim}-d rows "
+                    f"(too few to project; name it in --columns to try)"
+                )
+                continue
+        elif col.name not in columns:
+            continue
+        if col.kind == "numeric":
+            index = [c.name for c in spec.tables].index(col.name)
+            table = pipeline.model.column_vectors(index).numpy()
+            edges = [f"{e:g}" for e in col.bins]
+            labels = [f"< {edges[0]}", *(f"{a}–{b}" for a, b in zip(edges, edges[1:])), f"≥ {edges[-1]}"]
+            matrix = table[FIRST : FIRST + len(labels)]
+        else:
+            categories, matrix = pipeline.column_vectors(col.name)
+            labels = list(categories)
+        out.append(ColumnRows(col.name, tuple(labels), np.ascontiguousarray(matrix, dtype=np.float32)))
+    if columns is not None:  # in the order asked
+        order = {c: i for i, c in enumerate(columns)}
+        out.sort(key=lambda r: order[r.column])
+    return out, skipped
+
+
+def plot_column(
+    rows: ColumnRows,
+    projection: Any,
+    path: str | os.PathLike[str],
+    *,
+    source: str,
+    max_labels: int = 100,
+    size: tuple[float, float] | None = None,
+    dpi: int = 150,
+) -> Any:
+    """A scatter of ``projection`` (of ``rows.matrix``) labelled by category: the ``max_labels``
+    most frequent ones, all of them drawn when that is every category, else where they fit.
+    Returns `viz.plot.ScatterResult`."""
+    from embedlayer.viz.plot import plot_scatter
+
+    n = len(rows.labels)
+    label = np.zeros(n, bool)
+    label[:max_labels] = True
+    variance = "" if projection.explained is None else f", {sum(projection.explained):.0%} of variance"
+    shown = "" if max_labels >= n else f" · labels: the {max_labels} most frequent, where they fit"
+    return plot_scatter(
+        projection,
+        list(rows.labels),
+        path,
+        title=f"PCA of column {rows.column} ({n} rows) of {source}: {rows.matrix.shape[1]}-d → 2-d{variance}{shown}",
+        label=label,
+        required=max_labels >= n,
+        size=size,
+        dpi=dpi,
+    )
+
+
+def _file_names(columns: Sequence[str]) -> list[str]:
+    """``<column>.png`` for each column, made a safe file name, distinct and never the curves'."""
+    taken = {"learning_curves.png"}
+    names = []
+    for column in columns:
+        stem = re.sub(r"[^\w.-]+", "_", column).strip("._") or "column"
+        name, k = f"{stem}.png", 2
+        while name in taken:
+            name, k = f"{stem}-{k}.png", k + 1
+        taken.add(name)
+        names.append(name)
+    return names
+
+
 def plot_run(
     folder: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -218,12 +375,23 @@ def plot_run(
     vectors: Vectors | None = None,
     words: Sequence[str] | None = None,
     topn: int = 5,
+    columns: Sequence[str] | None = None,
+    max_labels: int = 100,
+    size: tuple[float, float] | None = None,
+    dpi: int = 150,
+    log: Any = None,
 ) -> list[Path]:
     """Write ``learning_curves.png`` and, when neighbour lists are available (the demo's, or a
-    classifier folder with its starting ``vectors``), ``neighbours.png`` into ``out_dir``.
+    classifier folder with its starting ``vectors``), ``neighbours.png`` into ``out_dir``; for a
+    table model folder, ``<column>.png`` for each column `column_rows` picks (``columns``, labels
+    of at most ``max_labels`` categories, figure ``size`` and ``dpi``). ``log`` gets a line for
+    each column left out.
 
-    Returns the paths written. Raises what ``read_run`` and ``classifier_neighbours`` raise.
+    Returns the paths written. Everything is read and projected before anything is written.
+    Raises what ``read_run``, ``classifier_neighbours`` and ``column_rows`` raise.
     """
+    from embedlayer.viz.projection import project
+
     run = read_run(folder)
     if not any(r["history"] for r in run.runs):
         raise DataError(f"{where(run.folder)}: the run has no finished epoch to draw")
@@ -238,13 +406,32 @@ def plot_run(
                 f"the report has {sorted(neighbours)}"
             )
         neighbours = {w: neighbours[w] for w in words}
+    tables: list[tuple[ColumnRows, Any]] = []
+    curve_options: dict[str, Any] = {}
+    if run.kind in TABLE_KINDS:
+        picked, skipped = column_rows(run.folder, columns)
+        for line in skipped:
+            if log is not None:
+                log(f"{run.folder.name}: left out {line}")
+        for rows in picked:
+            source = f"{run.folder.name}: column {rows.column}"
+            tables.append((rows, project(rows.matrix, 2, "pca", source=source)))
+        spec = _read_json(run.folder / "spec.json")
+        if isinstance(spec, dict) and spec.get("task") == "regression":
+            std = spec.get("target_std", 1.0)
+            curve_options = {"loss": "squared error (standardised target)"}
+            if isinstance(std, (int, float)) and std > 0:
+                curve_options["rmse_scale"] = float(std)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "learning_curves.png"]
-    plot_learning_curves(list(run.runs), written[0])
+    plot_learning_curves(list(run.runs), written[0], **curve_options)
     if neighbours:
         written.append(out / "neighbours.png")
         plot_neighbours(
             neighbours, written[-1], title=f"Nearest neighbours before and after fine-tuning ({run.folder.name})"
         )
+    for (rows, projection), name in zip(tables, _file_names([r.column for r, _ in tables])):
+        written.append(out / name)
+        plot_column(rows, projection, written[-1], source=run.folder.name, max_labels=max_labels, size=size, dpi=dpi)
     return written
