@@ -83,8 +83,10 @@ def test_plot_and_explore_name_the_format_flag(header_like: Path, tmp_path: Path
     assert "--format word2vec" in line and "format=" not in line, line
 
 
-def test_explore_and_classify_take_the_unicode_errors_flag_too(latin1: Path, tmp_path: Path, capsys) -> None:
+def test_plot_explore_and_classify_take_the_unicode_errors_flag_too(latin1: Path, tmp_path: Path, capsys) -> None:
     """Every command that reads vectors has the flag its error suggests."""
+    line = fails(capsys, "plot", str(latin1), "--top", "2", "--out", str(tmp_path / "x.png"))
+    assert "--unicode-errors replace" in line and "unicode_errors" not in line, line
     html = tmp_path / "x.html"
     line = fails(capsys, "explore", str(latin1), "--html", str(html))
     assert "--unicode-errors replace" in line and "unicode_errors" not in line, line

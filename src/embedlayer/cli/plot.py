@@ -8,11 +8,20 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from embedlayer.cli.common import add_output_args, errors_in_flags, note, output_policy, print_json
+from embedlayer.cli.common import (
+    add_output_args,
+    add_unicode_errors,
+    errors_in_flags,
+    note,
+    output_policy,
+    print_json,
+)
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
 
+#: the library's keyword arguments that plot's errors may suggest, as flags
+_FLAGS = {"format": "--format", "unicode_errors": "--unicode-errors"}
 _METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 _DESCRIPTION = """\
 Draw a picture of word vectors or of a training run.
@@ -74,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of UMAP / t-SNE and k-means")
     p.add_argument("--format", choices=VECTOR_FORMATS, default=None, help="vectors format (default: detected)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N vectors")
+    add_unicode_errors(p)
     p.add_argument(
         "--skip-missing",
         action="store_true",
@@ -227,8 +237,12 @@ def _run_folder(args: argparse.Namespace, kind: str) -> int:
         Steps(["read", "draw"]) as steps,
     ):
         steps.start("reading the vectors" if args.vectors else "drawing")
-        with errors_in_flags(args, {"format": "--format"}):
-            vectors = load_vectors(args.vectors, args.format, args.limit) if args.vectors else None
+        with errors_in_flags(args, _FLAGS):
+            vectors = (
+                load_vectors(args.vectors, args.format, args.limit, unicode_errors=args.unicode_errors)
+                if args.vectors
+                else None
+            )
         steps.start("drawing")
         words = _split_words(args.words) if args.words else None
         written = plot_run(
@@ -310,8 +324,8 @@ def _draw_vectors(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
     labels = read_labels(args.labels) if args.labels else None
     requested = _split_words(args.words) if args.words else read_word_list(args.from_file) if args.from_file else None
     limit = args.limit if requested is not None or args.limit is not None else args.top
-    with errors_in_flags(args, {"format": "--format"}):
-        vectors = load_vectors(args.source, args.format, limit)
+    with errors_in_flags(args, _FLAGS):
+        vectors = load_vectors(args.source, args.format, limit, unicode_errors=args.unicode_errors)
     name = Path(args.source).name or args.source
     if requested is not None:
         words, missing = check_words(
