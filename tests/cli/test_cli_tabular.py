@@ -138,3 +138,45 @@ def test_numbers_out_of_range_name_the_flag(capsys, adult, tmp_path, extra, name
     if extra[0] != "--dropout":  # recommend train has no MLP
         ratings = ["recommend", "train", "--ratings", str(train), "--out", str(tmp_path / "r"), *extra]
         assert named in fails(capsys, *ratings)
+
+
+def test_tabular_streams_in_blocks(capsys, adult, tmp_path):
+    """Small --block-size: the same model, metrics and predictions as one block; a bad cell in a
+    later block is named by its line in the file."""
+    train, test = adult
+    common = ["--target", "income", "--epochs", "1", "--quiet", "--test", str(test)]
+    one = run_json(capsys, "tabular", "train", "--train", str(train), "--out", str(tmp_path / "a"), *common)
+    many = run_json(
+        capsys,
+        "tabular",
+        "train",
+        "--train",
+        str(train),
+        "--out",
+        str(tmp_path / "b"),
+        "--block-size",
+        "20000",
+        *common,
+    )
+    assert {k: v for k, v in one.items() if k not in ("out", "train_seconds")} == {
+        k: v for k, v in many.items() if k not in ("out", "train_seconds")
+    }
+    outputs = []
+    for block in ("30000", "5000000"):
+        assert main(["tabular", "predict", "--model", str(tmp_path / "a"), str(test), "--block-size", block]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") == 501
+    report = run_json(
+        capsys, "tabular", "evaluate", "--model", str(tmp_path / "a"), "--data", str(test), "--block-size", "9000"
+    )
+    assert report["accuracy"] == one["test"]["accuracy"] and report["examples"] == 500
+    assert report["unseen"] == one["test"]["unseen"] and report["unseen"]["native-country"] > 0
+    lines = test.read_text().splitlines()
+    lines[300] = lines[300].replace(lines[300].split(",")[0], "old", 1)  # age: the first column
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    message = fails(capsys, "tabular", "predict", "--model", str(tmp_path / "a"), str(bad), "--block-size", "9000")
+    assert "bad.csv:301: column 'age'" in message
+    assert "--block-size 0: expected" in fails(
+        capsys, "tabular", "predict", "--model", str(tmp_path / "a"), str(test), "--block-size", "0"
+    )

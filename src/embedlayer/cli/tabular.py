@@ -4,6 +4,7 @@ and an MLP over them and its numbers (binary, multi-class or regression)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,19 @@ def spec_options(args: argparse.Namespace, target: str, categorical_columns: tup
     )
 
 
+def add_block_size_arg(p: argparse.ArgumentParser) -> None:
+    """--block-size: CSV/TSV files are read, and encoded, this many bytes at a time."""
+    from embedlayer.tabular.read import BLOCK_SIZE
+
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=BLOCK_SIZE,
+        metavar="BYTES",
+        help="CSV/TSV text parsed at a time: files stream in blocks, so memory is the encoded rows, not the text",
+    )
+
+
 def add_train_args(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float, emb_lr: float) -> None:
     """The training loop's options (shared by tabular and recommend)."""
     p.add_argument("--epochs", type=int, default=epochs)
@@ -151,6 +165,7 @@ _RANGES = (
     ("max_embedding_dim", "--max-embedding-dim", 1, None, True),
     ("max_int_categories", "--max-int-categories", 0, None, True),
     ("bins", "--bins", 0, None, True),
+    ("block_size", "--block-size", 1, None, True),
     ("dropout", "--dropout", 0, 1, True),
     ("embedding_dropout", "--embedding-dropout", 0, 1, True),
     ("unknown_rate", "--unknown-rate", 0, 1, True),
@@ -254,6 +269,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         help="training: treat this fraction of categorical values as unseen, so the unknown rows learn",
     )
     add_train_args(p, epochs=8, batch_size=512, lr=2e-3, emb_lr=1e-2)
+    add_block_size_arg(p)
     add_output_args(p, resume=True)
     p.set_defaults(handler=run_train, flags=flag_table(p))
 
@@ -277,14 +293,10 @@ def run_train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace, state: str) -> int:
     from dataclasses import replace
 
-    from embedlayer.tabular import ModelSettings, TabularPipeline, read_table, split_dev
+    from embedlayer.tabular import ModelSettings, TableFile, TabularPipeline, split_dev
 
-    table = read_table(args.train)
+    table = TableFile(args.train, block_size=args.block_size)
     options = replace(spec_options(args, args.target), task=args.task)
-    if args.dev:
-        train, dev = table, read_table(args.dev)
-    else:
-        train, dev = split_dev(table, args.valid_fraction, args.seed)
     settings = ModelSettings(
         hidden=args.hidden,
         dropout=args.dropout,
@@ -293,8 +305,13 @@ def _train(args: argparse.Namespace, state: str) -> int:
         unknown_rate=args.unknown_rate,
         seed=args.seed,
     )
-    pipeline = TabularPipeline.build(table, options, settings)
+    pipeline = TabularPipeline.build(table, options, settings)  # first pass: the spec
     spec = pipeline.spec
+    data = spec.encode_chunks(table)  # second pass: int32 ids and float32 numbers
+    if args.dev:
+        train, dev = data, spec.encode_chunks(TableFile(args.dev, block_size=args.block_size))
+    else:
+        train, dev = split_dev(data, args.valid_fraction, args.seed, args.train)
     if not args.quiet:
         kinds = ", ".join(
             f"{c.name}:{c.kind[:3]}" + (f"/{c.embedding_dim}" if c.has_table else "") for c in spec.columns
@@ -315,7 +332,7 @@ def _train(args: argparse.Namespace, state: str) -> int:
         "dev": pipeline.evaluate(dev),
     }
     if args.test:
-        summary["test"] = pipeline.evaluate(read_table(args.test))
+        summary["test"] = pipeline.evaluate(TableFile(args.test, block_size=args.block_size))
     pipeline.save(args.out, extra={"training": {k: summary[k] for k in ("train_rows", "best_epoch", "train_seconds")}})
     if args.json:
         print_json({**summary, "history": result.history})
@@ -342,17 +359,19 @@ def _register_evaluate(cmds: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("evaluate", help="metrics on a labelled table", description="Evaluate a saved tabular model.")
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `tabular train`")
     p.add_argument("--data", required=True, metavar="FILE", help="table with the target column")
+    add_block_size_arg(p)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_evaluate)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from embedlayer.tabular import TabularPipeline, read_table
+    from embedlayer.tabular import TableFile, TabularPipeline
 
+    check_options(args)
     set_threads(args.threads)
     pipeline = TabularPipeline.load(args.model)
-    metrics = pipeline.evaluate(read_table(args.data))
+    metrics = pipeline.evaluate(TableFile(args.data, block_size=args.block_size))
     if args.json:
         print_json({"model": args.model, "data": args.data, **metrics})
     else:
@@ -370,32 +389,36 @@ def _register_predict(cmds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `tabular train`")
     p.add_argument("input", metavar="FILE", help="table with the model's input columns")
+    add_block_size_arg(p)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print one JSON object with every prediction")
     p.set_defaults(handler=run_predict)
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from embedlayer.tabular import TabularPipeline, read_table
+    from embedlayer.tabular import TableFile, TabularPipeline
 
+    check_options(args)
     set_threads(args.threads)
     pipeline = TabularPipeline.load(args.model)
-    out = pipeline.predict(read_table(args.input))
     labels = pipeline.spec.labels
+    chunks = pipeline.predict_chunks(TableFile(args.input, block_size=args.block_size))
     if args.json:
-        rows: list[Any]
-        if labels:
-            rows = [{"label": labels[int(p.argmax())], "probabilities": dict(zip(labels, map(float, p)))} for p in out]
-        else:
-            rows = [float(v) for v in out]
+        rows: list[Any] = []
+        for out in chunks:
+            if labels:
+                rows += [
+                    {"label": labels[int(p.argmax())], "probabilities": dict(zip(labels, map(float, p)))} for p in out
+                ]
+            else:
+                rows += [float(v) for v in out]
         print_json({"model": args.model, "task": pipeline.spec.task, "predictions": rows})
         return 0
-    if labels:
-        print("\t".join(["label", *labels]))
-        for p in out:
-            print("\t".join([labels[int(p.argmax())], *(f"{x:.6f}" for x in p)]))
-    else:
-        print(pipeline.spec.target)
-        for v in out:
-            print(f"{v:.6f}")
+    print("\t".join(["label", *labels]) if labels else pipeline.spec.target)
+    for out in chunks:  # written a batch at a time: a big file's predictions are never all held
+        if labels:
+            lines = ["\t".join([labels[int(p.argmax())], *(f"{x:.6f}" for x in p)]) for p in out]
+        else:
+            lines = [f"{v:.6f}" for v in out]
+        sys.stdout.write("\n".join(lines) + "\n")
     return 0

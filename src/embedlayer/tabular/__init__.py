@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from embedlayer.tabular.columns import ColumnSpec, fastai_dim
     from embedlayer.tabular.model import TabularModel, TabularModelConfig
     from embedlayer.tabular.pipeline import ModelSettings, TabularBatch, TabularPipeline, split_dev
-    from embedlayer.tabular.read import Table, from_arrow, from_pandas, read_table
+    from embedlayer.tabular.read import Table, TableFile, from_arrow, from_pandas, iter_table, read_table
     from embedlayer.tabular.recommend import Ratings, Recommender
     from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
 

@@ -40,6 +40,12 @@ def parse_numbers(values: np.ndarray, table: Table, name: str) -> np.ndarray:
     """(N,) float64 of a text column, NaN where missing; DataError naming file:line and column at
     the first cell that is not a number."""
     out = np.full(len(values), np.nan)
+    present = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    try:  # numpy's cast calls float() on every cell: the loop below only finds the bad one
+        out[present] = values[present].astype(np.float64)
+        return out
+    except (ValueError, TypeError):
+        pass
     for i, text in enumerate(values):
         if text is None:
             continue
@@ -95,14 +101,39 @@ class ColumnSpec:
         max_dim: int = 600,
     ) -> ColumnSpec:
         """A categorical (or, with ``multi``, multi-valued) column from its training cells."""
-        if min_count < 1:
-            raise ConfigError(f"--min-count {min_count}: expected an integer >= 1")
-        if hash_buckets < 0:
-            raise ConfigError(f"--hash-buckets {name}={hash_buckets}: expected an integer >= 0")
         counts: Counter[str] = Counter()
         for cell in values:
             if cell is not None:
                 counts.update(_split(cell, separator) if multi else (cell,))
+        return cls.from_counts(
+            name,
+            counts,
+            multi=multi,
+            separator=separator,
+            min_count=min_count,
+            hash_buckets=hash_buckets,
+            embedding_dim=embedding_dim,
+            max_dim=max_dim,
+        )
+
+    @classmethod
+    def from_counts(
+        cls,
+        name: str,
+        counts: Mapping[str, int],
+        *,
+        multi: bool = False,
+        separator: str | None = None,
+        min_count: int = 1,
+        hash_buckets: int = 0,
+        embedding_dim: int | None = None,
+        max_dim: int = 600,
+    ) -> ColumnSpec:
+        """`categorical` from the counts of the column's values (of the split values for ``multi``)."""
+        if min_count < 1:
+            raise ConfigError(f"--min-count {min_count}: expected an integer >= 1")
+        if hash_buckets < 0:
+            raise ConfigError(f"--hash-buckets {name}={hash_buckets}: expected an integer >= 0")
         kept = sorted((c for c, n in counts.items() if n >= min_count), key=lambda c: (-counts[c], c))
         rare = sorted(c for c, n in counts.items() if n < min_count)
         n = (hash_buckets or len(kept)) + 1  # rows a value can take, and the missing row

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from torch import Tensor
 from embedlayer._io import atomic_path, atomic_write
 from embedlayer.errors import ConfigError, DataError, ModelError
 from embedlayer.tabular.model import ModelKind, TabularModel, TabularModelConfig
-from embedlayer.tabular.read import Table
+from embedlayer.tabular.read import Table, TableFile
 from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
 from embedlayer.tasks.model_folder import build_for_state, check_files, file_records, read_manifest
 from embedlayer.train import TrainConfig, TrainResult, evaluate, evaluate_regression, fit
@@ -68,27 +68,43 @@ class TabularBatch:
         return TabularBatch(tuple(x.to(device, non_blocking=non_blocking) for x in self.inputs), labels)
 
 
-def make_batches(
-    data: Encoded, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0
-) -> list[TabularBatch]:
+class Batches(Sequence[TabularBatch]):
+    """The batches of `make_batches`, each cut from the arrays (ids widened to int64) only when it
+    is reached, so an epoch holds one batch more than the data, not a second copy of it."""
+
+    def __init__(self, data: Encoded, order: np.ndarray, starts: list[int]) -> None:
+        self.cat, self.num = torch.from_numpy(data.categorical), torch.from_numpy(data.numeric)
+        self.bags = [torch.from_numpy(b) for b in data.bags]  # int32 when streamed
+        self.y = None if data.target is None else torch.from_numpy(data.target)
+        self.order, self.bounds = order, list(zip(starts, [*starts[1:], len(order)]))
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    @overload
+    def __getitem__(self, i: int) -> TabularBatch: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[TabularBatch]: ...
+    def __getitem__(self, i: int | slice) -> TabularBatch | list[TabularBatch]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        start, end = self.bounds[i]
+        idx = torch.from_numpy(self.order[start:end])
+        inputs = (self.cat[idx].long(), self.num[idx], *(b[idx].long() for b in self.bags))
+        return TabularBatch(inputs, None if self.y is None else self.y[idx])
+
+
+def make_batches(data: Encoded, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0) -> Batches:
     """Batches of ``data`` in file order, or shuffled from ``(seed, epoch)`` (then a last batch of
     one row joins the one before it)."""
     n = len(data.categorical)
     order = np.arange(n)
     if shuffle:
         order = np.random.default_rng([seed, epoch]).permutation(n)
-    cat, num = torch.from_numpy(data.categorical), torch.from_numpy(data.numeric)
-    bags = [torch.from_numpy(b) for b in data.bags]
-    y = None if data.target is None else torch.from_numpy(data.target)
     starts = list(range(0, n, batch_size))
     if shuffle and len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()  # a training batch of one row would break batch norm: it joins the batch before
-    out = []
-    for start, end in zip(starts, [*starts[1:], n]):
-        idx = torch.from_numpy(order[start:end])
-        inputs = (cat[idx], num[idx], *(b[idx] for b in bags))
-        out.append(TabularBatch(inputs, None if y is None else y[idx]))
-    return out
+    return Batches(data, order, starts)
 
 
 class TabularPipeline:
@@ -100,8 +116,11 @@ class TabularPipeline:
         self.config: dict[str, Any] = {}  # config.json of a loaded folder (its extra records)
 
     @classmethod
-    def build(cls, train: Table, options: SpecOptions, settings: ModelSettings = ModelSettings()) -> TabularPipeline:
-        """Build the spec from ``train`` and an untrained model over it (seeded by ``settings.seed``)."""
+    def build(
+        cls, train: Table | Iterable[Table], options: SpecOptions, settings: ModelSettings = ModelSettings()
+    ) -> TabularPipeline:
+        """Build the spec from ``train`` (a table, or its chunks: a `TableFile`) and an untrained
+        model over it (seeded by ``settings.seed``)."""
         spec = TableSpec.build(train, options)
         with torch.random.fork_rng(devices=[]):  # the dense layers draw from torch's global RNG
             torch.manual_seed(settings.seed)
@@ -111,8 +130,8 @@ class TabularPipeline:
     # ------------------------------------------------------------------ training and use
     def fit(
         self,
-        train: Table,
-        dev: Table | None,
+        train: Table | TableFile | Encoded,
+        dev: Table | TableFile | Encoded | None,
         config: TrainConfig = TrainConfig(),
         *,
         progress: Callable[[Any], None] | None = None,
@@ -121,13 +140,14 @@ class TabularPipeline:
         run_info: dict[str, Any] | None = None,
     ) -> TrainResult:
         """Train on ``train``; early stopping and the weights kept follow ``dev`` (accuracy, or
-        RMSE for regression). Checkpoints record ``run_info`` and the spec (resume refuses others)."""
-        if len(train) < 2:
-            raise DataError(f"{train.source}: {len(train)} training row(s); expected at least 2")
-        data = self.spec.encode(train)
-        dev_batches = None if dev is None else make_batches(self.spec.encode(dev), max(config.batch_size, 1024))
+        RMSE for regression). A `TableFile` is encoded chunk by chunk (`TableSpec.encode_chunks`);
+        an `Encoded` is used as it is. Checkpoints record ``run_info`` and the spec (resume refuses others)."""
+        data = self._encode(train)
+        if len(data) < 2:
+            raise DataError(f"{getattr(train, 'source', 'train')}: {len(data)} training row(s); expected at least 2")
+        dev_batches = None if dev is None else make_batches(self._encode(dev), max(config.batch_size, 1024))
 
-        def train_batches(epoch: int) -> list[TabularBatch]:
+        def train_batches(epoch: int) -> Batches:
             return make_batches(data, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
 
         record = {**(run_info or {}), "spec": self.spec.to_dict(), "model": self.model.config.to_dict()}
@@ -142,31 +162,75 @@ class TabularPipeline:
             run_info=record,
         )
 
-    def evaluate(self, table: Table, *, batch_size: int = 4096) -> dict[str, Any]:
+    def _encode(self, data: Table | TableFile | Encoded, *, with_target: bool = True) -> Encoded:
+        if isinstance(data, Encoded):
+            return data
+        if isinstance(data, Table):
+            return self.spec.encode(data, with_target=with_target)
+        return self.spec.encode_chunks(data, with_target=with_target)
+
+    def _stream(self, data: Table | TableFile | Encoded, batch_size: int, *, with_target: bool) -> Iterator[Encoded]:
+        """The data encoded a chunk at a time and cut into pieces of ``batch_size`` rows (the last
+        fewer) whatever the chunks, so the batches are those of the data held whole."""
+        if not isinstance(data, TableFile):
+            yield self._encode(data, with_target=with_target)
+            return
+        held: list[Encoded] = []
+        for chunk in data:
+            held.append(self.spec.encode(chunk, with_target=with_target))
+            if sum(len(p) for p in held) >= batch_size:
+                rows = Encoded.concat(held)
+                whole = len(rows) - len(rows) % batch_size
+                yield rows.select(np.arange(whole))
+                rest = rows.select(np.arange(whole, len(rows)))  # its unseen values are counted above
+                held = [dataclasses.replace(rest, unseen=dict.fromkeys(rows.unseen, 0))] if len(rest) else []
+        if held:
+            yield Encoded.concat(held)
+
+    def evaluate(self, table: Table | TableFile | Encoded, *, batch_size: int = 4096) -> dict[str, Any]:
         """Metrics on a labelled table: accuracy, macro-F1 and loss (classification) or RMSE and
-        MAE in the target's units (regression); ``unseen``: per column, values training never saw."""
-        data = self.spec.encode(table)
-        batches = make_batches(data, batch_size)
+        MAE in the target's units (regression); ``unseen``: per column, values training never saw.
+        A `TableFile` is read, encoded and scored a chunk at a time."""
+        unseen: dict[str, int] = {}
+        rows = 0
+
+        def batches() -> Iterator[TabularBatch]:
+            nonlocal rows
+            for part in self._stream(table, batch_size, with_target=True):
+                rows += len(part)
+                for k, v in part.unseen.items():
+                    unseen[k] = unseen.get(k, 0) + v
+                yield from make_batches(part, batch_size)
+
         out: dict[str, Any]
         if self.spec.task == "regression":
-            result = evaluate_regression(self.model, batches)  # type: ignore[arg-type]
+            result = evaluate_regression(self.model, batches())  # type: ignore[arg-type]
             scale = self.spec.target_std
-            out = {"rmse": result.rmse * scale, "mae": result.mae * scale, "examples": len(table)}
+            out = {"rmse": result.rmse * scale, "mae": result.mae * scale, "examples": rows}
         else:
-            metrics = evaluate(self.model, batches).to_dict()  # type: ignore[arg-type]
+            metrics = evaluate(self.model, batches()).to_dict()  # type: ignore[arg-type]
             out = {**metrics, "labels": list(self.spec.labels)}
-        return {**out, "unseen": data.unseen}
+        return {**out, "unseen": unseen}
 
     @torch.no_grad()
-    def predict(self, table: Table, *, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, table: Table | TableFile | Encoded, *, batch_size: int = 4096) -> np.ndarray:
         """(N, C) class probabilities, or (N,) values in the target's units (regression)."""
+        outs = list(self.predict_chunks(table, batch_size=batch_size))
+        if outs:
+            return np.concatenate(outs)
+        return np.zeros(0) if self.spec.task == "regression" else np.zeros((0, self.spec.num_outputs), np.float32)
+
+    @torch.no_grad()
+    def predict_chunks(self, table: Table | TableFile | Encoded, *, batch_size: int = 4096) -> Iterator[np.ndarray]:
+        """`predict` a batch at a time, a `TableFile` read a chunk at a time (for output written as it comes)."""
         self.model.eval()
-        data = self.spec.encode(table, with_target=False)
-        outs = [self.model(*b.inputs) for b in make_batches(data, batch_size)]
-        logits = torch.cat(outs) if outs else torch.zeros(0, self.spec.num_outputs)
-        if self.spec.task == "regression":
-            return (logits[:, 0] * self.spec.target_std + self.spec.target_mean).numpy()
-        return torch.softmax(logits, dim=1).numpy()
+        for part in self._stream(table, batch_size, with_target=False):
+            for batch in make_batches(part, batch_size):
+                logits = self.model(*batch.inputs)
+                if self.spec.task == "regression":
+                    yield (logits[:, 0] * self.spec.target_std + self.spec.target_mean).numpy()
+                else:
+                    yield torch.softmax(logits, dim=1).numpy()
 
     def column_vectors(self, name: str) -> tuple[list[str], np.ndarray]:
         """(categories, (K, D) float32 rows) of a categorical column's learned table, one row per
@@ -254,13 +318,16 @@ def model_config(spec: TableSpec, settings: ModelSettings) -> TabularModelConfig
     )
 
 
-def split_dev(table: Table, fraction: float, seed: int) -> tuple[Table, Table]:
-    """(train, dev) rows of ``table``: a seeded random ``fraction`` held out for early stopping."""
+def split_dev(table: Table | Encoded, fraction: float, seed: int, source: str = "data") -> tuple[Any, Any]:
+    """(train, dev) rows of ``table`` (a `Table`, or an `Encoded` streamed file: the same rows):
+    a seeded random ``fraction`` held out for early stopping."""
     if not 0 < fraction < 1:
         raise ConfigError(f"--valid-fraction {fraction}: expected a number between 0 and 1")
     n = len(table)
     order = np.random.default_rng(seed).permutation(n)
     k = max(1, int(round(n * fraction)))
     if k >= n:
-        raise DataError(f"{table.source}: {n} row(s) are too few to hold {fraction:.0%} out for validation")
+        raise DataError(
+            f"{getattr(table, 'source', source)}: {n} row(s) are too few to hold {fraction:.0%} out for validation"
+        )
     return table.select(np.sort(order[k:])), table.select(np.sort(order[:k]))

@@ -4,13 +4,14 @@ the same columns into tensors-to-be, counting per column the values training nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from embedlayer.errors import ConfigError, DataError
+from embedlayer.tabular.accumulate import ColumnStats
 from embedlayer.tabular.columns import ColumnSpec, parse_numbers
 from embedlayer.tabular.read import Table
 
@@ -18,7 +19,6 @@ __all__ = ["Encoded", "SpecOptions", "TableSpec", "TASKS"]
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
-_BOOLEANS = {"true", "false", "yes", "no", "t", "f", "y", "n"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +51,37 @@ class Encoded:
     numeric: np.ndarray  # (N, F) float32 standardised numbers and missing flags
     target: np.ndarray | None  # (N,) int64 class ids or float32 values; None without the target
     unseen: dict[str, int]  # column -> values never seen in training (they used unknown/hash rows)
+
+    def __len__(self) -> int:
+        return len(self.categorical)
+
+    def select(self, rows: np.ndarray) -> Encoded:
+        """The rows ``rows`` (indices or a mask); ``unseen`` is kept as it was."""
+        y = None if self.target is None else self.target[rows]
+        return Encoded(self.categorical[rows], tuple(b[rows] for b in self.bags), self.numeric[rows], y, self.unseen)
+
+    @staticmethod
+    def concat(parts: Sequence[Encoded]) -> Encoded:
+        """The rows of ``parts`` one after another, ids as int32 (4 bytes, not 8: the arrays a
+        streamed file is held as; batches widen them); bags padded to the widest; unseen summed."""
+        if not parts:
+            raise DataError("no rows to encode; expected at least one")
+        bags = []
+        for j in range(len(parts[0].bags)):
+            width = max(p.bags[j].shape[1] for p in parts)
+            bags.append(np.concatenate([np.pad(p.bags[j], ((0, 0), (0, width - p.bags[j].shape[1]))) for p in parts]))
+        targets = [p.target for p in parts]
+        unseen: dict[str, int] = {}
+        for p in parts:
+            for k, v in p.unseen.items():
+                unseen[k] = unseen.get(k, 0) + v
+        return Encoded(
+            np.concatenate([p.categorical for p in parts]).astype(np.int32),
+            tuple(b.astype(np.int32) for b in bags),
+            np.concatenate([p.numeric for p in parts]),
+            None if any(t is None for t in targets) else np.concatenate(targets),  # type: ignore[arg-type]
+            unseen,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,24 +123,33 @@ class TableSpec:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, table: Table, options: SpecOptions) -> TableSpec:
-        """Detect and build every column's spec from the training table.
+    def build(cls, table: Table | Iterable[Table], options: SpecOptions) -> TableSpec:
+        """Detect and build every column's spec from the training table, or from its chunks in
+        one pass (`read.iter_table`; see `accumulate` for what is kept and why it is exact).
 
         Raises DataError for a missing target column, a target with one class or a numeric column
         with text; ConfigError for a named column that is not in the table or named twice."""
-        target = table.column(options.target, "target column")
-        _check_names(table, options)
-        columns = []
-        for name in table.names:
-            if name == options.target or name in options.ignore:
-                continue
-            columns.append(_build_column(table, name, options))
-        if not columns:
-            raise DataError(f"{table.source}: no input columns besides the target {options.target!r}")
-        task, labels, mean, std = _build_target(table, target, options)
-        return cls(
-            columns=tuple(columns), target=options.target, task=task, labels=labels, target_mean=mean, target_std=std
-        )
+        chunks = [table] if isinstance(table, Table) else table
+        stats: list[ColumnStats] = []
+        target: ColumnStats | None = None
+        first: Table | None = None
+        for chunk in chunks:
+            if first is None:
+                first = chunk
+                chunk.column(options.target, "target column")
+                _check_names(chunk, options)
+                stats = [_stats(name, options) for name in chunk.names if name != options.target]
+                stats = [s for s in stats if s.name not in options.ignore]
+                target = ColumnStats(options.target, "target", regression=options.task == "regression")
+                if not stats:
+                    raise DataError(f"{chunk.source}: no input columns besides the target {options.target!r}")
+            for s in (*stats, target):
+                s.add(chunk)  # type: ignore[union-attr]
+        if first is None or target is None:
+            raise DataError("no table chunks to build a spec from; expected at least one row")
+        columns = tuple(_build_column(s, options) for s in stats)
+        task, labels, mean, std = _build_target(first.source, target, options)
+        return cls(columns=columns, target=options.target, task=task, labels=labels, target_mean=mean, target_std=std)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, table: Table, *, with_target: bool = True) -> Encoded:
@@ -134,6 +174,15 @@ class TableSpec:
         numeric = np.concatenate(nums, axis=1) if nums else np.zeros((n, 0), dtype=np.float32)
         y = self.encode_target(table) if with_target else None
         return Encoded(categorical, tuple(bags), numeric, y, unseen)
+
+    def encode_chunks(self, chunks: Iterable[Table], *, with_target: bool = True) -> Encoded:
+        """`encode` chunk by chunk (`read.iter_table`) into one compact `Encoded` (int32 ids,
+        float32 numbers): what a streamed file is held as, not its text."""
+        parts = []
+        for chunk in chunks:
+            part = self.encode(chunk, with_target=with_target)
+            parts.append(Encoded.concat([part]))  # int32 at once: the chunk's int64 arrays go
+        return Encoded.concat(parts)
 
     def encode_target(self, table: Table) -> np.ndarray:
         """(N,) int64 class ids or float32 standardised values of the target column."""
@@ -204,27 +253,23 @@ def _check_names(table: Table, options: SpecOptions) -> None:
         raise ConfigError(f"column(s) {sorted(both)} given to both --categorical and --numeric; expected one")
 
 
-def _is_categorical(values: np.ndarray, options: SpecOptions) -> bool:
-    """Strings and booleans are categorical; integers with few distinct values too."""
-    present = [v for v in values if v is not None]
-    distinct = set(present)
-    if not present or {v.lower() for v in distinct} <= _BOOLEANS:
-        return True
-    try:
-        numbers = np.array([float(v) for v in distinct])
-    except ValueError:
-        return True
-    return bool(np.all(numbers == np.round(numbers)) and len(distinct) <= options.max_int_categories)
+def _stats(name: str, options: SpecOptions) -> ColumnStats:
+    if name in options.multi:
+        return ColumnStats(name, "multi", options.multi[name])
+    if name in options.categorical:
+        return ColumnStats(name, "categorical")
+    return ColumnStats(name, "numeric" if name in options.numeric else "auto")
 
 
-def _build_column(table: Table, name: str, options: SpecOptions) -> ColumnSpec:
-    values = table.columns[name]
-    multi = name in options.multi
-    if multi or name in options.categorical or (name not in options.numeric and _is_categorical(values, options)):
-        return ColumnSpec.categorical(
+def _build_column(stats: ColumnStats, options: SpecOptions) -> ColumnSpec:
+    name = stats.name
+    if stats.mode in ("multi", "categorical") or (
+        stats.mode == "auto" and stats.looks_categorical(options.max_int_categories)
+    ):
+        return ColumnSpec.from_counts(
             name,
-            values,
-            multi=multi,
+            stats.counts,
+            multi=stats.mode == "multi",
             separator=options.multi.get(name),
             min_count=options.min_count,
             hash_buckets=options.hash_buckets.get(name, options.hash_buckets.get("*", 0)),
@@ -233,31 +278,30 @@ def _build_column(table: Table, name: str, options: SpecOptions) -> ColumnSpec:
         )
     return ColumnSpec.numeric(
         name,
-        parse_numbers(values, table, name),
+        stats.values(),
         bins=options.bins,
         embedding_dim=options.embedding_dims.get(name),
         max_dim=options.max_embedding_dim,
     )
 
 
-def _build_target(table: Table, values: np.ndarray, options: SpecOptions) -> tuple[Task, tuple[str, ...], float, float]:
+def _build_target(source: str, stats: ColumnStats, options: SpecOptions) -> tuple[Task, tuple[str, ...], float, float]:
     """(task, labels, mean, std) of the target column."""
-    for i, v in enumerate(values):
-        if v is None:
-            raise DataError(f"{table.at(i)}: the target {options.target!r} is missing; expected a value in every row")
-    distinct = sorted(set(values))
+    distinct = sorted(stats.counts)
     task = options.task
     if task is None:
         task = (
-            "regression" if not _is_categorical(values, options) else ("binary" if len(distinct) <= 2 else "multiclass")
+            "regression"
+            if not stats.looks_categorical(options.max_int_categories)
+            else ("binary" if len(distinct) <= 2 else "multiclass")
         )
     if task == "regression":
-        y = parse_numbers(values, table, options.target)
+        y = stats.values()
         std = float(y.std())
         return task, (), float(y.mean()), std if std > 0 else 1.0
     if len(distinct) < 2:
         raise DataError(
-            f"{table.source}: the target {options.target!r} has one class ({distinct[0]!r}) in every row; "
+            f"{source}: the target {options.target!r} has one class ({distinct[0]!r}) in every row; "
             f"expected at least two classes to learn"
         )
     if task == "binary" and len(distinct) != 2:
