@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from embedlayer.cli.classify_config import FLAGS, MAY_CHANGE, check_options, configs
 from embedlayer.cli.common import (
     HelpFormatter,
     add_data_args,
@@ -21,9 +22,8 @@ from embedlayer.cli.common import (
     output_policy,
     prepare_checkpoint,
     print_json,
-    run_options,
+    run_record,
     set_threads,
-    setting_flags,
 )
 from embedlayer.errors import ConfigError, DataError
 from embedlayer.layers.options import MISSING_POLICIES
@@ -156,140 +156,13 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_train, flags=flag_table(p))
 
 
-def _encoder_config(args: argparse.Namespace):
-    from embedlayer.models import EncoderConfig
-
-    try:
-        widths = tuple(int(w) for w in args.cnn_widths.split(","))
-    except ValueError:
-        raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
-    kw: dict = {
-        "kind": args.encoder,
-        "dropout": args.dropout,
-        "cnn_widths": widths,
-        "cnn_channels": args.cnn_channels,
-        "rnn_cell": args.rnn_cell,
-        "rnn_hidden": args.hidden,
-    }
-    if args.pooling is not None:
-        kw["rnn_pooling" if args.encoder == "rnn" else "pooling"] = args.pooling
-    if args.encoder == "rnn" and args.layers is not None:
-        kw["rnn_layers"] = args.layers
-    if args.encoder == "transformer":
-        if args.layers is not None:
-            kw["tf_layers"] = args.layers
-        if args.heads is not None:
-            kw["tf_heads"] = args.heads
-    return EncoderConfig(**kw)
-
-
-# The library's names of the settings the options of `classify train` set (its errors name them).
-_FLAGS = {
-    **setting_flags("PipelineConfig", "tokenizer", "min_count", "max_vocab", "max_len", "missing", "vectors_vocab"),
-    **setting_flags("PipelineConfig", "dropout", "embedding_dropout", "seed"),
-    **setting_flags("ClassifierConfig", "dropout", "embedding_dropout"),
-    **setting_flags("EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"),
-    **setting_flags("TrainConfig", "epochs", "batch_size", "lr", "embedding_lr", "optimizer", "weight_decay"),
-    **setting_flags("TrainConfig", "schedule", "clip_norm", "patience", "seed", "sparse_optimizer"),
-    **setting_flags("TrainConfig", "embedding_weight_decay"),
-    "PipelineConfig.embedding_dim": "--dim",
-    "ClassifierConfig.embedding_dim": "--dim",
-    "EncoderConfig.kind": "--encoder",
-    "EncoderConfig.pooling": "--pooling",
-    "EncoderConfig.rnn_pooling": "--pooling",
-    "EncoderConfig.rnn_hidden": "--hidden",
-    "EncoderConfig.rnn_layers": "--layers",
-    "EncoderConfig.tf_layers": "--layers",
-    "EncoderConfig.tf_heads": "--heads",
-}
-
-# Options a resumed run may change; every other one must be what the checkpoint was made with.
-_MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "train", "dev", "vectors", "debug")
-
-
-def _check_options(args: argparse.Namespace) -> None:
-    """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
-    for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
-        if on and args.vectors is None:
-            raise ConfigError(
-                f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table never learns"
-            )
-    if args.embedding_weight_decay and args.sparse_optimizer == "torch":
-        raise ConfigError(
-            f"--embedding-weight-decay {args.embedding_weight_decay} needs a row-wise --sparse-optimizer "
-            f"({', '.join(SPARSE_OPTIMIZER_NAMES)}): torch's SparseAdam has no weight decay"
-        )
-    if args.sparse_optimizer != "torch" and not args.sparse:
-        raise ConfigError(
-            f"--sparse-optimizer {args.sparse_optimizer} updates sparse embedding rows, and --dense-grad "
-            f"makes their gradients dense; expected one of the two"
-        )
-
-
-def _run_record(args: argparse.Namespace) -> dict:
-    """What a resumed run must repeat: the options by flag, then digests of the data files."""
-    from embedlayer._io import file_digest
-
-    def digest(path: str | None) -> object:
-        if path is None:
-            return None
-        if Path(path).is_dir():  # a native vectors folder: each of its files
-            return {p.name: file_digest(p) for p in sorted(Path(path).iterdir()) if p.is_file()}
-        return file_digest(path)
-
-    record = run_options(args, args.flags, skip=(*_MAY_CHANGE, "flags", "handler"))
-    return {**record, "--train": digest(args.train), "--dev": digest(args.dev), "--vectors": digest(args.vectors)}
-
-
-def _configs(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(PipelineConfig, TrainConfig) of the options, each value checked: errors name the flag."""
-    from embedlayer.tasks import PipelineConfig
-    from embedlayer.train import TrainConfig
-
-    with errors_in_flags(args, _FLAGS):
-        config = PipelineConfig(
-            tokenizer=args.tokenizer,
-            lowercase=args.lowercase,
-            min_count=args.min_count,
-            max_vocab=args.max_vocab,
-            max_len=args.max_len,
-            embedding_dim=args.dim,
-            encoder=_encoder_config(args),
-            dropout=args.dropout,
-            embedding_dropout=args.embedding_dropout,
-            freeze=args.freeze,
-            missing=args.missing,
-            vectors_vocab=args.vectors_vocab,
-            static_channel=args.static_channel,
-            sparse=args.sparse,
-            seed=args.seed,
-        )
-        train_config = TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            embedding_lr=args.embedding_lr,
-            optimizer=args.optimizer,
-            weight_decay=args.weight_decay,
-            schedule=args.schedule,
-            clip_norm=args.clip_norm or None,
-            patience=args.patience,
-            seed=args.seed,
-            sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
-            embedding_weight_decay=args.embedding_weight_decay,
-        )
-        if args.vectors is None:  # the embedding dimension is --dim: check what depends on it now
-            config.encoder.check_input_dim(args.dim * (2 if args.static_channel else 1))
-    return config, train_config
-
-
 def run_train(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
 
-    _check_options(args)
+    check_options(args)
     check_counts(args, {"--vectors-limit": 1})
     set_threads(args.threads)
-    config, train_config = _configs(args)  # every option is checked before any work
+    config, train_config = configs(args)  # every option is checked before any work
     with claim_output(
         args.out,
         kind="dir",
@@ -316,7 +189,7 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
             if args.vectors
             else None
         )
-    with errors_in_flags(args, _FLAGS):  # what depends on the vectors' dimension (--heads)
+    with errors_in_flags(args, FLAGS):  # what depends on the vectors' dimension (--heads)
         pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:
         note(
@@ -336,7 +209,9 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
             checkpoint_dir=out / "checkpoint",
             resume=args.resume,
             sources=(args.train, args.dev or "dev"),
-            run_info=_run_record(args),
+            run_info=run_record(
+                args, {"--train": args.train, "--dev": args.dev, "--vectors": args.vectors}, skip=MAY_CHANGE
+            ),
         )
     except KeyboardInterrupt as exc:
         if (out / "checkpoint").is_dir():

@@ -105,6 +105,22 @@ def run_options(
     return out
 
 
+def run_record(args: argparse.Namespace, files: Mapping[str, str | None], *, skip: Collection[str]) -> dict[str, Any]:
+    """What a resumed run must repeat: its options by flag (leaving out the dests in ``skip``:
+    what a resumed run may change), then digests of the input ``files`` (flag -> path, None when
+    not given; a folder, such as native vectors, by each of its files)."""
+    from embedlayer._io import file_digest
+
+    def digest(path: str | None) -> object:
+        if path is None:
+            return None
+        if Path(path).is_dir():
+            return {p.name: file_digest(p) for p in sorted(Path(path).iterdir()) if p.is_file()}
+        return file_digest(path)
+
+    return {**run_options(args, args.flags, skip=skip), **{flag: digest(path) for flag, path in files.items()}}
+
+
 def column(value: str) -> str | int:
     """A column given on the command line: a 0-based index when it is all digits, else a name."""
     return int(value) if value.isdigit() else value

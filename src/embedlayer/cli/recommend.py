@@ -15,14 +15,15 @@ from embedlayer.cli.common import (
     note,
     output_policy,
     print_json,
+    run_record,
     set_threads,
 )
-from embedlayer.cli.tabular import (
+from embedlayer.cli.table_args import (
+    MAY_CHANGE,
     add_column_args,
     add_train_args,
     check_options,
     fit_with_checkpoint,
-    run_record,
     spec_options,
     unseen_line,
 )
@@ -132,7 +133,7 @@ def _train(args: argparse.Namespace, state: str) -> int:
     rec = build(ratings)
     started = time.perf_counter()
     files = {"--ratings": args.ratings, "--users": args.users, "--items": args.items}
-    result = fit_with_checkpoint(rec.pipeline, train, dev, args, run_record(args, files), state=state)
+    result = fit_with_checkpoint(rec.pipeline, train, dev, args, run_record(args, files, skip=MAY_CHANGE), state=state)
     summary.update(epochs_run=result.epochs_run, train_seconds=round(time.perf_counter() - started, 2))
     summary["dev"] = rec.evaluate(dev)
     rec.save(args.out, extra={"training": {k: summary[k] for k in ("ratings", "duplicates", "train_seconds")}})

@@ -1,0 +1,123 @@
+"""What the options of `embedlayer classify train` become: the pipeline and training configs, each
+value checked before any work, and errors that name the flag instead of the library's setting."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from embedlayer.cli.common import errors_in_flags, setting_flags
+from embedlayer.errors import ConfigError
+from embedlayer.train.config import SPARSE_OPTIMIZER_NAMES
+
+
+def _encoder_config(args: argparse.Namespace) -> Any:
+    from embedlayer.models import EncoderConfig
+
+    try:
+        widths = tuple(int(w) for w in args.cnn_widths.split(","))
+    except ValueError:
+        raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
+    kw: dict = {
+        "kind": args.encoder,
+        "dropout": args.dropout,
+        "cnn_widths": widths,
+        "cnn_channels": args.cnn_channels,
+        "rnn_cell": args.rnn_cell,
+        "rnn_hidden": args.hidden,
+    }
+    if args.pooling is not None:
+        kw["rnn_pooling" if args.encoder == "rnn" else "pooling"] = args.pooling
+    if args.encoder == "rnn" and args.layers is not None:
+        kw["rnn_layers"] = args.layers
+    if args.encoder == "transformer":
+        if args.layers is not None:
+            kw["tf_layers"] = args.layers
+        if args.heads is not None:
+            kw["tf_heads"] = args.heads
+    return EncoderConfig(**kw)
+
+
+# The library's names of the settings the options of `classify train` set (its errors name them).
+FLAGS = {
+    **setting_flags("PipelineConfig", "tokenizer", "min_count", "max_vocab", "max_len", "missing", "vectors_vocab"),
+    **setting_flags("PipelineConfig", "dropout", "embedding_dropout", "seed"),
+    **setting_flags("ClassifierConfig", "dropout", "embedding_dropout"),
+    **setting_flags("EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"),
+    **setting_flags("TrainConfig", "epochs", "batch_size", "lr", "embedding_lr", "optimizer", "weight_decay"),
+    **setting_flags("TrainConfig", "schedule", "clip_norm", "patience", "seed", "sparse_optimizer"),
+    **setting_flags("TrainConfig", "embedding_weight_decay"),
+    "PipelineConfig.embedding_dim": "--dim",
+    "ClassifierConfig.embedding_dim": "--dim",
+    "EncoderConfig.kind": "--encoder",
+    "EncoderConfig.pooling": "--pooling",
+    "EncoderConfig.rnn_pooling": "--pooling",
+    "EncoderConfig.rnn_hidden": "--hidden",
+    "EncoderConfig.rnn_layers": "--layers",
+    "EncoderConfig.tf_layers": "--layers",
+    "EncoderConfig.tf_heads": "--heads",
+}
+
+# Options a resumed run may change; every other one must be what the checkpoint was made with.
+MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "train", "dev", "vectors", "debug")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
+    for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
+        if on and args.vectors is None:
+            raise ConfigError(
+                f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table never learns"
+            )
+    if args.embedding_weight_decay and args.sparse_optimizer == "torch":
+        raise ConfigError(
+            f"--embedding-weight-decay {args.embedding_weight_decay} needs a row-wise --sparse-optimizer "
+            f"({', '.join(SPARSE_OPTIMIZER_NAMES)}): torch's SparseAdam has no weight decay"
+        )
+    if args.sparse_optimizer != "torch" and not args.sparse:
+        raise ConfigError(
+            f"--sparse-optimizer {args.sparse_optimizer} updates sparse embedding rows, and --dense-grad "
+            f"makes their gradients dense; expected one of the two"
+        )
+
+
+def configs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(PipelineConfig, TrainConfig) of the options, each value checked: errors name the flag."""
+    from embedlayer.tasks import PipelineConfig
+    from embedlayer.train import TrainConfig
+
+    with errors_in_flags(args, FLAGS):
+        config = PipelineConfig(
+            tokenizer=args.tokenizer,
+            lowercase=args.lowercase,
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            max_len=args.max_len,
+            embedding_dim=args.dim,
+            encoder=_encoder_config(args),
+            dropout=args.dropout,
+            embedding_dropout=args.embedding_dropout,
+            freeze=args.freeze,
+            missing=args.missing,
+            vectors_vocab=args.vectors_vocab,
+            static_channel=args.static_channel,
+            sparse=args.sparse,
+            seed=args.seed,
+        )
+        train_config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            embedding_lr=args.embedding_lr,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            clip_norm=args.clip_norm or None,
+            patience=args.patience,
+            seed=args.seed,
+            sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
+            embedding_weight_decay=args.embedding_weight_decay,
+        )
+        if args.vectors is None:  # the embedding dimension is --dim: check what depends on it now
+            config.encoder.check_input_dim(args.dim * (2 if args.static_channel else 1))
+    return config, train_config
