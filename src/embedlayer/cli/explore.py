@@ -14,7 +14,7 @@ from embedlayer.cli.common import (
     output_policy,
     print_json,
 )
-from embedlayer.cli.plot import Steps
+from embedlayer.cli.progress import Steps
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from embedlayer.cli.common import (
     output_policy,
     print_json,
 )
+from embedlayer.cli.progress import Steps
 from embedlayer.errors import ConfigError
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 from embedlayer.viz.projection import METHODS
@@ -121,43 +121,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
     add_output_args(p, resume=False)
     p.set_defaults(handler=run_plot)
-
-
-class Steps:
-    """A tqdm bar over the named steps of a command, on stderr when it is a terminal."""
-
-    def __init__(self, steps: list[str]) -> None:
-        self.bar: Any = None
-        if sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(
-                    total=len(steps),
-                    unit="step",
-                    leave=False,
-                    file=sys.stderr,
-                    bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
-                )
-            except ImportError:
-                pass
-
-    def start(self, name: str) -> None:
-        """Show that step ``name`` is running (the previous one is counted as done)."""
-        if self.bar is not None:
-            if self.bar.desc:
-                self.bar.update(1)
-            self.bar.set_description_str(name)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def __enter__(self) -> Steps:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _size(text: str | None) -> tuple[float, float] | None:

@@ -1,4 +1,5 @@
-"""Progress display for training: a tqdm bar per epoch when tqdm is installed, lines otherwise."""
+"""Progress display: for training, a tqdm bar per epoch when tqdm is installed (lines otherwise);
+for other commands, a bar over their named steps."""
 
 from __future__ import annotations
 
@@ -66,3 +67,40 @@ class TrainProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class Steps:
+    """A tqdm bar over the named steps of a command, on stderr when it is a terminal."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.bar: Any = None
+        if sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+
+                self.bar = tqdm(
+                    total=len(steps),
+                    unit="step",
+                    leave=False,
+                    file=sys.stderr,
+                    bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+                )
+            except ImportError:
+                pass
+
+    def start(self, name: str) -> None:
+        """Show that step ``name`` is running (the previous one is counted as done)."""
+        if self.bar is not None:
+            if self.bar.desc:
+                self.bar.update(1)
+            self.bar.set_description_str(name)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def __enter__(self) -> Steps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
