@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from embedlayer._io import atomic_path, atomic_write
+from embedlayer._io import atomic_write
 from embedlayer.errors import ConfigError, DataError, ModelError
 from embedlayer.tabular.model import ModelKind, TabularModel, TabularModelConfig
 from embedlayer.tabular.read import Table, TableFile
 from embedlayer.tabular.spec import Encoded, SpecOptions, TableSpec
-from embedlayer.tasks.model_folder import build_for_state, check_files, file_records, read_manifest
+from embedlayer.tasks.model_folder import build_for_state, check_files, finish_unit, read_manifest, start_unit
 from embedlayer.train import TrainConfig, TrainResult, evaluate, evaluate_regression, fit
 
 __all__ = ["FORMAT", "ModelSettings", "TabularBatch", "TabularPipeline"]
@@ -254,23 +254,12 @@ class TabularPipeline:
     ) -> Path:
         """Write the folder as one unit (config.json removed first, written last). ``attachments``:
         more JSON files (name -> object) written with the unit and vouched for by config.json."""
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").unlink(missing_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
-        with atomic_path(out / "model.safetensors") as tmp:
-            save_file(state, str(tmp))
+        out = start_unit(directory, self.model)
         for name, obj in {"spec.json": self.spec.to_dict(), **(attachments or {})}.items():
             with atomic_write(out / name) as fh:
                 json.dump(obj, fh, ensure_ascii=False)
         config = {"format": FORMAT, "version": VERSION, "model": self.model.config.to_dict(), **(extra or {})}
-        config["files"] = file_records(out, (*UNIT, *(attachments or {})))
-        with atomic_write(out / "config.json") as fh:
-            json.dump(config, fh, indent=2)
-            fh.write("\n")
-        return out
+        return finish_unit(out, config, (*UNIT, *(attachments or {})))
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> TabularPipeline:

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from embedlayer._io import atomic_path, atomic_write
 from embedlayer.batching import Batch, BucketBatchSampler, pad_batch
 from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
@@ -40,8 +39,9 @@ from embedlayer.tasks.model_folder import (
     build_for_state,
     check_files,
     check_labels,
-    file_records,
+    finish_unit,
     read_config,
+    start_unit,
 )
 from embedlayer.text import TOKENIZER_NAMES, Example, Tokenizer, get_tokenizer, tokenizer_from_config
 from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
@@ -320,14 +320,7 @@ class TextClassificationPipeline:
         """Write the pipeline to ``directory`` (created if needed) as one unit: config.json goes
         first and comes back last, recording the size and hash of the weights and the vocabulary
         (each file is written atomically; other files in the folder are left alone)."""
-        from safetensors.torch import save_file
-
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").unlink(missing_ok=True)  # until it is back, the folder is no model
-        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
-        with atomic_path(out / "model.safetensors") as tmp:
-            save_file(state, str(tmp))
+        out = start_unit(directory, self.model)
         self.vocab.save(out / "vocab.json")
         config = {
             "format": FORMAT,
@@ -337,12 +330,8 @@ class TextClassificationPipeline:
             "labels": list(self.labels),
             "max_len": self.max_len,
             **(extra or {}),
-            "files": file_records(out),
         }
-        with atomic_write(out / "config.json") as fh:
-            json.dump(config, fh, indent=2)
-            fh.write("\n")
-        return out
+        return finish_unit(out, config)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> TextClassificationPipeline:

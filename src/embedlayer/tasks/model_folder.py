@@ -1,16 +1,18 @@
-"""The folder of a saved text classifier: what config.json must hold, and checks that the
-weights and vocabulary beside it are the files it was written with (see `classification`)."""
+"""A saved model folder (the text classifier's, and the table models'): written as one unit, with
+config.json removed first and written last, vouching for the weights and the other files beside it
+by size and hash; and the checks that they are the files it was written with."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
-from embedlayer._io import file_digest
+from embedlayer._io import atomic_path, atomic_write, file_digest
 from embedlayer.errors import ModelError
 
 __all__ = [
@@ -21,8 +23,10 @@ __all__ = [
     "check_files",
     "check_labels",
     "file_records",
+    "finish_unit",
     "read_config",
     "read_manifest",
+    "start_unit",
 ]
 
 FORMAT = "embedlayer.text-classifier"
@@ -32,6 +36,28 @@ FORMAT_VERSION = 1
 UNIT = ("vocab.json", "model.safetensors")  # the files config.json vouches for
 
 M = TypeVar("M", bound=torch.nn.Module)
+
+
+def start_unit(directory: str | os.PathLike[str], model: torch.nn.Module) -> Path:
+    """Begin saving a model folder: create ``directory``, remove its config.json (until it is back,
+    the folder is no model) and write ``model``'s weights as model.safetensors, atomically."""
+    from safetensors.torch import save_file
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").unlink(missing_ok=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(out / "model.safetensors") as tmp:
+        save_file(state, str(tmp))
+    return out
+
+
+def finish_unit(out: Path, config: dict[str, Any], unit: tuple[str, ...] = UNIT) -> Path:
+    """End saving: config.json, written last, with the size and hash of each file of ``unit``."""
+    with atomic_write(out / "config.json") as fh:
+        json.dump({**config, "files": file_records(out, unit)}, fh, indent=2)
+        fh.write("\n")
+    return out
 
 
 def file_records(folder: Path, unit: tuple[str, ...] = UNIT) -> dict[str, dict[str, Any]]:
