@@ -21,13 +21,18 @@ XORed in as a *signed* char, i.e. sign-extended from int8 to uint32 (``0xE9`` en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from embedlayer.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_BUCKETS",
+    "SUBWORD_COMBINES",
+    "SubwordSpec",
     "char_ngrams",
     "fasttext_hash",
     "fasttext_hash_bytes",
@@ -173,3 +178,106 @@ def subword_rows(
         parts.append(block)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return offsets, (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+
+
+#: fastText's default number of n-gram hash buckets.
+DEFAULT_BUCKETS = 2_000_000
+#: How a word's rows (its own and its n-grams') become one vector.
+SUBWORD_COMBINES: tuple[str, ...] = ("sum", "mean")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubwordSpec:
+    """The n-gram settings of a subword embedding (``embedlayer.layers.subword``), checked once.
+
+    ``min_n``..``max_n``: character n-gram lengths (fastText's minn, maxn); ``buckets``: hash rows
+    after the word rows; ``combine``: ``"sum"`` or ``"mean"`` (fastText's) of a word's rows;
+    ``word_rows``: whether a vocabulary word also has its own row (fastText: yes).
+    The one parser of the CLI's ``--subwords MIN-MAX --buckets N --subword-combine C`` is :meth:`parse`.
+
+    Raises:
+        ConfigError: naming the field, the value and what was expected.
+    """
+
+    min_n: int = 3
+    max_n: int = 6
+    buckets: int = DEFAULT_BUCKETS
+    combine: str = "sum"
+    word_rows: bool = True
+
+    def __post_init__(self) -> None:
+        for name, least in (("min_n", 1), ("max_n", 1), ("buckets", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"SubwordSpec.{name}: expected an integer >= {least}, got {value!r}")
+        if self.min_n > self.max_n:
+            raise ConfigError(
+                f"SubwordSpec.min_n: expected min_n <= max_n, got min_n {self.min_n} > max_n {self.max_n}"
+            )
+        if self.combine not in SUBWORD_COMBINES:
+            raise ConfigError(
+                f"SubwordSpec.combine: expected one of {', '.join(map(repr, SUBWORD_COMBINES))}, got {self.combine!r}"
+            )
+        if not isinstance(self.word_rows, bool):
+            raise ConfigError(f"SubwordSpec.word_rows: expected True or False, got {self.word_rows!r}")
+
+    @classmethod
+    def parse(
+        cls,
+        text: str,
+        buckets: int | None = None,
+        combine: str = "sum",
+        *,
+        flags: tuple[str, str, str] = ("--subwords", "--buckets", "--subword-combine"),
+    ) -> SubwordSpec:
+        """``"3-6"`` (or ``"4"`` for 4-4) with ``buckets`` (None: :data:`DEFAULT_BUCKETS`) and ``combine``.
+
+        Errors name the command-line ``flags`` (for --subwords, --buckets, --subword-combine).
+
+        >>> SubwordSpec.parse("3-6", 1000)
+        SubwordSpec(min_n=3, max_n=6, buckets=1000, combine='sum', word_rows=True)
+
+        Raises:
+            ConfigError: ``--subwords x``, ``--subwords 6-3``, ``--subwords 0-3``, ``--buckets 0``, a bad combine.
+        """
+        flag, bucket_flag, combine_flag = flags
+        lo, sep, hi = str(text).strip().partition("-")
+        try:
+            min_n = int(lo)
+            max_n = int(hi) if sep else min_n
+        except ValueError:
+            raise ConfigError(f"{flag} {text!r}: expected MIN-MAX character n-gram lengths such as 3-6") from None
+        if min_n < 1 or min_n > max_n:
+            raise ConfigError(
+                f"{flag} {text}: expected 1 <= MIN <= MAX (n-gram lengths in characters, e.g. 3-6), "
+                f"got MIN {min_n} and MAX {max_n}"
+            )
+        if buckets is not None and (isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1):
+            raise ConfigError(f"{bucket_flag} {buckets}: expected a number of n-gram hash buckets >= 1")
+        if combine not in SUBWORD_COMBINES:
+            raise ConfigError(f"{combine_flag} {combine}: expected one of {', '.join(SUBWORD_COMBINES)}")
+        return cls(min_n=min_n, max_n=max_n, buckets=DEFAULT_BUCKETS if buckets is None else buckets, combine=combine)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict; ``from_dict`` inverts it."""
+        return {
+            "min_n": self.min_n,
+            "max_n": self.max_n,
+            "buckets": self.buckets,
+            "combine": self.combine,
+            "word_rows": self.word_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubwordSpec:
+        """Build from ``to_dict`` output. Raises ConfigError on unknown keys or bad values."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"SubwordSpec.from_dict: expected a mapping, got {type(data).__name__}")
+        unknown = sorted(set(data) - {"min_n", "max_n", "buckets", "combine", "word_rows"})
+        if unknown:
+            raise ConfigError(f"SubwordSpec: unknown key(s) {', '.join(map(repr, unknown))}")
+        return cls(**dict(data))
+
+    def describe(self) -> str:
+        """``3-6 x 2,000,000 buckets (sum)``, for messages."""
+        return f"{self.min_n}-{self.max_n} x {self.buckets:,} buckets ({self.combine})"
