@@ -19,6 +19,7 @@ from embedlayer._lazy import lazy_exports
 from embedlayer.errors import (
     ConfigError,
     DataError,
+    DistributedError,
     EmbedLayerError,
     FormatError,
     IdOutOfRangeError,
@@ -44,6 +45,7 @@ __all__ = sorted(
         *_LAZY,
         "ConfigError",
         "DataError",
+        "DistributedError",
         "EmbedLayerError",
         "FormatError",
         "IdOutOfRangeError",

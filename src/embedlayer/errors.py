@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "IdOutOfRangeError",
     "KernelError",
+    "DistributedError",
     "where",
 ]
 
@@ -52,6 +53,10 @@ class IdOutOfRangeError(EmbedLayerError, IndexError):
 
 class KernelError(EmbedLayerError, RuntimeError):
     """A compiled kernel raised on a thread its exception cannot be brought back from (an OpenMP team)."""
+
+
+class DistributedError(EmbedLayerError, RuntimeError):
+    """A collective over a process group failed: a rank died, never joined, or timed out."""
 
 
 def where(path: str | os.PathLike[str], line: int | None = None, *, offset: int | None = None) -> str:

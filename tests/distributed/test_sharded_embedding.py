@@ -1,0 +1,95 @@
+"""ShardedEmbedding over 2 and 3 gloo processes equals one process on the concatenated batches:
+outputs, gradients (dense and row) and several steps of each row-wise optimizer, within 1e-6."""
+
+from __future__ import annotations
+
+import torch
+from dist_harness import spawn
+
+from embedlayer.distributed import ShardedEmbedding, make_sharded_optimizer
+from embedlayer.layers import Embedding
+from embedlayer.sparse import make_sparse_optimizer
+
+TOL = {"atol": 1e-6, "rtol": 0.0}
+
+
+def batches(world_size: int, n_rows: int, step: int, padding_idx: int | None) -> list[torch.Tensor]:
+    """One batch per rank: duplicates, the padding id, other shapes, and an empty batch on one rank."""
+    g = torch.Generator().manual_seed(100 + step)
+    out = []
+    for r in range(world_size):
+        if r == step % world_size:
+            out.append(torch.zeros(0, dtype=torch.long))  # empty batch on one rank each step
+            continue
+        shape = (3, 4) if r % 2 else (5 + r,)
+        ids = torch.randint(0, n_rows, shape, generator=g)
+        ids.view(-1)[0] = ids.view(-1)[-1]  # a duplicate
+        if padding_idx is not None:
+            ids.view(-1)[1] = padding_idx
+        out.append(ids)
+    return out
+
+
+def loss_of(rows: torch.Tensor, head: torch.nn.Linear, step: int, rank: int) -> torch.Tensor:
+    """A rank's loss: squared error of a dense head over its rows (a summed loss)."""
+    target = torch.linspace(-1, 1, rows.shape[:-1].numel()).reshape(rows.shape[:-1]) * (step + rank + 1)
+    return ((head(rows).squeeze(-1) - target) ** 2).sum()
+
+
+def _check_embedding(group, n_rows: int, dim: int, padding_idx: int | None, names: list[str]) -> None:
+    W, rank = group.world_size, group.rank
+    for name in names:
+        ref = Embedding(n_rows, dim, padding_idx=padding_idx, generator=torch.Generator().manual_seed(7))
+        table = ShardedEmbedding(n_rows, dim, padding_idx=padding_idx, group=group, seed=7)
+        assert (table.row_start, table.row_stop) == table.shard.range(rank)
+        torch.testing.assert_close(table.full_weight(), ref.weight.detach(), atol=0.0, rtol=0.0)
+        torch.manual_seed(0)
+        ref_head = torch.nn.Linear(dim, 1)
+        head = torch.nn.Linear(dim, 1)
+        head.load_state_dict(ref_head.state_dict())
+        # gradients without an optimizer: sparse row gradient on the shard, dense head gradient
+        parts = batches(W, n_rows, 0, padding_idx)
+        out = table(parts[rank])
+        torch.testing.assert_close(out, ref(parts[rank]), **TOL)
+        loss_of(out, head, 0, rank).backward()
+        sum(loss_of(ref(p), ref_head, 0, r) for r, p in enumerate(parts)).backward()
+        grad = table.weight.grad.to_dense()
+        torch.testing.assert_close(grad, ref.weight.grad[table.row_start : table.row_stop], **TOL)
+        head_grad = head.weight.grad.clone()
+        torch.distributed.all_reduce(head_grad)
+        torch.testing.assert_close(head_grad, ref_head.weight.grad, **TOL)
+        table.weight.grad = None
+        ref.weight.grad = None
+        # several steps of the row-wise optimizer, bound (updates at the end of backward)
+        opt = make_sharded_optimizer(name, [table], lr=0.05)
+        ref_opt = make_sparse_optimizer(name, ref, lr=0.05).bind()
+        for step in range(1, 4):
+            parts = batches(W, n_rows, step, padding_idx)
+            loss_of(table(parts[rank]), head, step, rank).backward()
+            sum(loss_of(ref(p), ref_head, step, r) for r, p in enumerate(parts)).backward()
+            opt.step()
+            ref_opt.step()
+            torch.testing.assert_close(table.full_weight(), ref.weight.detach(), **TOL, msg=f"{name} step {step}")
+        state = opt.state_for(table)
+        ref_state = ref_opt.state[ref.weight]
+        for key, value in state.items():  # accumulators of squared gradients: large, so also relative
+            expected = ref_state[key][table.row_start : table.row_stop]
+            torch.testing.assert_close(value, expected, atol=1e-6, rtol=1e-6, msg=f"{name} state {key}")
+        assert opt.step_count(table) == ref_state["step"] == 3
+        if padding_idx is not None:
+            assert not table.full_weight()[padding_idx].any()
+
+
+def _embedding_worker(group, cases) -> None:
+    for n_rows, dim, padding_idx, names in cases:
+        _check_embedding(group, n_rows, dim, padding_idx, names)
+
+
+def test_sharded_embedding_equals_one_process_2_ranks():
+    # uneven shards (11 rows over 2: 6 + 5); padding row on rank 1's shard; every optimizer
+    spawn(_embedding_worker, 2, [(11, 4, 7, ["sgd", "adagrad", "rowwise-adagrad", "adam"])])
+
+
+def test_sharded_embedding_equals_one_process_3_ranks():
+    # 3 ranks: 10 rows (4 + 4 + 2), padding in the first shard; and N < W (2 rows: 1 + 1 + 0)
+    spawn(_embedding_worker, 3, [(10, 3, 0, ["adam", "rowwise-adagrad"]), (2, 3, None, ["sgd", "adagrad"])])
