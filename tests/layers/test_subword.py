@@ -70,11 +70,14 @@ def test_unseen_words_use_their_ngrams_only() -> None:
     bags = [_bag(layer, "cat", layer.index["cat"]), _bag(layer, "cats", None), _bag(layer, "xyzzy", None)]
     expected = _expected(layer, layer.weight.detach(), [*bags, bags[0]])
     torch.testing.assert_close(layer.embed_words(words), expected, rtol=0, atol=1e-6)
-    with layer.extra_words(["cats"]) as first:
-        assert first == layer.num_words
-        torch.testing.assert_close(layer(torch.tensor([first])), expected[1:2], rtol=0, atol=1e-6)
+    with layer.extra_words(["cats"]) as ids:
+        assert ids == [layer.num_words]
+        torch.testing.assert_close(layer(torch.tensor(ids)), expected[1:2], rtol=0, atol=1e-6)
     with pytest.raises(IdOutOfRangeError):
         layer(torch.tensor([layer.num_words]))  # the extra word is gone after the block
+    ids = layer.word_ids(["xyzzy", "cat", "cats", "xyzzy"])  # kept: the id space grows
+    assert ids == [layer.num_words, layer.index["cat"], layer.num_words + 1, layer.num_words]
+    torch.testing.assert_close(layer(torch.tensor(ids[:3])), expected[[2, 0, 1]], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", [LazyAdam, SparseSGD])

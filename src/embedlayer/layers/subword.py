@@ -19,9 +19,9 @@ row-wise optimizer of :mod:`embedlayer.sparse` (``LazyAdam(layer).bind()``). The
 from the words, never saved: a saved model stores the weight and its vocabulary.
 
 A word outside the vocabulary gets the bag of its n-grams only (fastText's vector for an unknown
-word): :meth:`SubwordEmbedding.embed_words`, or :meth:`SubwordEmbedding.extra_words`, which gives
-such words ids ``num_words + k`` for the duration of a ``with`` block (the text classifier's
-prediction path).
+word): :meth:`SubwordEmbedding.embed_words`, or :meth:`SubwordEmbedding.word_ids`, which gives
+such words ids ``num_words + k`` that forward then accepts (the text classifier's path: its
+``encode`` extends the id space with the unseen words of the texts it reads).
 
 Initialisation: word rows as :class:`~embedlayer.layers.embedding.Embedding` draws them, n-gram
 rows **zero**, so that at the start every vocabulary word has the vector a word-only table would
@@ -195,7 +195,8 @@ class SubwordEmbedding(EmbeddingBag):
         offsets, rows = ngram_bags(pad_free, own, spec, num_words, eos_ngrams=eos_ngrams)
         self.register_buffer("bag_offsets", torch.from_numpy(offsets), persistent=False)
         self.register_buffer("bag_rows", torch.from_numpy(rows), persistent=False)
-        self._extra: tuple[Tensor, Tensor] | None = None  # bags of words outside the vocabulary (extra_words)
+        self._extra: tuple[Tensor, Tensor] | None = None  # the bags with those of words outside the vocabulary
+        self._extra_index: dict[str, int] = {}  # such words -> their ids (word_ids)
         if fresh:
             self.reset_parameters(generator)
 
@@ -254,30 +255,36 @@ class SubwordEmbedding(EmbeddingBag):
         out = super().forward(rows[gather], bag_starts)  # (N, D)
         return out.reshape(*ids.shape, self.embedding_dim)
 
+    def word_ids(self, words: Sequence[str]) -> list[int]:
+        """The id of each word: its vocabulary id, else an id ``num_words + k`` whose bag is the
+        word's n-grams only. Such ids are kept (the id space grows with each new word; a copy or a
+        saved model does not keep them), so the same word always gets the same id."""
+        fresh = [w for w in dict.fromkeys(words) if w not in self.index and w not in self._extra_index]
+        if fresh:
+            offsets, rows = ngram_bags(fresh, None, self.spec, self.num_words)
+            base_offsets, base_rows = self._bags()
+            self._extra = (
+                torch.cat([base_offsets, base_offsets[-1] + torch.from_numpy(offsets[1:])]),
+                torch.cat([base_rows, torch.from_numpy(rows)]),
+            )
+            first = self.num_words + len(self._extra_index)
+            self._extra_index.update((w, first + k) for k, w in enumerate(fresh))
+        return [self.index[w] if w in self.index else self._extra_index[w] for w in words]
+
     @contextmanager
-    def extra_words(self, words: Sequence[str]) -> Iterator[int]:
-        """Within the block, id ``num_words + k`` is ``words[k]``, a word outside the vocabulary
-        whose bag is its n-grams only; yields ``num_words`` (the first extra id)."""
-        offsets, rows = ngram_bags(list(words), None, self.spec, self.num_words)
-        base_offsets, base_rows = self.bag_offsets, self.bag_rows
-        previous = self._extra
-        self._extra = (
-            torch.cat([base_offsets, base_offsets[-1] + torch.from_numpy(offsets[1:])]),
-            torch.cat([base_rows, torch.from_numpy(rows)]),
-        )
+    def extra_words(self, words: Sequence[str] = ()) -> Iterator[list[int]]:
+        """The ids of ``words`` (see :meth:`word_ids`), and of any word ``word_ids`` is asked for
+        within the block, valid until its end; yields the ids of ``words``."""
+        saved = self._extra, dict(self._extra_index)
         try:
-            yield self.num_words
+            yield self.word_ids(words)
         finally:
-            self._extra = previous
+            self._extra, self._extra_index = saved
 
     def embed_words(self, words: Sequence[str]) -> Tensor:
         """(N, D) vectors of any words: a vocabulary word's bag, else the bag of its n-grams (a word
-        without n-grams in ``min_n..max_n`` gets zeros)."""
-        words = list(words)
-        unseen = sorted({w for w in words if w not in self.index})
-        extra = {w: k for k, w in enumerate(unseen)}
-        with self.extra_words(unseen) as first:
-            ids = [self.index[w] if w in self.index else first + extra[w] for w in words]
+        without n-grams in ``min_n..max_n`` gets zeros); the id space is left as it was."""
+        with self.extra_words(words) as ids:
             return self(torch.tensor(ids, dtype=torch.long))
 
     def extra_repr(self) -> str:

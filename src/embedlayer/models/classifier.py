@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError
 from embedlayer.layers.embedding import Embedding
+from embedlayer.layers.subword import SubwordEmbedding
 from embedlayer.models.config import ClassifierConfig
 from embedlayer.models.encoders import build_encoder
+from embedlayer.vocab import Vocab
 
 __all__ = ["TextClassifier", "build_classifier"]
 
@@ -52,12 +56,37 @@ def _derive_seed(generator: torch.Generator | None, seed: int) -> int:
     return int(torch.randint(0, 2**62, (1,), generator=generator))
 
 
+def _subword_embedding(cfg: ClassifierConfig, words: Vocab | Sequence[str] | None, seed: int) -> SubwordEmbedding:
+    """The random token table of a config with ``subwords``: a SubwordEmbedding of ``words``."""
+    spec = cfg.subwords
+    if spec is None or words is None:
+        raise ConfigError("build_classifier: a config with subwords needs the vocabulary: pass words=vocab")
+    layer = SubwordEmbedding(
+        words,
+        cfg.embedding_dim,
+        min_n=spec.min_n,
+        max_n=spec.max_n,
+        buckets=spec.buckets,
+        combine=spec.combine,
+        word_rows=spec.word_rows,
+        padding_idx=cfg.padding_idx,
+        sparse=cfg.sparse_embedding,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    if layer.num_words != cfg.num_embeddings:
+        raise ConfigError(
+            f"build_classifier: words has {layer.num_words} ids, expected num_embeddings {cfg.num_embeddings}"
+        )
+    return layer
+
+
 def build_classifier(
     cfg: ClassifierConfig,
     *,
     embedding: Embedding | None = None,
     generator: torch.Generator | None = None,
     seed: int = 0,
+    words: Vocab | Sequence[str] | None = None,
 ) -> TextClassifier:
     """A TextClassifier for ``cfg`` whose weights depend only on ``cfg`` and the seed.
 
@@ -70,11 +99,17 @@ def build_classifier(
     ``embedding``: use this table (e.g. ``Embedding.from_vectors``) instead of a random one; its
     shape must be (cfg.num_embeddings, cfg.embedding_dim), else ConfigError. With
     ``cfg.static_channel`` the frozen second channel starts as a copy of it.
+
+    With ``cfg.subwords`` the token table is a :class:`~embedlayer.layers.subword.SubwordEmbedding`
+    of ``words`` (the vocabulary, needed then) with (cfg.table_rows, D) rows, or ``embedding`` if
+    it is one of that shape.
     """
     if not isinstance(cfg, ClassifierConfig):
         raise TypeError(f"build_classifier: expected a ClassifierConfig, got {type(cfg).__name__}")
     seed = _derive_seed(generator, seed)
-    if embedding is None:
+    if embedding is None and cfg.subwords is not None:
+        embedding = _subword_embedding(cfg, words, seed)
+    elif embedding is None:
         embedding = Embedding(
             cfg.num_embeddings,
             cfg.embedding_dim,
@@ -85,10 +120,15 @@ def build_classifier(
         )
     else:
         shape = tuple(embedding.weight.shape)
-        if shape != (cfg.num_embeddings, cfg.embedding_dim):
+        if shape != (cfg.table_rows, cfg.embedding_dim):
             raise ConfigError(
                 f"build_classifier: embedding has shape {shape}, expected "
-                f"(num_embeddings, embedding_dim) = ({cfg.num_embeddings}, {cfg.embedding_dim}) from the config"
+                f"(num_embeddings, embedding_dim) = ({cfg.table_rows}, {cfg.embedding_dim}) from the config"
+            )
+        if (cfg.subwords is not None) != isinstance(embedding, SubwordEmbedding):
+            raise ConfigError(
+                f"build_classifier: embedding is a {type(embedding).__name__}; expected a SubwordEmbedding "
+                f"exactly when the config has subwords ({cfg.subwords})"
             )
     static = None
     if cfg.static_channel:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from embedlayer.errors import ConfigError
+from embedlayer.subwords import SubwordSpec
 
 __all__ = [
     "BAG_POOLINGS",
@@ -194,9 +195,20 @@ class ClassifierConfig:
     # Sparse embedding gradients: only the rows in a batch get a gradient, and the trainer uses
     # SparseAdam for them (fast for large vocabularies; see embedlayer.train.optim).
     sparse_embedding: bool = False
+    # Subword token vectors (embedlayer.layers.subword.SubwordEmbedding): each word's own row plus
+    # its hashed character n-grams, so words unseen in training get vectors. The table then has
+    # num_embeddings + subwords.buckets rows. None: one row per word.
+    subwords: SubwordSpec | None = None
 
     def __post_init__(self) -> None:
         own = "ClassifierConfig"
+        if isinstance(self.subwords, Mapping):  # from JSON
+            object.__setattr__(self, "subwords", SubwordSpec.from_dict(self.subwords))
+        if self.subwords is not None and not isinstance(self.subwords, SubwordSpec):
+            raise _fail(own, "subwords", self.subwords, "None or a SubwordSpec")
+        if self.subwords is not None and (self.static_channel or self.embedding_max_norm is not None):
+            what = "static_channel" if self.static_channel else "embedding_max_norm"
+            raise _fail(own, what, getattr(self, what), "no static channel and no max norm with subwords")
         _check_int(own, "num_embeddings", self.num_embeddings, 1)
         _check_int(own, "embedding_dim", self.embedding_dim, 1)
         if self.padding_idx is not None and (
@@ -229,7 +241,16 @@ class ClassifierConfig:
         """Plain JSON-able dict with the encoder nested; ``from_dict`` inverts it."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["encoder"] = self.encoder.to_dict()
+        if self.subwords is None:
+            del out["subwords"]  # a word-only model's config stays as it was before subwords
+        else:
+            out["subwords"] = self.subwords.to_dict()
         return out
+
+    @property
+    def table_rows(self) -> int:
+        """Rows of the token table: ``num_embeddings``, plus the n-gram buckets with subwords."""
+        return self.num_embeddings + (self.subwords.buckets if self.subwords is not None else 0)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClassifierConfig:

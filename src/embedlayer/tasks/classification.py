@@ -31,7 +31,10 @@ from embedlayer.batching import Batch, BucketBatchSampler, pad_batch
 from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
 from embedlayer.layers.options import MISSING_POLICIES, MissingPolicy
+from embedlayer.layers.subword import SubwordEmbedding
 from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
+from embedlayer.subwords import SubwordSpec
+from embedlayer.tasks import subword
 from embedlayer.tasks.model_folder import (
     FORMAT,
     FORMAT_VERSION,
@@ -78,6 +81,9 @@ class PipelineConfig:
     # <unk>. 0: the vocabulary is the training data's only. Costs N x D weights in the model.
     vectors_vocab: int = 0
     sparse: bool = True  # sparse embedding gradients (only rows in the batch move)
+    # Subword token vectors: each word's row plus its hashed character n-grams (fastText's), so
+    # words unseen in training get vectors at prediction time (embedlayer.tasks.subword). None: off.
+    subwords: SubwordSpec | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -104,6 +110,10 @@ class PipelineConfig:
             raise bad("missing", "one of " + ", ".join(map(repr, MISSING_POLICIES)))
         if not isinstance(self.encoder, EncoderConfig):
             raise bad("encoder", "an EncoderConfig")
+        if self.subwords is not None and not isinstance(self.subwords, SubwordSpec):
+            raise bad("subwords", "None or a SubwordSpec")
+        if self.subwords is not None and self.static_channel:
+            raise bad("static_channel", "False with subwords (the static channel is a table of words only)")
         if not _is_int(self.seed):
             raise bad("seed", "an integer")
 
@@ -111,6 +121,8 @@ class PipelineConfig:
         """Plain JSON-able dict (the encoder nested), as a checkpoint records it."""
         out = dataclasses.asdict(self)
         out["encoder"] = self.encoder.to_dict()
+        if self.subwords is None:
+            del out["subwords"]  # a word-only run's record stays as it was before subwords
         return out
 
     def make_tokenizer(self) -> Tokenizer:
@@ -178,9 +190,14 @@ class TextClassificationPipeline:
         if config.vectors_vocab and vectors is not None:
             vocab = vocab.extend(vectors.index_to_key[: config.vectors_vocab])
         generator = torch.Generator().manual_seed(config.seed)
-        embedding = None
+        embedding: Embedding | None = None
         dim = config.embedding_dim
-        if vectors is not None:
+        subwords = config.subwords
+        if subwords is not None:  # a SubwordEmbedding (from the vectors, or drawn by build_classifier)
+            embedding = subword.subword_table(config, vocab, vectors)
+            subwords = subword.table_spec(embedding, subwords)
+            dim = dim if vectors is None else vectors.vector_size
+        elif vectors is not None:
             embedding = Embedding.from_vectors(
                 vectors, vocab, missing=config.missing, freeze=config.freeze, seed=config.seed, sparse=config.sparse
             )
@@ -195,8 +212,9 @@ class TextClassificationPipeline:
             embedding_dropout=config.embedding_dropout,
             sparse_embedding=config.sparse,
             static_channel=config.static_channel,
+            subwords=subwords,
         )
-        model = build_classifier(model_config, embedding=embedding, generator=generator)
+        model = build_classifier(model_config, embedding=embedding, generator=generator, words=vocab)
         pipeline = cls(
             tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None)
         )
@@ -206,6 +224,8 @@ class TextClassificationPipeline:
     # ---------------------------------------------------------------- data → batches
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_len``."""
+        if isinstance(self.model.embedding, SubwordEmbedding):  # unseen words: their n-gram bags
+            return subword.encode_texts(self, texts)
         tokenize, encode, n = self.tokenizer.tokenize, self.vocab.encode, self.max_len
         return [encode(tokenize(text)[:n]) for text in texts]
 
@@ -366,6 +386,6 @@ class TextClassificationPipeline:
             state = load_file(str(folder / "model.safetensors"))
         except (SafetensorError, OSError) as exc:
             raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
-        model = build_for_state(lambda: build_classifier(model_config), state, folder)
+        model = build_for_state(lambda: build_classifier(model_config, words=vocab), state, folder)
         model.eval()
         return cls(tokenizer, vocab, config["labels"], model, max_len=config["max_len"])
