@@ -1,4 +1,4 @@
-"""Start W gloo processes on 127.0.0.1 and run a function on each (tests/distributed only).
+"""Start W gloo (or NCCL) processes on 127.0.0.1 and run a function on each (tests/distributed only).
 
 ``spawn(fn, W, *args)`` runs ``fn(group, *args)`` on ranks 0..W-1 (``group`` a ShardGroup over
 gloo with a short timeout); an exception on any rank fails the test with that rank's traceback,
