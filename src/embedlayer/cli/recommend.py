@@ -18,6 +18,7 @@ from embedlayer.cli.common import (
     run_record,
     set_threads,
 )
+from embedlayer.cli.sharded import lead, shard_session
 from embedlayer.cli.table_args import (
     MAY_CHANGE,
     add_column_args,
@@ -78,10 +79,12 @@ def run_train(args: argparse.Namespace) -> int:
     check_options(args)
     set_threads(args.threads)
     inputs = (args.ratings, args.users, args.items)
-    with claim_output(
-        args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True
-    ) as claim:
-        return _train(args, claim.state)
+
+    def claim() -> Any:
+        return claim_output(args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True)
+
+    with shard_session(args, claim) as (args.shard_group, held):
+        return _train(args, "new" if held is None else held.state)
 
 
 def _read(args: argparse.Namespace) -> tuple[Any, int, tuple[str, ...], tuple[str, ...]]:
@@ -125,7 +128,8 @@ def _train(args: argparse.Namespace, state: str) -> int:
     summary: dict[str, Any] = {"out": args.out, "model": args.model, "ratings": len(ratings), "duplicates": dropped}
     if args.folds:
         folds = fold_ids(len(ratings), args.folds, args.seed)
-        _write_folds(Path(args.out) / "folds.tsv", ratings, cols, folds)
+        if lead(args):
+            _write_folds(Path(args.out) / "folds.tsv", ratings, cols, folds)
         summary["folds"] = [_fold(build, ratings, folds, k, args) for k in range(args.folds)]
         for key in ("rmse", "mae", "seconds"):
             summary[f"cv_{key}"] = float(np.mean([f[key] for f in summary["folds"]]))
@@ -136,6 +140,8 @@ def _train(args: argparse.Namespace, state: str) -> int:
     result = fit_with_checkpoint(rec.pipeline, train, dev, args, run_record(args, files, skip=MAY_CHANGE), state=state)
     summary.update(epochs_run=result.epochs_run, train_seconds=round(time.perf_counter() - started, 2))
     summary["dev"] = rec.evaluate(dev)
+    if not lead(args):  # --shard-tables: rank 0 alone writes and prints
+        return 0
     rec.save(args.out, extra={"training": {k: summary[k] for k in ("ratings", "duplicates", "train_seconds")}})
     if args.json:
         print_json(summary)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlayer.cli.common import prepare_checkpoint
+from embedlayer.cli.sharded import add_shard_args
 from embedlayer.errors import ConfigError
 from embedlayer.train.config import SPARSE_OPTIMIZER_NAMES
 
@@ -124,6 +125,7 @@ def add_train_args(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, 
     p.add_argument("--threads", type=int, default=1, help="torch threads (small matrices: 1 is often fastest)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_shard_args(p)
 
 
 #: (dest, flag, lowest allowed, highest allowed (excluded) or None, lowest allowed itself)
@@ -192,9 +194,17 @@ def fit_with_checkpoint(
     from embedlayer.cli.progress import TrainProgress
 
     checkpoint = Path(args.out) / "checkpoint"
+    group = getattr(args, "shard_group", None)
+    progress = TrainProgress(prefix=prefix, enabled=not args.quiet)
+    if group is not None:  # --shard-tables: no training checkpoint
+        try:
+            return pipeline.fit(
+                train, dev, train_config(args), progress=progress, group=group, shard_layout=args.shard_layout
+            )
+        finally:
+            progress.close()
     if not prefix:
         prepare_checkpoint(args, state, checkpoint)
-    progress = TrainProgress(prefix=prefix, enabled=not args.quiet)
     try:
         return pipeline.fit(
             train,

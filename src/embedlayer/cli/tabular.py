@@ -18,6 +18,7 @@ from embedlayer.cli.common import (
     run_record,
     set_threads,
 )
+from embedlayer.cli.sharded import lead, shard_session
 from embedlayer.cli.table_args import (
     MAY_CHANGE,
     add_block_size_arg,
@@ -79,15 +80,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     check_options(args)
     set_threads(args.threads)
-    with claim_output(
-        args.out,
-        kind="dir",
-        inputs=(args.train, args.dev, args.test),
-        force=args.force,
-        resume=args.resume,
-        can_resume=True,
-    ) as claim:
-        return _train(args, claim.state)
+
+    def claim() -> Any:
+        inputs = (args.train, args.dev, args.test)
+        return claim_output(args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True)
+
+    with shard_session(args, claim) as (args.shard_group, held):
+        return _train(args, "new" if held is None else held.state)
 
 
 def _train(args: argparse.Namespace, state: str) -> int:
@@ -131,6 +130,8 @@ def _train(args: argparse.Namespace, state: str) -> int:
         "train_seconds": round(seconds, 2),
         "dev": pipeline.evaluate(dev),
     }
+    if not lead(args):  # --shard-tables: rank 0 alone evaluates, writes and prints
+        return 0
     if args.test:
         summary["test"] = pipeline.evaluate(TableFile(args.test, block_size=args.block_size))
     pipeline.save(args.out, extra={"training": {k: summary[k] for k in ("train_rows", "best_epoch", "train_seconds")}})

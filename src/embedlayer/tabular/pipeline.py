@@ -138,10 +138,15 @@ class TabularPipeline:
         checkpoint_dir: str | os.PathLike[str] | None = None,
         resume: bool = False,
         run_info: dict[str, Any] | None = None,
+        group: Any = None,
+        shard_layout: str = "auto",
     ) -> TrainResult:
         """Train on ``train``; early stopping and the weights kept follow ``dev`` (accuracy, or
         RMSE for regression). A `TableFile` is encoded chunk by chunk (`TableSpec.encode_chunks`);
-        an `Encoded` is used as it is. Checkpoints record ``run_info`` and the spec (resume refuses others)."""
+        an `Encoded` is used as it is. Checkpoints record ``run_info`` and the spec (resume refuses others).
+        ``group`` (a `ShardGroup`): the tables are sharded over its ranks for the run
+        (`embedlayer.tabular.sharded.fit_sharded`, ``shard_layout`` "auto", "row" or "table"; no
+        checkpoints); every rank passes the same data and the model ends whole on every rank."""
         data = self._encode(train)
         if len(data) < 2:
             raise DataError(f"{getattr(train, 'source', 'train')}: {len(data)} training row(s); expected at least 2")
@@ -150,6 +155,14 @@ class TabularPipeline:
         def train_batches(epoch: int) -> Batches:
             return make_batches(data, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
 
+        if group is not None:
+            from embedlayer.tabular.sharded import fit_sharded
+
+            if checkpoint_dir is not None or resume:
+                raise ConfigError("fit with a shard group: checkpoints and resume are not supported; expected neither")
+            return fit_sharded(
+                self.model, train_batches, dev_batches, config, group=group, layout=shard_layout, progress=progress
+            )
         record = {**(run_info or {}), "spec": self.spec.to_dict(), "model": self.model.config.to_dict()}
         return fit(
             self.model,

@@ -1,0 +1,106 @@
+"""`--shard-tables`: training commands with their embedding tables sharded over torchrun's processes.
+
+Under ``torchrun --nproc-per-node N`` (WORLD_SIZE > 1) every process joins one group (gloo on
+CPU, NCCL on GPUs); without torchrun the same sharded code runs in one process. Rank 0 alone
+claims and writes the output folder and prints; the other ranks are quiet. If rank 0 cannot claim
+the output, every rank stops with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from embedlayer.errors import ConfigError
+
+
+def add_shard_args(p: argparse.ArgumentParser) -> None:
+    """--shard-tables, --shard-layout and --dist-timeout."""
+    p.add_argument(
+        "--shard-tables",
+        action="store_true",
+        help="shard the embedding tables over the processes of torchrun (one process without torchrun)",
+    )
+    p.add_argument(
+        "--shard-layout",
+        choices=("auto", "row", "table"),
+        default="auto",
+        help="with --shard-tables: rows of every table split over the ranks, or each table whole on one rank",
+    )
+    p.add_argument(
+        "--dist-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="with --shard-tables: how long a rank waits for the others before failing",
+    )
+
+
+def _single_process_env() -> None:
+    """The variables torchrun would set, for a group of one (a free port on 127.0.0.1)."""
+    if os.environ.get("WORLD_SIZE") not in (None, "", "1"):
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1")):
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("MASTER_PORT", str(port))
+
+
+@contextlib.contextmanager
+def shard_session(args: argparse.Namespace, claim: Callable[[], Any]) -> Iterator[tuple[Any, Any]]:
+    """(group, claim's result on rank 0 / None elsewhere) for a --shard-tables run; without
+    --shard-tables (None, claim()). Ranks other than 0 get ``args.quiet = True``."""
+    if not getattr(args, "shard_tables", False):
+        with claim() as held:
+            yield None, held
+        return
+    if getattr(args, "resume", False):
+        raise ConfigError("--resume with --shard-tables: a sharded run keeps no training checkpoint; start it again")
+    if not args.dist_timeout > 0:
+        raise ConfigError(f"--dist-timeout {args.dist_timeout}: expected a positive number of seconds")
+    import torch.distributed as dist
+
+    from embedlayer.distributed import ShardGroup
+
+    _single_process_env()
+    group = ShardGroup.from_env(timeout_s=args.dist_timeout)
+    try:
+        if group.rank != 0:
+            args.quiet = True
+        with _claim_on_rank0(group, claim) as held:
+            yield group, held
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def _claim_on_rank0(group: Any, claim: Callable[[], Any]) -> Iterator[Any]:
+    from embedlayer.distributed.checkpoint import agree
+
+    if group.rank != 0:
+        agree(group, None)
+        yield None
+        return
+    try:
+        context = claim()
+        held = context.__enter__()
+    except ConfigError as exc:
+        agree(group, exc)
+        raise
+    agree(group, None)
+    with contextlib.ExitStack() as stack:
+        stack.push(context)
+        yield held
+
+
+def lead(args: argparse.Namespace) -> bool:
+    """Whether this process writes and prints: no group, or rank 0 of it."""
+    group = getattr(args, "shard_group", None)
+    return group is None or group.rank == 0
