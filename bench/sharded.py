@@ -257,8 +257,10 @@ def _report(results: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="400k rows, one optimizer, Zipf ids only (under a minute)")
-    p.add_argument("--worlds", default="1,2,3")
+    p.add_argument(
+        "--quick", action="store_true", help="400k rows, 1 and 2 processes, one optimizer, Zipf ids (under a minute)"
+    )
+    p.add_argument("--worlds", default=None, help="process counts, e.g. 1,2,3 (default; --quick: 1,2)")
     p.add_argument("--torchrec-python", default=None, help="an interpreter with torchrec + fbgemm-gpu-cpu")
     p.add_argument("--model", action="store_true", help="print the scaling model of docs/scaling.md and exit")
     p.add_argument("--out", type=Path, default=None)
@@ -281,9 +283,9 @@ def main() -> None:
         "rounds": 2,
     }
     if args.quick:
-        cfg.update(rows=400_000, opts=["rowwise-adagrad"], dists=["zipf"], steps=4, rounds=1)
+        cfg.update(rows=400_000, opts=["rowwise-adagrad"], dists=["zipf"], warmup=1, steps=3, rounds=1)
     python = args.torchrec_python or _default_torchrec()
-    worlds = [int(w) for w in args.worlds.split(",")]
+    worlds = [int(w) for w in (args.worlds or ("1,2" if args.quick else "1,2,3")).split(",")]
     print(
         f"table {cfg['rows']:,} x {cfg['dim']} float32 ({cfg['rows'] * cfg['dim'] * 4 / 1e9:.2f} GB), "
         f"{cfg['batch']} x {cfg['features']} ids per rank per step; nproc={os.cpu_count()}"
@@ -292,8 +294,12 @@ def main() -> None:
     results: dict[str, Any] = {"config": cfg, "nproc": os.cpu_count(), "versions": _versions(), "worlds": {}}
     for world in worlds:
         per_world = run_ours(world, cfg)
+        skip = args.quick and world != max(worlds)  # --quick: TorchRec at one size only
         per_world["torchrec"] = {
-            f"{opt}/{d}": run_torchrec(python, world, opt, d, cfg) for opt in cfg["opts"] for d in cfg["dists"]
+            f"{opt}/{d}": run_torchrec(python, world, opt, d, cfg)
+            for opt in cfg["opts"]
+            for d in cfg["dists"]
+            if not skip
         }
         results["worlds"][str(world)] = per_world
         print(f"  {world} process(es) done: max RSS per rank {per_world['max_rss_gib']:.2f} GiB", flush=True)
