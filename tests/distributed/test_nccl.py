@@ -18,7 +18,7 @@ pytestmark = [
 
 
 def test_sharded_embedding_over_nccl_equals_one_process():
-    spawn(_embedding_worker, 2, [(11, 4, 7, ["sgd", "adam"]), (1, 3, None, ["adagrad"])], backend="nccl")
+    spawn(_embedding_worker, 2, [(11, 4, 7, ["sgd", "adam"]), (1, 3, None, ["adagrad"])], False, backend="nccl")
 
 
 def test_sharded_bag_over_nccl_equals_one_process():

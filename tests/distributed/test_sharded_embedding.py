@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from dist_harness import spawn
 
-from embedlayer.distributed import ShardedEmbedding, make_sharded_optimizer
+from embedlayer.distributed import ShardedEmbedding, dense_parameters, exclude_from_ddp, make_sharded_optimizer
 from embedlayer.layers import Embedding
 from embedlayer.sparse import make_sparse_optimizer
 
@@ -30,10 +30,12 @@ def batches(world_size: int, n_rows: int, step: int, padding_idx: int | None) ->
     return out
 
 
-def loss_of(rows: torch.Tensor, head: torch.nn.Linear, step: int, rank: int) -> torch.Tensor:
-    """A rank's loss: squared error of a dense head over its rows (a summed loss)."""
-    target = torch.linspace(-1, 1, rows.shape[:-1].numel()).reshape(rows.shape[:-1]) * (step + rank + 1)
-    return ((head(rows).squeeze(-1) - target) ** 2).sum()
+def loss_of(rows: torch.Tensor, head: torch.nn.Module | None, step: int, rank: int) -> torch.Tensor:
+    """A rank's loss: squared error of a dense head over its rows (a summed loss); ``head`` None:
+    ``rows`` are already the head's output."""
+    out = (rows if head is None else head(rows)).squeeze(-1)
+    target = torch.linspace(-1, 1, out.numel()).reshape(out.shape) * (step + rank + 1)
+    return ((out - target) ** 2).sum()
 
 
 def _check_embedding(group, n_rows: int, dim: int, padding_idx: int | None, names: list[str]) -> None:
@@ -80,9 +82,35 @@ def _check_embedding(group, n_rows: int, dim: int, padding_idx: int | None, name
             assert not table.full_weight()[padding_idx].any()
 
 
-def _embedding_worker(group, cases) -> None:
+def _check_ddp(group) -> None:
+    """Under DDP the dense head is averaged over ranks and the shard is left out of DDP: it keeps
+    its own rows, and its bound optimizer still trains them."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    W, rank = group.world_size, group.rank
+    model = torch.nn.Sequential(ShardedEmbedding(6, 3, group=group, seed=1), torch.nn.Linear(3, 1))
+    ref = Embedding(6, 3, padding_idx=None, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
+    ref_head = torch.nn.Linear(3, 1)
+    model[1].load_state_dict(ref_head.state_dict())
+    assert exclude_from_ddp(model) == ["0.weight"]
+    assert [p.shape for p in dense_parameters(model)] == [p.shape for p in ref_head.parameters()]
+    ddp = DistributedDataParallel(model)
+    make_sharded_optimizer("adam", model[0], lr=0.1)
+    ref_opt = make_sparse_optimizer("adam", ref, lr=0.1).bind()
+    parts = batches(W, 6, 1, None)
+    loss_of(ddp(parts[rank]), None, 1, rank).backward()
+    sum(loss_of(ref_head(ref(p)), None, 1, r) for r, p in enumerate(parts)).backward()
+    ref_opt.step()
+    torch.testing.assert_close(model[0].full_weight(), ref.weight.detach(), **TOL)
+    torch.testing.assert_close(model[1].weight.grad * W, ref_head.weight.grad, **TOL)  # DDP averages
+
+
+def _embedding_worker(group, cases, ddp: bool = True) -> None:
     for n_rows, dim, padding_idx, names in cases:
         _check_embedding(group, n_rows, dim, padding_idx, names)
+    if ddp:
+        _check_ddp(group)
 
 
 def test_sharded_embedding_equals_one_process_2_ranks():
