@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlayer.cli.classify_config import FLAGS, MAY_CHANGE, check_options, configs
+from embedlayer.cli.classify_subwords import add_subword_args, with_vectors
 from embedlayer.cli.common import (
     HelpFormatter,
     add_data_args,
@@ -71,7 +72,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent tokens")
     g.add_argument("--max-len", type=int, default=128, help="truncate texts to this many tokens")
     g = p.add_argument_group("embedding layer")
-    g.add_argument("--dim", type=int, default=100, help="embedding dimension (with --vectors: theirs)")
+    g.add_argument("--dim", type=int, default=None, help="embedding dimension (default 100; with --vectors: theirs)")
     g.add_argument(
         "--vectors",
         metavar="FILE",
@@ -106,6 +107,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         action="store_false",
         help="dense embedding gradients (default: sparse, only rows in the batch move)",
     )
+    add_subword_args(g)
     g = p.add_argument_group("encoder")
     g.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
     g.add_argument(
@@ -189,6 +191,7 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
             if args.vectors
             else None
         )
+    config = with_vectors(args, config, vectors)  # a fastText .bin: its --dim, --subwords, --buckets
     with errors_in_flags(args, FLAGS):  # what depends on the vectors' dimension (--heads)
         pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:

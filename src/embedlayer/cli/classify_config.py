@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from embedlayer.cli.classify_subwords import embedding_dim, subword_spec
 from embedlayer.cli.common import errors_in_flags, setting_flags
 from embedlayer.errors import ConfigError
 from embedlayer.train.config import SPARSE_OPTIMIZER_NAMES
@@ -93,7 +94,7 @@ def configs(args: argparse.Namespace) -> tuple[Any, Any]:
             min_count=args.min_count,
             max_vocab=args.max_vocab,
             max_len=args.max_len,
-            embedding_dim=args.dim,
+            embedding_dim=embedding_dim(args),
             encoder=_encoder_config(args),
             dropout=args.dropout,
             embedding_dropout=args.embedding_dropout,
@@ -103,6 +104,7 @@ def configs(args: argparse.Namespace) -> tuple[Any, Any]:
             static_channel=args.static_channel,
             sparse=args.sparse,
             seed=args.seed,
+            subwords=subword_spec(args),
         )
         train_config = TrainConfig(
             epochs=args.epochs,
@@ -119,5 +121,5 @@ def configs(args: argparse.Namespace) -> tuple[Any, Any]:
             embedding_weight_decay=args.embedding_weight_decay,
         )
         if args.vectors is None:  # the embedding dimension is --dim: check what depends on it now
-            config.encoder.check_input_dim(args.dim * (2 if args.static_channel else 1))
+            config.encoder.check_input_dim(config.embedding_dim * (2 if args.static_channel else 1))
     return config, train_config

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="nearest words by cosine",
         description="The nearest words by cosine similarity of each WORD (exact search).",
     )
-    _add_source(p)
+    _add_source(p, model=True)
     p.add_argument("words", nargs="+", metavar="WORD")
     p.add_argument("--topn", type=int, default=10)
     p.add_argument("--restrict-vocab", type=int, default=None, metavar="N", help="search only the first N words")
@@ -98,8 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_checked(run_evaluate, counts={"--restrict-vocab": 1}))
 
 
-def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH", help="vectors file or native directory")
+def _add_source(p: argparse.ArgumentParser, *, model: bool = False) -> None:
+    what = "vectors file, native directory" + (" or a `classify train` model folder (its words)" if model else "")
+    p.add_argument("path", metavar="PATH", help=what)
     p.add_argument("--format", default=None, choices=FORMATS, help=_FORMAT_HELP)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read only the first N words")
     add_unicode_errors(p)
@@ -199,7 +200,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_neighbors(args: argparse.Namespace) -> int:
-    vectors = _load(args.path, args)
+    vectors = _model_vectors(args) if _is_model_folder(args.path) else _load(args.path, args)
     results = vectors.most_similar_batch(args.words, topn=args.topn, restrict_vocab=args.restrict_vocab)
     if args.json:
         print_json({"topn": args.topn, "neighbors": {w: [[n, s] for n, s in r] for w, r in zip(args.words, results)}})
@@ -209,6 +210,37 @@ def run_neighbors(args: argparse.Namespace) -> int:
         for neighbour, score in result:
             print(f"  {score:.4f}  {neighbour}")
     return 0
+
+
+def _is_model_folder(path: str) -> bool:
+    """Whether ``path`` is a folder written by `classify train` (its config.json says so)."""
+    import json
+    from pathlib import Path
+
+    config = Path(path) / "config.json"
+    try:
+        return Path(path).is_dir() and json.loads(config.read_text(encoding="utf-8")).get("format") == (
+            "embedlayer.text-classifier"
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _model_vectors(args: argparse.Namespace) -> Any:
+    """The token vectors of the classifier in the folder ``args.path``: its vocabulary words, and with
+    subwords any word (from its n-grams). A word it cannot answer is one line naming it."""
+    from embedlayer.errors import VocabError
+    from embedlayer.tasks import TextClassificationPipeline
+    from embedlayer.tasks.subword import token_vectors
+
+    vectors = token_vectors(TextClassificationPipeline.load(args.path))
+    for word in args.words:
+        if word not in vectors:
+            raise VocabError(
+                f"{word!r} is not in the vocabulary of the model {args.path}, which has no subword table to "
+                f"compute it from (trained without --subwords); expected one of its {len(vectors):,} words"
+            )
+    return vectors
 
 
 def run_analogy(args: argparse.Namespace) -> int:

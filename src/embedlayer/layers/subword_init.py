@@ -9,6 +9,9 @@
   :func:`~embedlayer.layers.pretrained.align_vectors` does: exact, then lowercase; missing words per
   ``missing``); the n-gram rows start at zero, and with ``combine="mean"`` each word row is scaled
   by its bag size, so every word starts with its pretrained vector exactly.
+
+And the other way: :func:`word_vectors` gives a layer's words as :class:`SubwordVectors`, whose
+queries (``most_similar``) also answer words outside the vocabulary, from their n-grams.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from embedlayer.vocab import Vocab
 if TYPE_CHECKING:
     from embedlayer.layers.subword import SubwordEmbedding
 
-__all__ = ["from_fasttext", "from_vectors", "open_fasttext"]
+__all__ = ["SubwordVectors", "from_fasttext", "from_vectors", "open_fasttext", "word_vectors"]
 
 
 def open_fasttext(source: str | os.PathLike[str] | FastTextVectors) -> FastTextVectors:
@@ -173,3 +176,40 @@ def _install(layer: SubwordEmbedding, table: torch.Tensor) -> None:
     layer.weight = torch.nn.Parameter(table.to(layer.weight.dtype).contiguous(), requires_grad=requires_grad)
     layer.num_embeddings = table.shape[0]
     layer.zero_padding_row()
+
+
+class SubwordVectors(Vectors):
+    """``Vectors`` of a SubwordEmbedding's vocabulary words (their bag vectors); any other string
+    gets the vector of its n-grams, as :class:`~embedlayer.vectors.FastTextVectors` does (so
+    ``most_similar`` and ``most_similar_batch`` answer unseen words too). Build with :func:`word_vectors`."""
+
+    def __init__(self, words: Sequence[str], matrix: np.ndarray, layer: SubwordEmbedding) -> None:
+        super().__init__(words, matrix, copy=False)
+        self._layer = layer
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str)
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.get_vector(word)
+
+    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The (D,) vector of ``word``: its row if a vocabulary word, else its n-grams' (unit length
+        when ``norm``; a word without n-grams has the zero vector)."""
+        if not isinstance(word, str) or word in self.key_to_index:
+            return super().get_vector(word, norm=norm)
+        with torch.no_grad():
+            vector = self._layer.embed_words([word])[0].numpy()
+        if norm:
+            length = float(np.linalg.norm(vector))
+            vector = vector / length if length > 0 else vector
+        vector.flags.writeable = False
+        return vector
+
+
+def word_vectors(layer: SubwordEmbedding) -> SubwordVectors:
+    """The vectors of ``layer``'s words (specials and the padding id left out), as it computes them."""
+    ids = [i for i, s in enumerate(layer.strings) if s is not None and i != layer.padding_idx]
+    with torch.no_grad():
+        matrix = layer(torch.tensor(ids, dtype=torch.long)).numpy()
+    return SubwordVectors([layer.strings[i] or "" for i in ids], matrix, layer)

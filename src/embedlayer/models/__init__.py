@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from embedlayer.models.cnn import CNNEncoder
     from embedlayer.models.config import ClassifierConfig, EncoderConfig
     from embedlayer.models.encoders import build_encoder
+    from embedlayer.models.fasttext import FastTextClassifier
     from embedlayer.models.rnn import RNNEncoder
     from embedlayer.models.transformer import TransformerEncoder
 

@@ -12,6 +12,7 @@ from embedlayer.layers.embedding import Embedding
 from embedlayer.layers.subword import SubwordEmbedding
 from embedlayer.models.config import ClassifierConfig
 from embedlayer.models.encoders import build_encoder
+from embedlayer.models.fasttext import FastTextClassifier
 from embedlayer.vocab import Vocab
 
 __all__ = ["TextClassifier", "build_classifier"]
@@ -48,6 +49,16 @@ class TextClassifier(nn.Module):
             x = torch.cat([x, self.static_embedding(ids)], dim=-1)  # (B, T, 2D)
         h = self.encoder(self.embedding_dropout(x), mask, lengths)  # (B, out_dim)
         return self.head(self.encoder_dropout(h))  # (B, C)
+
+
+def _fasttext(cfg: ClassifierConfig, embedding: Embedding | None, seed: int) -> FastTextClassifier:
+    """The fastText-style model (encoder kind "fasttext"): its own table of words and buckets."""
+    if embedding is not None or cfg.static_channel:
+        raise ConfigError(
+            "build_classifier: encoder kind 'fasttext' trains its own table of word and n-gram rows; "
+            "expected no pretrained embedding and no static channel"
+        )
+    return FastTextClassifier(cfg, seed=seed)
 
 
 def _derive_seed(generator: torch.Generator | None, seed: int) -> int:
@@ -87,7 +98,7 @@ def build_classifier(
     generator: torch.Generator | None = None,
     seed: int = 0,
     words: Vocab | Sequence[str] | None = None,
-) -> TextClassifier:
+) -> TextClassifier | FastTextClassifier:
     """A TextClassifier for ``cfg`` whose weights depend only on ``cfg`` and the seed.
 
     The seed is ``seed``, or one number drawn from ``generator`` when it is given. The embedding
@@ -95,6 +106,10 @@ def build_classifier(
     that initialise from the global RNG) are built inside ``torch.random.fork_rng`` seeded with
     it, so the caller's global RNG state is left as it was. Not thread-safe with other code that
     uses the global RNG at the same moment.
+
+    With ``cfg.encoder.kind == "fasttext"`` the model is a
+    :class:`~embedlayer.models.fasttext.FastTextClassifier` (mean of word and n-gram rows, then the
+    head) and ``embedding`` must be None.
 
     ``embedding``: use this table (e.g. ``Embedding.from_vectors``) instead of a random one; its
     shape must be (cfg.num_embeddings, cfg.embedding_dim), else ConfigError. With
@@ -107,6 +122,8 @@ def build_classifier(
     if not isinstance(cfg, ClassifierConfig):
         raise TypeError(f"build_classifier: expected a ClassifierConfig, got {type(cfg).__name__}")
     seed = _derive_seed(generator, seed)
+    if cfg.encoder.kind == "fasttext":
+        return _fasttext(cfg, embedding, seed)
     if embedding is None and cfg.subwords is not None:
         embedding = _subword_embedding(cfg, words, seed)
     elif embedding is None:

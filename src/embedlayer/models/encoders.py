@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from embedlayer.errors import ConfigError
 from embedlayer.models.bag import BagEncoder
 from embedlayer.models.cnn import CNNEncoder
 from embedlayer.models.config import EncoderConfig
@@ -28,6 +29,11 @@ def build_encoder(cfg: EncoderConfig, input_dim: int) -> nn.Module:
     if not isinstance(cfg, EncoderConfig):
         raise TypeError(f"build_encoder: expected an EncoderConfig, got {type(cfg).__name__}")
     cfg.check_input_dim(input_dim)
+    if cfg.kind == "fasttext":
+        raise ConfigError(
+            "build_encoder: kind 'fasttext' is a whole model (its own table and head); "
+            "expected build_classifier to build it"
+        )
     if cfg.kind == "bag":
         return BagEncoder(input_dim, pooling=cfg.pooling)
     if cfg.kind == "cnn":

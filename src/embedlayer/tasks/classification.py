@@ -33,8 +33,10 @@ from embedlayer.layers import CoverageReport, Embedding
 from embedlayer.layers.options import MISSING_POLICIES, MissingPolicy
 from embedlayer.layers.subword import SubwordEmbedding
 from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
+from embedlayer.models.fasttext import FastTextClassifier
+from embedlayer.models.fasttext_ids import gc_paused
 from embedlayer.subwords import SubwordSpec
-from embedlayer.tasks import subword
+from embedlayer.tasks import fasttext, subword
 from embedlayer.tasks.model_folder import (
     FORMAT,
     FORMAT_VERSION,
@@ -143,7 +145,7 @@ class TextClassificationPipeline:
         tokenizer: Tokenizer,
         vocab: Vocab,
         labels: Sequence[str],
-        model: TextClassifier,
+        model: TextClassifier | FastTextClassifier,
         *,
         max_len: int,
         coverage: CoverageReport | None = None,
@@ -178,15 +180,18 @@ class TextClassificationPipeline:
         labels = sorted({ex.label for ex in train if ex.label is not None})
         if len(labels) < 2:
             raise DataError(f"training data has {len(labels)} distinct label(s) {labels}: expected at least 2")
+        if config.encoder.kind == "fasttext":  # char n-grams in its own table, not a SubwordEmbedding
+            config = fasttext.resolved(config, vectors)
         if (config.freeze or config.static_channel) and vectors is None:
             what = "freeze=True" if config.freeze else "static_channel=True"
             raise ConfigError(f"{what} needs pretrained vectors: a frozen random table never learns")
         tokenizer = config.make_tokenizer()
-        vocab = Vocab.build(
-            (tokenizer.tokenize(ex.text) for ex in train),
-            min_count=config.min_count,
-            max_size=config.max_vocab,
-        )
+        with gc_paused():  # counting allocates per token; the collector would walk every object each time
+            vocab = Vocab.build(
+                (tokenizer.tokenize(ex.text) for ex in train),
+                min_count=config.min_count,
+                max_size=config.max_vocab,
+            )
         if config.vectors_vocab and vectors is not None:
             vocab = vocab.extend(vectors.index_to_key[: config.vectors_vocab])
         generator = torch.Generator().manual_seed(config.seed)
@@ -203,7 +208,7 @@ class TextClassificationPipeline:
             )
             dim = vectors.vector_size
         model_config = ClassifierConfig(
-            num_embeddings=vocab.num_embeddings,
+            num_embeddings=vocab.num_embeddings + fasttext.extra_rows(config.encoder),
             embedding_dim=dim,
             padding_idx=vocab.pad_id,
             num_classes=len(labels),
@@ -223,7 +228,9 @@ class TextClassificationPipeline:
 
     # ---------------------------------------------------------------- data → batches
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
-        """Token ids of each text, truncated to ``max_len``."""
+        """Token ids of each text, truncated to ``max_len`` (fastText encoder: its rows)."""
+        if isinstance(self.model, FastTextClassifier):
+            return fasttext.split_rows(*fasttext.encode_rows(self, texts))
         if isinstance(self.model.embedding, SubwordEmbedding):  # unseen words: their n-gram bags
             return subword.encode_texts(self, texts)
         tokenize, encode, n = self.tokenizer.tokenize, self.vocab.encode, self.max_len
@@ -279,6 +286,8 @@ class TextClassificationPipeline:
         Checkpoints record ``run_info`` (what the caller made the run from: options, digests of
         the data files), then this pipeline's config, a digest of its vocabulary and its labels;
         ``resume`` refuses a checkpoint whose record differs, naming the first difference."""
+        if isinstance(self.model, FastTextClassifier):  # compiled Hogwild SGD, no checkpoints
+            return fasttext.fit_fasttext(self, train, dev, config, progress=progress, sources=sources)
         train_ids, train_y = self.encode(ex.text for ex in train), self.label_ids(train, sources[0])
         dev_batches = None
         if dev:

@@ -6,7 +6,8 @@ how its texts become ids.
   asks for others), word rows from plain word vectors, else None (``build_classifier`` draws it);
 * :func:`encode_texts`: token ids where a word outside the vocabulary (unseen in training, or
   below ``min_count``) gets an id of its own whose bag is its n-grams
-  (:meth:`~embedlayer.layers.subword.SubwordEmbedding.word_ids`), instead of ``<unk>``.
+  (:meth:`~embedlayer.layers.subword.SubwordEmbedding.word_ids`), instead of ``<unk>``;
+* :func:`token_vectors`: a trained model's word vectors, for ``embedlayer vectors neighbors MODEL``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from embedlayer.vocab import Vocab
 if TYPE_CHECKING:
     from embedlayer.tasks.classification import PipelineConfig, TextClassificationPipeline
 
-__all__ = ["encode_texts", "subword_table", "vectors_spec"]
+__all__ = ["encode_texts", "subword_table", "token_vectors", "vectors_spec"]
 
 
 def vectors_spec(spec: SubwordSpec, vectors: Vectors | None) -> SubwordSpec:
@@ -81,3 +82,29 @@ def encode_texts(pipeline: TextClassificationPipeline, texts: Iterable[str]) -> 
     distinct = list(dict.fromkeys(t for text in tokens for t in text))
     ids = dict(zip(distinct, layer.word_ids(distinct)))  # one extension of the id space for all texts
     return [[ids[t] for t in text] for text in tokens]
+
+
+def token_vectors(pipeline: TextClassificationPipeline) -> Vectors:
+    """The token vectors of a trained classifier's vocabulary words (specials left out): with
+    subwords, :class:`~embedlayer.layers.subword_init.SubwordVectors` (other words answered from
+    their n-grams); else the rows of its embedding table (other words are not in it).
+
+    Raises:
+        ConfigError: a model without a token table of its own (e.g. the fastText encoder's).
+    """
+    from embedlayer.layers import Embedding
+    from embedlayer.layers.subword_init import word_vectors
+
+    layer = getattr(pipeline.model, "embedding", None)
+    if isinstance(layer, SubwordEmbedding):
+        return word_vectors(layer)
+    if not isinstance(layer, Embedding):
+        raise ConfigError(
+            f"the model ({type(pipeline.model).__name__}) has no token embedding table; expected a classifier "
+            f"trained with --encoder bag, cnn, rnn or transformer"
+        )
+    vocab = pipeline.vocab
+    specials = set(vocab.specials) | {t for t in (vocab.pad_token, vocab.unk_token) if t is not None}
+    ids = [i for i, w in enumerate(vocab.itos) if w not in specials]
+    matrix = layer.weight.detach()[ids].float().numpy()
+    return Vectors([vocab.itos[i] for i in ids], matrix)
