@@ -40,16 +40,27 @@ def add_shard_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _single_process_env() -> None:
-    """The variables torchrun would set, for a group of one (a free port on 127.0.0.1)."""
+def _join(timeout_s: float) -> Any:
+    """The group of torchrun's processes; without torchrun (WORLD_SIZE unset or 1) a group of one
+    on a free port of 127.0.0.1 (the variables torchrun would set are set while joining only)."""
+    from embedlayer.distributed import ShardGroup
+
     if os.environ.get("WORLD_SIZE") not in (None, "", "1"):
-        return
+        return ShardGroup.from_env(timeout_s=timeout_s)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    for key, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "127.0.0.1")):
-        os.environ.setdefault(key, value)
-    os.environ.setdefault("MASTER_PORT", str(port))
+    single = {"RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    saved = {k: os.environ.get(k) for k in single}
+    os.environ.update(single)
+    try:
+        return ShardGroup.from_env("gloo", timeout_s=timeout_s)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -66,10 +77,7 @@ def shard_session(args: argparse.Namespace, claim: Callable[[], Any]) -> Iterato
         raise ConfigError(f"--dist-timeout {args.dist_timeout}: expected a positive number of seconds")
     import torch.distributed as dist
 
-    from embedlayer.distributed import ShardGroup
-
-    _single_process_env()
-    group = ShardGroup.from_env(timeout_s=args.dist_timeout)
+    group = _join(args.dist_timeout)
     try:
         if group.rank != 0:
             args.quiet = True
