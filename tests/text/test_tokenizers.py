@@ -89,9 +89,9 @@ def test_config_round_trip(tok: Tokenizer) -> None:
 
 
 def test_get_tokenizer_names_and_options() -> None:
-    assert set(TOKENIZER_NAMES) == {"word", "char", "byte", "whitespace"}
+    assert set(TOKENIZER_NAMES) == {"word", "char", "byte", "whitespace", "social"}
     assert get_tokenizer("word", punctuation="drop") == WordTokenizer(punctuation="drop")
-    with pytest.raises(ConfigError, match=r"'wordpiece'.*word, char, byte, whitespace"):
+    with pytest.raises(ConfigError, match=r"'wordpiece'.*word, char, byte, whitespace, social"):
         get_tokenizer("wordpiece")
     with pytest.raises(ConfigError, match=r"'casefold'.*lowercase, punctuation"):
         get_tokenizer("word", casefold=True)

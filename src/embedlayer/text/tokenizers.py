@@ -14,16 +14,27 @@ can record exactly how its text was split.
   are tokens too (``" "``, ``"\\n"``), because for a character model a space is information.
 - ``byte``: one token per UTF-8 byte, spelled ``<0x41>``; never out of vocabulary (256 symbols).
 - ``whitespace``: ``str.split()`` (runs of whitespace separate; nothing else changes).
+- ``social``: the word rules plus URLs, @mentions, #hashtags, emoticons and emoji kept whole,
+  elongations cut, clitics split GloVe's way, optional hashtag segmentation
+  (``embedlayer.text.social``).
+
+Trained subword tokenizers (BPE, WordPiece, Unigram through Hugging Face ``tokenizers``) live in
+``embedlayer.text.hf``; a saved one comes back from ``tokenizer_from_config`` as ``hf``.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from embedlayer.errors import ConfigError
+from embedlayer.text._unicode import CLITIC as _CLITIC
+from embedlayer.text._unicode import NUMBER as _NUMBER
+from embedlayer.text._unicode import PUNCT_RUN as _PUNCT_RUN
+from embedlayer.text._unicode import WORD as _WORD
+from embedlayer.text.social import SocialTokenizer
 
 __all__ = [
     "Tokenizer",
@@ -34,6 +45,9 @@ __all__ = [
     "get_tokenizer",
     "tokenizer_from_config",
     "TOKENIZER_NAMES",
+    "TRAINED_TOKENIZER_NAMES",
+    "SocialTokenizer",
+    "tokenizer_files",
 ]
 
 
@@ -48,39 +62,6 @@ class Tokenizer(Protocol):
     def config(self) -> dict[str, Any]: ...
 
 
-def _punct_symbol_class() -> str:
-    """A regex character class body with the punctuation (P*) and symbol (S*) code points.
-
-    Python's ``re`` has no ``\\p{P}``, and ``\\w`` misses combining marks (Devanagari vowel
-    signs, Arabic harakat), so a word character is defined as the complement: neither
-    whitespace nor punctuation/symbol. The class is exact for the BMP (built from
-    ``unicodedata`` at import, ~15 ms; ``re`` matches it with a bitmap), plus the emoji and
-    pictograph blocks U+1F000-U+1FAFF as one range, the emoji presentation selector U+FE0F,
-    the keycap mark U+20E3 and the zero-width joiner U+200D, so that emoji sequences stay one
-    symbol run. Per-code-point ranges above the BMP would make matching ~5x slower.
-    """
-    ranges: list[tuple[int, int]] = []
-    for cp in range(0x10000):
-        if unicodedata.category(chr(cp))[0] in "PS" or cp in (0x200D, 0x20E3, 0xFE0F):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    ranges.append((0x1F000, 0x1FAFF))
-    parts = []
-    for lo, hi in ranges:
-        parts.append(re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
-    return "".join(parts)
-
-
-_PS = _punct_symbol_class()
-_WORD_CHAR = rf"[^\s{_PS}]"
-_PUNCT_RUN = rf"[{_PS}]+"
-# Inner joiners: ASCII and typographic apostrophes, ASCII hyphen and U+2010 hyphen.
-_JOIN = "['\u2019\\-\u2010]"
-_NUMBER = r"\d+(?:[.,]\d+)+"
-_CLITIC = r"['\u2019](?:s|re|ve|ll|d|m|t|S|RE|VE|LL|D|M|T)(?![^\s" + _PS + r"])"
-_WORD = rf"{_WORD_CHAR}+(?:{_JOIN}{_WORD_CHAR}+)*"
 # Group 1 holds words; a punctuation match leaves it empty, so "drop" filters empty strings.
 _WORD_RE = re.compile(rf"({_NUMBER}|{_CLITIC}|{_WORD})|{_PUNCT_RUN}")
 # With "keep", every match is a token; this pattern has no group so findall returns the match.
@@ -196,14 +177,20 @@ class WhitespaceTokenizer:
         return {"name": self.name, "lowercase": self.lowercase}
 
 
-_TokenizerClass = type[WordTokenizer] | type[CharTokenizer] | type[ByteTokenizer] | type[WhitespaceTokenizer]
+_TokenizerClass = (
+    type[WordTokenizer] | type[CharTokenizer] | type[ByteTokenizer] | type[WhitespaceTokenizer] | type[SocialTokenizer]
+)
 _REGISTRY: dict[str, _TokenizerClass] = {
     "word": WordTokenizer,
     "char": CharTokenizer,
     "byte": ByteTokenizer,
     "whitespace": WhitespaceTokenizer,
+    "social": SocialTokenizer,
 }
 TOKENIZER_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+# Trained on the training texts by a model (embedlayer.text.hf, the `tokenizers` extra), not built
+# from options: `TextClassificationPipeline` trains them; a saved one is the "hf" tokenizer.
+TRAINED_TOKENIZER_NAMES: tuple[str, ...] = ("bpe", "wordpiece", "unigram")
 
 
 def get_tokenizer(name: str, **options: Any) -> Tokenizer:
@@ -214,8 +201,13 @@ def get_tokenizer(name: str, **options: Any) -> Tokenizer:
     """
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ConfigError(f"unknown tokenizer {name!r}; expected one of {', '.join(TOKENIZER_NAMES)}")
-    valid = tuple(cls.__dataclass_fields__)
+        trained = (
+            " (bpe, wordpiece and unigram are trained on texts: embedlayer.text.hf.train_tokenizer)"
+            if name in TRAINED_TOKENIZER_NAMES
+            else ""
+        )
+        raise ConfigError(f"unknown tokenizer {name!r}; expected one of {', '.join(TOKENIZER_NAMES)}{trained}")
+    valid = tuple(f.name for f in fields(cls) if f.init)
     unknown = sorted(set(options) - set(valid))
     if unknown:
         allowed = ", ".join(valid) if valid else "none"
@@ -223,9 +215,25 @@ def get_tokenizer(name: str, **options: Any) -> Tokenizer:
     return cls(**options)
 
 
-def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
-    """Inverse of ``Tokenizer.config()``. Raises ``ConfigError`` on a malformed config."""
+def tokenizer_from_config(config: dict[str, Any], directory: str | os.PathLike[str] | None = None) -> Tokenizer:
+    """Inverse of ``Tokenizer.config()``. Raises ``ConfigError`` on a malformed config.
+
+    A tokenizer with side files (``files()``: a trained ``hf`` tokenizer's tokenizer.json, the
+    ``social`` tokenizer's word list) reads them from ``directory``, the folder they were saved in.
+    """
     if not isinstance(config, dict) or "name" not in config:
         raise ConfigError(f"tokenizer config must be a dict with a 'name' key, got {config!r}")
+    if config["name"] == "hf":
+        from embedlayer.text.hf import HFTokenizer
+
+        return HFTokenizer.from_config(config, directory)
+    if config["name"] == "social":
+        return SocialTokenizer.from_config(config, directory)
     options = {k: v for k, v in config.items() if k != "name"}
     return get_tokenizer(config["name"], **options)
+
+
+def tokenizer_files(tokenizer: Tokenizer) -> dict[str, bytes]:
+    """``{file name: bytes}`` a saved model keeps beside its config for ``tokenizer`` (none for most)."""
+    files = getattr(tokenizer, "files", None)
+    return dict(files()) if callable(files) else {}
