@@ -29,7 +29,7 @@ from embedlayer.cli.common import (
 from embedlayer.errors import ConfigError, DataError
 from embedlayer.layers.options import MISSING_POLICIES
 from embedlayer.models.config import ENCODER_KINDS, RNN_CELLS, RNN_POOLINGS
-from embedlayer.text.tokenizers import TOKENIZER_NAMES
+from embedlayer.text.tokenizers import TOKENIZER_NAMES, TRAINED_TOKENIZER_NAMES
 from embedlayer.train.config import DENSE_OPTIMIZERS, SCHEDULES, SPARSE_OPTIMIZER_NAMES
 from embedlayer.vectors.formats import FORMATS as VECTOR_FORMATS
 
@@ -66,7 +66,27 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     )
     add_data_args(p)
     g = p.add_argument_group("text and vocabulary")
-    g.add_argument("--tokenizer", choices=TOKENIZER_NAMES, default="word")
+    g.add_argument(
+        "--tokenizer",
+        choices=(*TOKENIZER_NAMES, *TRAINED_TOKENIZER_NAMES),
+        default=None,
+        help="how texts become tokens (default word); social keeps URLs, @mentions, #hashtags, emoticons and "
+        "emoji whole; bpe (byte-level), wordpiece and unigram are trained on --train (the `tokenizers` extra) "
+        "and saved as tokenizer.json in --out",
+    )
+    g.add_argument(
+        "--tokenizer-vocab",
+        type=int,
+        default=None,
+        metavar="N",
+        help="entries of a trained bpe, wordpiece or unigram tokenizer (default 16000)",
+    )
+    g.add_argument(
+        "--tokenizer-file",
+        metavar="FILE",
+        help="read texts with this Hugging Face tokenizer.json (e.g. a BERT WordPiece or GPT-2 byte-level BPE "
+        "one; its own normaliser decides the case); copied into --out",
+    )
     g.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
     g.add_argument("--min-count", type=int, default=1, help="drop tokens seen fewer times (they become <unk>)")
     g.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent tokens")
@@ -168,7 +188,7 @@ def run_train(args: argparse.Namespace) -> int:
     with claim_output(
         args.out,
         kind="dir",
-        inputs=(args.train, args.dev, args.vectors),
+        inputs=(args.train, args.dev, args.vectors, args.tokenizer_file),
         force=args.force,
         resume=args.resume,
         can_resume=True,
@@ -213,7 +233,14 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
             resume=args.resume,
             sources=(args.train, args.dev or "dev"),
             run_info=run_record(
-                args, {"--train": args.train, "--dev": args.dev, "--vectors": args.vectors}, skip=MAY_CHANGE
+                args,
+                {
+                    "--train": args.train,
+                    "--dev": args.dev,
+                    "--vectors": args.vectors,
+                    "--tokenizer-file": args.tokenizer_file,
+                },
+                skip=MAY_CHANGE,
             ),
         )
     except KeyboardInterrupt as exc:

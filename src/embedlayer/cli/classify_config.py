@@ -43,6 +43,7 @@ def _encoder_config(args: argparse.Namespace) -> Any:
 FLAGS = {
     **setting_flags("PipelineConfig", "tokenizer", "min_count", "max_vocab", "max_len", "missing", "vectors_vocab"),
     **setting_flags("PipelineConfig", "dropout", "embedding_dropout", "seed"),
+    **setting_flags("PipelineConfig", "tokenizer_vocab", "tokenizer_file"),
     **setting_flags("ClassifierConfig", "dropout", "embedding_dropout"),
     **setting_flags("EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"),
     **setting_flags("TrainConfig", "epochs", "batch_size", "lr", "embedding_lr", "optimizer", "weight_decay"),
@@ -65,6 +66,7 @@ MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "t
 
 def check_options(args: argparse.Namespace) -> None:
     """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
+    _check_tokenizer(args)
     for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
         if on and args.vectors is None:
             raise ConfigError(
@@ -82,6 +84,38 @@ def check_options(args: argparse.Namespace) -> None:
         )
 
 
+def _check_tokenizer(args: argparse.Namespace) -> None:
+    """--tokenizer, --tokenizer-vocab and --tokenizer-file together; a tokenizer.json is read now, so
+    a file that is not one is refused before any work."""
+    from embedlayer.text.tokenizers import TRAINED_TOKENIZER_NAMES
+
+    trained = args.tokenizer in TRAINED_TOKENIZER_NAMES
+    if args.tokenizer_file is not None and args.tokenizer is not None:
+        raise ConfigError(
+            f"--tokenizer {args.tokenizer} and --tokenizer-file {args.tokenizer_file}: expected one of the two "
+            "(a tokenizer.json is the tokenizer)"
+        )
+    if args.tokenizer_vocab is not None and not trained:
+        given = (
+            f"--tokenizer-file {args.tokenizer_file}"
+            if args.tokenizer_file
+            else f"--tokenizer {args.tokenizer or 'word'}"
+        )
+        raise ConfigError(
+            f"--tokenizer-vocab {args.tokenizer_vocab}: expected it with --tokenizer "
+            f"{', '.join(TRAINED_TOKENIZER_NAMES)} (a tokenizer trained on --train), got {given}"
+        )
+    if trained or args.tokenizer_file is not None:
+        from embedlayer.text.hf import HFTokenizer, require_tokenizers
+
+        require_tokenizers()
+        if args.tokenizer_file is not None:
+            try:
+                HFTokenizer.from_file(args.tokenizer_file)
+            except ConfigError as exc:
+                raise ConfigError(f"--tokenizer-file {exc}") from None
+
+
 def configs(args: argparse.Namespace) -> tuple[Any, Any]:
     """(PipelineConfig, TrainConfig) of the options, each value checked: errors name the flag."""
     from embedlayer.tasks import PipelineConfig
@@ -89,7 +123,9 @@ def configs(args: argparse.Namespace) -> tuple[Any, Any]:
 
     with errors_in_flags(args, FLAGS):
         config = PipelineConfig(
-            tokenizer=args.tokenizer,
+            tokenizer=args.tokenizer or "word",
+            tokenizer_vocab=args.tokenizer_vocab,
+            tokenizer_file=args.tokenizer_file,
             lowercase=args.lowercase,
             min_count=args.min_count,
             max_vocab=args.max_vocab,

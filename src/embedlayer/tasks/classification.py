@@ -5,8 +5,10 @@
 
     model.safetensors   the weights (no pickle)
     vocab.json          the vocabulary (see `Vocab.save`)
+    tokenizer.json      a subword tokenizer's (bpe, wordpiece, unigram, --tokenizer-file), when it has one;
+                        hashtag_words.txt, the social tokenizer's word list, when it has one
     config.json         format version, model config, tokenizer config, labels, max_len, and the
-                        size and SHA-256 of the two files above
+                        size and SHA-256 of the files above
 
 The folder is saved as one unit: config.json is removed first and written last, and loading
 checks the other files against it, so a save killed between files, or a file copied in from
@@ -36,7 +38,7 @@ from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, b
 from embedlayer.models.fasttext import FastTextClassifier
 from embedlayer.models.fasttext_ids import gc_paused
 from embedlayer.subwords import SubwordSpec
-from embedlayer.tasks import fasttext, subword
+from embedlayer.tasks import fasttext, subword, text_tokenizer
 from embedlayer.tasks.model_folder import (
     FORMAT,
     FORMAT_VERSION,
@@ -48,7 +50,7 @@ from embedlayer.tasks.model_folder import (
     read_config,
     start_unit,
 )
-from embedlayer.text import TOKENIZER_NAMES, Example, Tokenizer, get_tokenizer, tokenizer_from_config
+from embedlayer.text import Example, Tokenizer
 from embedlayer.train import EvalResult, TrainConfig, TrainResult, evaluate, fit
 from embedlayer.vectors import Vectors
 from embedlayer.vocab import Vocab
@@ -66,8 +68,10 @@ def _is_number(value: object) -> bool:
 class PipelineConfig:
     """How raw text becomes ids and which model reads them (everything but the training loop)."""
 
-    tokenizer: str = "word"  # word | char | byte | whitespace
-    lowercase: bool = True  # word/char/whitespace tokenizers: fold case before lookup
+    tokenizer: str = "word"  # word | char | byte | whitespace | social, or bpe | wordpiece | unigram (trained)
+    lowercase: bool = True  # word/char/whitespace/social tokenizers: fold case; trained ones: lowercase first
+    tokenizer_vocab: int | None = None  # entries of a trained bpe/wordpiece/unigram tokenizer (None: 16,000)
+    tokenizer_file: str | None = None  # a Hugging Face tokenizer.json to read with (tokenizer left at "word")
     min_count: int = 1  # drop training tokens seen fewer times (they map to <unk>)
     max_vocab: int | None = None  # keep only the most frequent tokens (specials not counted)
     max_len: int = 128  # truncate longer texts (tokens); batches pad to their longest text
@@ -94,8 +98,7 @@ class PipelineConfig:
         def bad(name: str, expected: str) -> ConfigError:
             return ConfigError(f"PipelineConfig.{name}: expected {expected}, got {getattr(self, name)!r}")
 
-        if self.tokenizer not in TOKENIZER_NAMES:
-            raise bad("tokenizer", "one of " + ", ".join(map(repr, TOKENIZER_NAMES)))
+        text_tokenizer.check_settings(self.tokenizer, self.tokenizer_vocab, self.tokenizer_file)
         for name, least in (("min_count", 1), ("max_len", 1), ("embedding_dim", 1), ("vectors_vocab", 0)):
             if not _is_int(getattr(self, name)) or getattr(self, name) < least:
                 raise bad(name, f"an integer >= {least}")
@@ -127,10 +130,9 @@ class PipelineConfig:
             del out["subwords"]  # a word-only run's record stays as it was before subwords
         return out
 
-    def make_tokenizer(self) -> Tokenizer:
-        if self.tokenizer == "byte":
-            return get_tokenizer("byte")
-        return get_tokenizer(self.tokenizer, lowercase=self.lowercase)
+    def make_tokenizer(self, texts: Iterable[str] = ()) -> Tokenizer:
+        """The tokenizer of these settings; a bpe/wordpiece/unigram one is trained on ``texts``."""
+        return text_tokenizer.build_tokenizer(self, texts)
 
 
 class TextClassificationPipeline:
@@ -167,12 +169,14 @@ class TextClassificationPipeline:
         config: PipelineConfig = PipelineConfig(),
         *,
         vectors: Vectors | None = None,
+        tokenizer: Tokenizer | None = None,
     ) -> TextClassificationPipeline:
         """Vocabulary, labels and an untrained model from the training examples.
 
         Labels are sorted (so ids do not depend on file order). With ``vectors`` the embedding
         rows start from them (see `Embedding.from_vectors`) and ``config.embedding_dim`` is
-        replaced by the vectors' dimension.
+        replaced by the vectors' dimension. ``tokenizer`` replaces the one of ``config.tokenizer``
+        (e.g. a ``SocialTokenizer`` with a word list); a bpe/wordpiece/unigram one is trained here.
         Raises DataError when there are no examples or fewer than two labels.
         """
         if not train:
@@ -185,7 +189,8 @@ class TextClassificationPipeline:
         if (config.freeze or config.static_channel) and vectors is None:
             what = "freeze=True" if config.freeze else "static_channel=True"
             raise ConfigError(f"{what} needs pretrained vectors: a frozen random table never learns")
-        tokenizer = config.make_tokenizer()
+        if tokenizer is None:
+            tokenizer = config.make_tokenizer(ex.text for ex in train)
         with gc_paused():  # counting allocates per token; the collector would walk every object each time
             vocab = Vocab.build(
                 (tokenizer.tokenize(ex.text) for ex in train),
@@ -300,6 +305,7 @@ class TextClassificationPipeline:
         record = {
             **(run_info or {}),
             "pipeline": self.config.to_dict() if self.config is not None else None,
+            "tokenizer": self.tokenizer.config(),
             "vocabulary": self.vocab_digest(),
             "labels": list(self.labels),
         }
@@ -360,7 +366,8 @@ class TextClassificationPipeline:
             "max_len": self.max_len,
             **(extra or {}),
         }
-        return finish_unit(out, config)
+        side = text_tokenizer.save(self.tokenizer, out)  # tokenizer.json, a word list: in the unit
+        return finish_unit(out, config, UNIT + side)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> TextClassificationPipeline:
@@ -378,11 +385,15 @@ class TextClassificationPipeline:
                     f"(a save that was interrupted leaves no config.json)"
                 )
         config = read_config(folder / "config.json")
-        check_files(folder, config)
+        side = text_tokenizer.side_files(config["tokenizer"], folder / "config.json")
+        for name in side:
+            if not (folder / name).is_file():
+                raise ModelError(f"{folder}: {name} is missing; config.json's tokenizer reads it")
+        check_files(folder, config, UNIT + side)
         vocab = Vocab.load(folder / "vocab.json")
         try:
             model_config = ClassifierConfig.from_dict(config["model"])
-            tokenizer = tokenizer_from_config(config["tokenizer"])
+            tokenizer = text_tokenizer.load(config["tokenizer"], folder)
         except ConfigError as exc:
             raise ModelError(f"{folder / 'config.json'}: {exc}") from exc
         check_labels(config, model_config.num_classes, folder / "config.json")
