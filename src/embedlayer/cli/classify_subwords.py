@@ -51,14 +51,19 @@ def subword_spec(args: argparse.Namespace) -> SubwordSpec | None:
     """The SubwordSpec of --subwords/--buckets/--subword-combine, or None without --subwords.
 
     Raises:
-        ConfigError: ``--subwords 6-3``, ``--subwords x``, ``--buckets 0``, or --buckets /
-            --subword-combine without --subwords (one line naming the flag).
+        ConfigError: ``--subwords 6-3``, ``--subwords x``, ``--buckets 0``, --buckets /
+            --subword-combine without --subwords, --static-channel with it (one line naming the flag).
     """
     if args.subwords is None:
         for flag, value in (("--buckets", args.buckets), ("--subword-combine", args.subword_combine)):
             if value is not None:
                 raise ConfigError(f"{flag} {value}: expected it with --subwords MIN-MAX (e.g. --subwords 3-6)")
         return None
+    if getattr(args, "static_channel", False):
+        raise ConfigError(
+            f"--static-channel with --subwords {args.subwords}: expected one of the two (the static channel is a "
+            f"frozen table of words, without n-grams)"
+        )
     return SubwordSpec.parse(args.subwords, args.buckets, args.subword_combine or "sum")
 
 
