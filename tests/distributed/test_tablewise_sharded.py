@@ -51,13 +51,14 @@ def _sharded(group, out: Path) -> None:
         pipeline, table = _pipeline()
         if layout == "table":  # each table whole on one rank, the others hold none of its rows
             full = [m.weight.shape for m in (*pipeline.model.tables, *pipeline.model.bags)]
-            modules, chosen = shard_tables(pipeline.model, group, "table")
-            rows = [int(m.weight.shape[0]) for m in modules]
+            placed = shard_tables(pipeline.model, group, "table")
+            rows = [int(m.weight.shape[0]) for m in placed.modules]
             # placement: rank 0 the largest table ("a"), rank 1 the two others
-            assert chosen == "table" and rows == (
-                [full[0][0], 0, 0] if group.rank == 0 else [0, full[1][0], full[2][0]]
-            )
-            unshard_tables(pipeline.model, modules)
+            assert placed.layout == "table"
+            assert rows == ([full[0][0], 0, 0] if group.rank == 0 else [0, full[1][0], full[2][0]])
+            assert all(layer.weight.numel() == 0 for _, _, layer in placed.originals)  # rows live in the shards
+            unshard_tables(pipeline.model, placed)
+            assert [m.weight.shape for m in (*pipeline.model.tables, *pipeline.model.bags)] == full
         pipeline.fit(table, table, TrainConfig(**CFG), group=group, shard_layout=layout)
         if group.rank == 0:
             save_file({k: v.contiguous() for k, v in pipeline.model.state_dict().items()}, str(out / f"{layout}.st"))

@@ -112,3 +112,41 @@ def lead(args: argparse.Namespace) -> bool:
     """Whether this process writes and prints: no group, or rank 0 of it."""
     group = getattr(args, "shard_group", None)
     return group is None or group.rank == 0
+
+
+def fit_text_sharded(pipeline: Any, train: Any, dev: Any, config: Any, args: argparse.Namespace, progress: Any) -> Any:
+    """`classify train --shard-tables`: the text classifier's token table sharded over the group
+    (`embedlayer.tabular.sharded.fit_sharded` on the pipeline's own batches; no checkpoint).
+    Raises ConfigError for the fastText encoder and subword tables, which do not shard."""
+    from dataclasses import replace
+
+    from embedlayer.tabular.sharded import fit_sharded
+
+    if type(pipeline.model).__name__ == "FastTextClassifier":
+        raise ConfigError(
+            "--shard-tables with --encoder fasttext: its compiled trainer does not shard; expected another encoder"
+        )
+    if getattr(pipeline.config, "subwords", None) is not None:
+        raise ConfigError("--shard-tables with --subwords: subword tables do not shard yet; expected word tables only")
+    train_ids, train_y = pipeline.encode(ex.text for ex in train), pipeline.label_ids(train, args.train)
+    dev_batches = None
+    if dev:
+        dev_ids, dev_y = pipeline.encode(ex.text for ex in dev), pipeline.label_ids(dev, args.dev)
+        dev_batches = list(pipeline.batches(dev_ids, dev_y, max(config.batch_size, 256)))
+
+    def train_batches(epoch: int) -> list[Any]:
+        return list(
+            pipeline.batches(train_ids, train_y, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
+        )
+
+    # SparseAdam (the default "torch") has no sharded form: lazy Adam, its row-wise equal
+    config = replace(config, sparse_optimizer=config.sparse_optimizer or "adam")
+    return fit_sharded(
+        pipeline.model,
+        train_batches,
+        dev_batches,
+        config,
+        group=args.shard_group,
+        layout=args.shard_layout,
+        progress=progress,
+    )

@@ -10,8 +10,8 @@ owners through the sharded layers' backward (the fused row-wise optimizer update
 the dense parameters' gradients are summed by one all-reduce (what DDP does, the tables never
 through it) and every rank applies the same Adam step to them. Dev metrics are computed on every
 rank over the whole dev set (identical, so early stopping agrees). At the end the best weights
-are restored and the full tables gathered back into plain layers (`unshard_tables`), so the model
-saves as a single-process one does.
+are restored and the full tables gathered back into the model's own layers (`unshard_tables`), so
+the model saves as a single-process one does.
 """
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from embedlayer.errors import ConfigError, DataError, DistributedError
 from embedlayer.layers import Embedding, EmbeddingBag
 from embedlayer.train import TrainConfig, TrainResult, evaluate, evaluate_regression
 from embedlayer.train.events import EpochEvent, ProgressEvent
-from embedlayer.train.loop import _loss
 from embedlayer.train.optim import clip_dense_grads, lr_factor
 
-__all__ = ["fit_sharded", "shard_tables", "slice_batch", "unshard_tables"]
+__all__ = ["ShardedTables", "fit_sharded", "shard_tables", "slice_batch", "unshard_tables"]
 
 
 def _sharded_tables(model: nn.Module) -> list[tuple[nn.Module, str, Embedding]]:
@@ -44,14 +45,27 @@ def _sharded_tables(model: nn.Module) -> list[tuple[nn.Module, str, Embedding]]:
     return found
 
 
-def shard_tables(model: nn.Module, group: Any, layout: str = "auto") -> tuple[list[nn.Module], str]:
+@dataclass
+class ShardedTables:
+    """What `shard_tables` did: the sharded modules, the layout, and where each original layer was."""
+
+    modules: list[nn.Module]
+    layout: str
+    originals: list[tuple[nn.Module, str, Embedding]]  # (parent, attribute, layer), its weight emptied
+
+
+def shard_tables(model: nn.Module, group: Any, layout: str = "auto") -> ShardedTables:
     """Replace, in place, the sparse tables of ``model`` by sharded copies of them over ``group``
-    (collective; every rank passes the same model). Returns (the sharded modules, "row" or "table")."""
+    (collective; every rank passes the same model). The original layers keep everything but their
+    rows (their weight is emptied until `unshard_tables` puts the gathered table back)."""
     from embedlayer.distributed.tablewise import choose_layout, place_tables
 
     found = _sharded_tables(model)
     if not found:
         raise ConfigError(f"--shard-tables: {type(model).__name__} has no trainable sparse table to shard")
+    for _, name, layer in found:
+        if layer.max_norm is not None:
+            raise ConfigError(f"--shard-tables: table {name!r} has max_norm {layer.max_norm}; expected none")
     shapes = [(int(layer.weight.shape[0]), int(layer.weight.shape[1])) for _, _, layer in found]
     chosen = choose_layout(shapes, group.world_size, layout)
     owners: list[int | None] = (
@@ -60,9 +74,10 @@ def shard_tables(model: nn.Module, group: Any, layout: str = "auto") -> tuple[li
     modules: list[nn.Module] = []
     for (parent, name, layer), owner in zip(found, owners):
         sharded = _sharded_copy(layer, group, owner)
+        layer.weight.data = layer.weight.data.new_empty(0, layer.weight.shape[1])  # this rank keeps its rows only
         setattr(parent, name, sharded)
         modules.append(sharded)
-    return modules, chosen
+    return ShardedTables(modules, chosen, found)
 
 
 def _sharded_copy(layer: Embedding, group: Any, owner: int | None) -> nn.Module:
@@ -79,32 +94,13 @@ def _sharded_copy(layer: Embedding, group: Any, owner: int | None) -> nn.Module:
     return cls.from_full(weight, group, padding_idx=layer.padding_idx, **extra)
 
 
-def unshard_tables(model: nn.Module, modules: Sequence[nn.Module]) -> None:
-    """Put plain `Embedding` / `EmbeddingBag` layers holding the full tables (gathered from every
-    rank: collective) in place of the sharded ``modules`` of ``model``."""
-    wanted = {id(m) for m in modules}
-    for parent in list(model.modules()):
-        for name, child in list[tuple[str, Any]](parent.named_children()):
-            if id(child) not in wanted:
-                continue
-            full = child.full_weight().detach()  # (N, D)
-            rows, dim = int(full.shape[0]), int(full.shape[1])
-            pad = child.padding_idx
-            layer: Embedding
-            if hasattr(child, "mode"):
-                layer = EmbeddingBag(
-                    rows,
-                    dim,
-                    mode=child.mode,
-                    padding_idx=pad,
-                    sparse=True,
-                    include_last_offset=child.include_last_offset,
-                )
-            else:
-                layer = Embedding(rows, dim, padding_idx=pad, sparse=True)
-            with torch.no_grad():
-                layer.weight.copy_(full)
-            setattr(parent, name, layer)
+def unshard_tables(model: nn.Module, placed: ShardedTables) -> None:
+    """Put the original layers back in ``model``, holding the full tables gathered from every rank
+    (collective)."""
+    for (parent, name, layer), sharded in zip(placed.originals, placed.modules):
+        full = sharded.full_weight().detach()  # type: ignore[operator]  # (N, D)
+        layer.weight.data = full.to(layer.weight.dtype).contiguous()
+        setattr(parent, name, layer)
 
 
 def slice_batch(batch: Any, rank: int, world_size: int) -> Any:
@@ -121,6 +117,13 @@ def slice_batch(batch: Any, rank: int, world_size: int) -> Any:
         }
         return dataclasses.replace(batch, **cut)
     raise ConfigError(f"--shard-tables: cannot split a {type(batch).__name__} batch between ranks")
+
+
+def _loss_sum(logits: Tensor, labels: Tensor) -> Tensor:
+    """Summed cross-entropy (int64 labels) or squared error of ``logits[:, 0]`` (float targets), as `fit`'s."""
+    if labels.is_floating_point():
+        return F.mse_loss(logits[:, 0].float(), labels.float(), reduction="sum")
+    return F.cross_entropy(logits.float(), labels, reduction="sum")
 
 
 def _all_reduce(group: Any, tensor: Tensor) -> Tensor:
@@ -184,7 +187,10 @@ def fit_sharded(
     The model leaves with plain, full tables on every rank. Collective."""
     from embedlayer.distributed import dense_parameters, make_sharded_optimizer
 
-    modules, _ = shard_tables(model, group, layout)
+    if cfg.class_weights is not None:
+        raise ConfigError("--shard-tables with class weights: not supported yet; expected unweighted classes")
+    placed = shard_tables(model, group, layout)
+    modules = placed.modules
     rows = None
     try:
         dense = [p for p in dense_parameters(model) if p.requires_grad]
@@ -205,7 +211,7 @@ def fit_sharded(
     finally:
         if rows is not None:
             rows.unbind()
-    unshard_tables(model, modules)  # not after a failure: the other ranks may be gone
+    unshard_tables(model, placed)  # not after a failure: the other ranks may be gone
     return result
 
 
@@ -230,7 +236,7 @@ def _run(model, opts, dense, train_batches, dev_batches, cfg, group, progress) -
             lr = opts[0].param_groups[0]["lr"]
             part = slice_batch(batch, group.rank, group.world_size)
             logits = model(*part.inputs) if hasattr(part, "inputs") else model(part.ids, part.lengths, part.mask)
-            loss = _loss(logits, part.labels, reduction="sum") / len(batch)
+            loss = _loss_sum(logits, part.labels) / len(batch)
             loss.backward()
             batch_loss = _sum_dense_grads(group, dense, loss)
             if cfg.clip_norm is not None:
