@@ -164,3 +164,19 @@ def test_a_step_moves_only_the_rows_the_texts_use():
     train_epochs(model, sub_ids, sub_offsets, np.array([0, 1]), epochs=2, lr=0.5, seed=0, threads=2)
     moved = (model.embedding.weight.detach() != before).any(dim=1).nonzero().flatten().tolist()
     assert moved == sorted(set(sub_ids.tolist()))
+
+
+@pytest.mark.interop
+def test_rows_are_fasttexts_own(tmp_path):
+    """The rows of a line are the ones fastText's getLine uses: the mean of its input matrix over
+    them is its sentence vector (words known to it, "</s>", and bigram buckets after its words)."""
+    fasttext = pytest.importorskip("fasttext")
+    path = tmp_path / "train.txt"
+    path.write_text("".join(f"__label__{i % 2} {' '.join(t)} très\n" for i, t in enumerate(TEXTS * 3)))
+    ft = fasttext.train_supervised(str(path), dim=5, epoch=1, wordNgrams=2, bucket=101, minCount=1, verbose=0)
+    stoi = {w: ft.get_word_id(w) for w in ft.words}
+    scheme = RowScheme(nwords=len(ft.words), buckets=101, word_ngrams=2)
+    matrix = ft.get_input_matrix()
+    for text in ("the film is good", "très bien unseen film", "bad"):
+        ids, _ = build_rows([[*text.split(), "</s>"]], stoi, scheme)
+        np.testing.assert_allclose(matrix[ids].mean(axis=0), ft.get_sentence_vector(text), rtol=1e-5, atol=1e-6)
