@@ -41,9 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train, evaluate and use a text classifier",
         description="Train, evaluate and use a text classifier built on an embedding layer.",
     )
-    cmds = group.add_subparsers(
-        dest="classify_command", metavar="COMMAND", required=True
-    )
+    cmds = group.add_subparsers(dest="classify_command", metavar="COMMAND", required=True)
     _register_train(cmds)
     _register_evaluate(cmds)
     _register_predict(cmds)
@@ -56,21 +54,11 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         help="train a classifier on a labelled file",
         description="Train a text classifier: tokenize, build a vocabulary, initialise the embedding layer "
         "(random or from pretrained vectors, frozen or fine-tuned), train an encoder and a classifier head, "
-        "early-stop on --dev, and save everything needed to predict into --out. "
-        + output_policy(resume=True),
+        "early-stop on --dev, and save everything needed to predict into --out. " + output_policy(resume=True),
         formatter_class=HelpFormatter,
     )
-    p.add_argument(
-        "--train",
-        required=True,
-        metavar="FILE",
-        help="labelled training data (tsv, csv, jsonl)",
-    )
-    p.add_argument(
-        "--dev",
-        metavar="FILE",
-        help="labelled dev data for early stopping and model selection",
-    )
+    p.add_argument("--train", required=True, metavar="FILE", help="labelled training data (tsv, csv, jsonl)")
+    p.add_argument("--dev", metavar="FILE", help="labelled dev data for early stopping and model selection")
     p.add_argument(
         "--out",
         required=True,
@@ -100,48 +88,22 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         help="read texts with this Hugging Face tokenizer.json (e.g. a BERT WordPiece or GPT-2 byte-level BPE "
         "one; its own normaliser decides the case); copied into --out",
     )
-    g.add_argument(
-        "--no-lowercase", dest="lowercase", action="store_false", help="keep case"
-    )
-    g.add_argument(
-        "--min-count",
-        type=int,
-        default=1,
-        help="drop tokens seen fewer times (they become <unk>)",
-    )
-    g.add_argument(
-        "--max-vocab",
-        type=int,
-        default=None,
-        help="keep only the N most frequent tokens",
-    )
-    g.add_argument(
-        "--max-len", type=int, default=128, help="truncate texts to this many tokens"
-    )
+    g.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep case")
+    g.add_argument("--min-count", type=int, default=1, help="drop tokens seen fewer times (they become <unk>)")
+    g.add_argument("--max-vocab", type=int, default=None, help="keep only the N most frequent tokens")
+    g.add_argument("--max-len", type=int, default=128, help="truncate texts to this many tokens")
     g = p.add_argument_group("embedding layer")
     g.add_argument(
-        "--dim",
-        type=int,
-        default=None,
-        help="embedding dimension (default 100, fasttext 50; with --vectors: theirs)",
+        "--dim", type=int, default=None, help="embedding dimension (default 100, fasttext 50; with --vectors: theirs)"
     )
     g.add_argument(
         "--vectors",
         metavar="FILE",
-        help="pretrained vectors, format detected from content: "
-        + ", ".join(VECTOR_FORMATS),
+        help="pretrained vectors, format detected from content: " + ", ".join(VECTOR_FORMATS),
     )
-    g.add_argument(
-        "--vectors-limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="read only the first N vectors",
-    )
+    g.add_argument("--vectors-limit", type=int, default=None, metavar="N", help="read only the first N vectors")
     add_unicode_errors(g, "--vectors-unicode-errors")
-    g.add_argument(
-        "--freeze", action="store_true", help="keep the pretrained rows fixed"
-    )
+    g.add_argument("--freeze", action="store_true", help="keep the pretrained rows fixed")
     g.add_argument(
         "--static-channel",
         action="store_true",
@@ -177,52 +139,24 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         default=None,
         help="pooling over time: bag mean or max (default mean), rnn last, max or mean (default max)",
     )
-    g.add_argument(
-        "--hidden", type=int, default=128, help="rnn hidden size per direction"
-    )
+    g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
     g.add_argument("--rnn-cell", choices=RNN_CELLS, default="lstm")
     g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
-    g.add_argument(
-        "--heads", type=int, default=None, help="transformer attention heads"
-    )
+    g.add_argument("--heads", type=int, default=None, help="transformer attention heads")
     add_fasttext_args(g)
-    g.add_argument(
-        "--cnn-widths", default="3,4,5", help="comma-separated filter widths"
-    )
+    g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
     g.add_argument("--cnn-channels", type=int, default=100, help="filters per width")
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout before the output layer")
     g.add_argument(
-        "--dropout", type=float, default=0.5, help="dropout before the output layer"
-    )
-    g.add_argument(
-        "--embedding-dropout",
-        type=float,
-        default=None,
-        help="dropout on the token vectors (default: --dropout)",
+        "--embedding-dropout", type=float, default=None, help="dropout on the token vectors (default: --dropout)"
     )
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=10)
-    g.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="texts per step (default 64; fasttext 1)",
-    )
-    g.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="learning rate (default 1e-3; fasttext 0.5, SGD)",
-    )
-    g.add_argument(
-        "--embedding-lr",
-        type=float,
-        default=None,
-        help="learning rate of the embedding (default: --lr)",
-    )
+    g.add_argument("--batch-size", type=int, default=None, help="texts per step (default 64; fasttext 1)")
+    g.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3; fasttext 0.5, SGD)")
+    g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
     g.add_argument("--optimizer", choices=DENSE_OPTIMIZERS, default="adam")
-    g.add_argument(
-        "--weight-decay", type=float, default=0.0, help="for dense parameters only"
-    )
+    g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
     g.add_argument(
         "--sparse-optimizer",
         choices=("torch", *SPARSE_OPTIMIZER_NAMES),
@@ -238,31 +172,12 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         help="L2 decay of the embedding rows a batch uses (needs a row-wise --sparse-optimizer)",
     )
     g.add_argument("--schedule", choices=SCHEDULES, default="linear")
-    g.add_argument(
-        "--clip-norm",
-        type=float,
-        default=5.0,
-        help="gradient norm clipping (0 disables)",
-    )
-    g.add_argument(
-        "--patience",
-        type=int,
-        default=3,
-        help="epochs without dev improvement before stopping",
-    )
+    g.add_argument("--clip-norm", type=float, default=5.0, help="gradient norm clipping (0 disables)")
+    g.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: torch's choice)",
-    )
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object with the results on stdout",
-    )
+    p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     add_output_args(p, resume=True)
     p.set_defaults(handler=run_train, flags=flag_table(p))
 
@@ -270,9 +185,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
 
-    apply_encoder_defaults(
-        args
-    )  # --lr, --batch-size, --epochs, --dim left at None: the encoder's
+    apply_encoder_defaults(args)  # --lr, --batch-size, --epochs, --dim left at None: the encoder's
     check_options(args)
     check_counts(args, {"--vectors-limit": 1})
     set_threads(args.threads)
@@ -299,20 +212,12 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
     dev = load_examples(args.dev, args) if args.dev else None
     with errors_in_flags(args, {"unicode_errors": "--vectors-unicode-errors"}):
         vectors = (
-            load_vectors(
-                args.vectors,
-                limit=args.vectors_limit,
-                unicode_errors=args.vectors_unicode_errors,
-            )
+            load_vectors(args.vectors, limit=args.vectors_limit, unicode_errors=args.vectors_unicode_errors)
             if args.vectors
             else None
         )
-    config = with_vectors(
-        args, config, vectors
-    )  # a fastText .bin: its --dim, --subwords, --buckets
-    with errors_in_flags(
-        args, FLAGS
-    ):  # what depends on the vectors' dimension (--heads)
+    config = with_vectors(args, config, vectors)  # a fastText .bin: its --dim, --subwords, --buckets
+    with errors_in_flags(args, FLAGS):  # what depends on the vectors' dimension (--heads)
         pipeline = TextClassificationPipeline.build(train, config, vectors=vectors)
     if not args.quiet:
         note(
@@ -367,14 +272,7 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
         summary["coverage"] = pipeline.coverage.to_dict()
     if dev:
         summary["dev"] = pipeline.evaluate(dev, source=args.dev).to_dict()
-    pipeline.save(
-        out,
-        extra={
-            "training": {
-                k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")
-            }
-        },
-    )
+    pipeline.save(out, extra={"training": {k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")}})
     if args.json:
         print_json(summary)
     else:
@@ -392,20 +290,11 @@ def _register_evaluate(cmds: argparse._SubParsersAction) -> None:
         help="accuracy, macro-F1 and confusion matrix on a labelled file",
         description="Evaluate a saved classifier on a labelled file.",
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help="folder written by `classify train`",
-    )
-    p.add_argument(
-        "--data", required=True, metavar="FILE", help="labelled data (tsv, csv, jsonl)"
-    )
+    p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
+    p.add_argument("--data", required=True, metavar="FILE", help="labelled data (tsv, csv, jsonl)")
     add_data_args(p)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument(
-        "--json", action="store_true", help="print one JSON object on stdout"
-    )
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_evaluate)
 
 
@@ -431,9 +320,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         f"loss {result.loss:.4f}"
     )
     width = max(len(label) for label in pipeline.labels)
-    cell = max(
-        8, width
-    )  # full label names: truncating could make two columns look alike
+    cell = max(8, width)  # full label names: truncating could make two columns look alike
     print("confusion matrix (rows: true, columns: predicted)")
     print(" " * (width + 2) + " ".join(f"{label:>{cell}}" for label in pipeline.labels))
     for label, row in zip(pipeline.labels, result.confusion):
@@ -449,29 +336,12 @@ def _register_predict(cmds: argparse._SubParsersAction) -> None:
         description="Predict labels for texts: one text per line (txt or '-' for stdin), or the --text-col "
         "of a tsv/csv/jsonl file. Prints label, probability and text, tab-separated, or one JSON object with --json.",
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help="folder written by `classify train`",
-    )
-    p.add_argument(
-        "input",
-        nargs="?",
-        default="-",
-        metavar="FILE|-",
-        help="texts to classify (default: stdin)",
-    )
+    p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
+    p.add_argument("input", nargs="?", default="-", metavar="FILE|-", help="texts to classify (default: stdin)")
     add_data_args(p, label=False)
-    p.add_argument(
-        "--all", action="store_true", help="print the probability of every label"
-    )
+    p.add_argument("--all", action="store_true", help="print the probability of every label")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object with every prediction",
-    )
+    p.add_argument("--json", action="store_true", help="print one JSON object with every prediction")
     p.set_defaults(handler=run_predict)
 
 
@@ -480,9 +350,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     set_threads(args.threads)
     if args.input == "-" and args.format not in (None, "txt"):
-        raise ConfigError(
-            f"--format {args.format}: stdin is read as one text per line, expected --format txt"
-        )
+        raise ConfigError(f"--format {args.format}: stdin is read as one text per line, expected --format txt")
     pipeline = TextClassificationPipeline.load(args.model)
     if args.input == "-":
         texts = _stdin_texts(strict=args.strict_encoding)
@@ -490,40 +358,21 @@ def run_predict(args: argparse.Namespace) -> int:
         texts = [ex.text for ex in load_examples(args.input, args, label=False)]
     if not texts:
         source = "<stdin>" if args.input == "-" else args.input
-        raise DataError(
-            f"{source}: no texts to classify (expected one or more lines of text)"
-        )
+        raise DataError(f"{source}: no texts to classify (expected one or more lines of text)")
     probs = pipeline.predict_proba(texts)
     if args.json:
         predictions = []
         for text, row in zip(texts, probs):
             best = int(row.argmax())
-            obj = {
-                "text": text,
-                "label": pipeline.labels[best],
-                "probability": round(float(row[best]), 6),
-            }
+            obj = {"text": text, "label": pipeline.labels[best], "probability": round(float(row[best]), 6)}
             if args.all:
-                obj["probabilities"] = {
-                    label: round(float(p), 6) for label, p in zip(pipeline.labels, row)
-                }
+                obj["probabilities"] = {label: round(float(p), 6) for label, p in zip(pipeline.labels, row)}
             predictions.append(obj)
-        print_json(
-            {
-                "model": args.model,
-                "labels": list(pipeline.labels),
-                "predictions": predictions,
-            }
-        )
+        print_json({"model": args.model, "labels": list(pipeline.labels), "predictions": predictions})
         return 0
     for text, row in zip(texts, probs):
         best = int(row.argmax())
-        extra = (
-            "\t"
-            + " ".join(f"{label}={p:.4f}" for label, p in zip(pipeline.labels, row))
-            if args.all
-            else ""
-        )
+        extra = "\t" + " ".join(f"{label}={p:.4f}" for label, p in zip(pipeline.labels, row)) if args.all else ""
         print(f"{pipeline.labels[best]}\t{row[best]:.4f}{extra}\t{text}")
     return 0
 
@@ -533,11 +382,7 @@ def _stdin_texts(*, strict: bool) -> list[str]:
     spaces is a DataError, bytes that are not UTF-8 replaced (and noted) or, with ``strict``,
     a DataError naming ``<stdin>:line``."""
     buffer = getattr(sys.stdin, "buffer", None)  # bytes when stdin is a real stream
-    raw_lines = (
-        buffer
-        if buffer is not None
-        else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
-    )
+    raw_lines = buffer if buffer is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
     texts, replaced = [], []
     for lineno, raw in enumerate(raw_lines, start=1):
         try:
@@ -554,9 +399,7 @@ def _stdin_texts(*, strict: bool) -> list[str]:
         if not text:
             continue
         if not text.strip():
-            raise DataError(
-                f"<stdin>:{lineno}: empty text (expected one non-empty text per line)"
-            )
+            raise DataError(f"<stdin>:{lineno}: empty text (expected one non-empty text per line)")
         texts.append(text)
     if replaced:
         note(

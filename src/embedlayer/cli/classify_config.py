@@ -19,9 +19,7 @@ def _encoder_config(args: argparse.Namespace) -> Any:
     try:
         widths = tuple(int(w) for w in args.cnn_widths.split(","))
     except ValueError:
-        raise ConfigError(
-            f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5"
-        ) from None
+        raise ConfigError(f"--cnn-widths {args.cnn_widths!r}: expected comma-separated integers like 3,4,5") from None
     kw: dict = {
         "kind": args.encoder,
         "dropout": args.dropout,
@@ -45,33 +43,13 @@ def _encoder_config(args: argparse.Namespace) -> Any:
 
 # The library's names of the settings the options of `classify train` set (its errors name them).
 FLAGS = {
-    **setting_flags(
-        "PipelineConfig",
-        "tokenizer",
-        "min_count",
-        "max_vocab",
-        "max_len",
-        "missing",
-        "vectors_vocab",
-    ),
+    **setting_flags("PipelineConfig", "tokenizer", "min_count", "max_vocab", "max_len", "missing", "vectors_vocab"),
     **setting_flags("PipelineConfig", "dropout", "embedding_dropout", "seed"),
     **setting_flags("PipelineConfig", "tokenizer_vocab", "tokenizer_file"),
     **setting_flags("ClassifierConfig", "dropout", "embedding_dropout"),
-    **setting_flags(
-        "EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"
-    ),
-    **setting_flags(
-        "TrainConfig",
-        "epochs",
-        "batch_size",
-        "lr",
-        "embedding_lr",
-        "optimizer",
-        "weight_decay",
-    ),
-    **setting_flags(
-        "TrainConfig", "schedule", "clip_norm", "patience", "seed", "sparse_optimizer"
-    ),
+    **setting_flags("EncoderConfig", "dropout", "cnn_widths", "cnn_channels", "rnn_cell"),
+    **setting_flags("TrainConfig", "epochs", "batch_size", "lr", "embedding_lr", "optimizer", "weight_decay"),
+    **setting_flags("TrainConfig", "schedule", "clip_norm", "patience", "seed", "sparse_optimizer"),
     **setting_flags("TrainConfig", "embedding_weight_decay"),
     "PipelineConfig.embedding_dim": "--dim",
     "ClassifierConfig.embedding_dim": "--dim",
@@ -87,28 +65,13 @@ FLAGS = {
 }
 
 # Options a resumed run may change; every other one must be what the checkpoint was made with.
-MAY_CHANGE = (
-    "epochs",
-    "quiet",
-    "json",
-    "threads",
-    "resume",
-    "force",
-    "out",
-    "train",
-    "dev",
-    "vectors",
-    "debug",
-)
+MAY_CHANGE = ("epochs", "quiet", "json", "threads", "resume", "force", "out", "train", "dev", "vectors", "debug")
 
 
 def check_options(args: argparse.Namespace) -> None:
     """Combinations the library would refuse in its own (Python) words: refuse them with the flags."""
     _check_tokenizer(args)
-    for flag, on in (
-        ("--freeze", args.freeze),
-        ("--static-channel", args.static_channel),
-    ):
+    for flag, on in (("--freeze", args.freeze), ("--static-channel", args.static_channel)):
         if on and args.vectors is None:
             raise ConfigError(
                 f"{flag} needs --vectors: it keeps pretrained rows fixed, and a frozen random table never learns"
@@ -194,15 +157,9 @@ def configs(args: argparse.Namespace) -> tuple[Any, Any]:
             clip_norm=args.clip_norm or None,
             patience=args.patience,
             seed=args.seed,
-            sparse_optimizer=None
-            if args.sparse_optimizer == "torch"
-            else args.sparse_optimizer,
+            sparse_optimizer=None if args.sparse_optimizer == "torch" else args.sparse_optimizer,
             embedding_weight_decay=args.embedding_weight_decay,
         )
-        if (
-            args.vectors is None
-        ):  # the embedding dimension is --dim: check what depends on it now
-            config.encoder.check_input_dim(
-                config.embedding_dim * (2 if args.static_channel else 1)
-            )
+        if args.vectors is None:  # the embedding dimension is --dim: check what depends on it now
+            config.encoder.check_input_dim(config.embedding_dim * (2 if args.static_channel else 1))
     return config, train_config

@@ -34,12 +34,7 @@ from embedlayer.errors import ConfigError, DataError, ModelError, where
 from embedlayer.layers import CoverageReport, Embedding
 from embedlayer.layers.options import MISSING_POLICIES, MissingPolicy
 from embedlayer.layers.subword import SubwordEmbedding
-from embedlayer.models import (
-    ClassifierConfig,
-    EncoderConfig,
-    TextClassifier,
-    build_classifier,
-)
+from embedlayer.models import ClassifierConfig, EncoderConfig, TextClassifier, build_classifier
 from embedlayer.models.fasttext import FastTextClassifier
 from embedlayer.models.fasttext_ids import gc_paused
 from embedlayer.subwords import SubwordSpec
@@ -75,34 +70,18 @@ class PipelineConfig:
 
     tokenizer: str = "word"  # word | char | byte | whitespace | social, or bpe | wordpiece | unigram (trained)
     lowercase: bool = True  # word/char/whitespace/social tokenizers: fold case; trained ones: lowercase first
-    tokenizer_vocab: int | None = (
-        None  # entries of a trained bpe/wordpiece/unigram tokenizer (None: 16,000)
-    )
-    tokenizer_file: str | None = (
-        None  # a Hugging Face tokenizer.json to read with (tokenizer left at "word")
-    )
+    tokenizer_vocab: int | None = None  # entries of a trained bpe/wordpiece/unigram tokenizer (None: 16,000)
+    tokenizer_file: str | None = None  # a Hugging Face tokenizer.json to read with (tokenizer left at "word")
     min_count: int = 1  # drop training tokens seen fewer times (they map to <unk>)
-    max_vocab: int | None = (
-        None  # keep only the most frequent tokens (specials not counted)
-    )
-    max_len: int = (
-        128  # truncate longer texts (tokens); batches pad to their longest text
-    )
-    embedding_dim: int = (
-        100  # ignored when pretrained vectors are given (their dimension wins)
-    )
+    max_vocab: int | None = None  # keep only the most frequent tokens (specials not counted)
+    max_len: int = 128  # truncate longer texts (tokens); batches pad to their longest text
+    embedding_dim: int = 100  # ignored when pretrained vectors are given (their dimension wins)
     encoder: EncoderConfig = EncoderConfig()
     dropout: float = 0.5  # before the output layer
-    embedding_dropout: float | None = (
-        None  # on the token vectors (None: same as dropout)
-    )
+    embedding_dropout: float | None = None  # on the token vectors (None: same as dropout)
     freeze: bool = False  # keep pretrained rows fixed
-    static_channel: bool = (
-        False  # with vectors: also a frozen copy of them, concatenated (Kim 2014)
-    )
-    missing: MissingPolicy = (
-        "random"  # vocabulary words the vectors lack: random | zero | mean
-    )
+    static_channel: bool = False  # with vectors: also a frozen copy of them, concatenated (Kim 2014)
+    missing: MissingPolicy = "random"  # vocabulary words the vectors lack: random | zero | mean
     # Also add the N first (most frequent) words of the vectors to the vocabulary, so words the
     # training data never showed still get their pretrained row at prediction time instead of
     # <unk>. 0: the vocabulary is the training data's only. Costs N x D weights in the model.
@@ -117,35 +96,18 @@ class PipelineConfig:
         """Check every field when built (before any data is read): ConfigError naming it."""
 
         def bad(name: str, expected: str) -> ConfigError:
-            return ConfigError(
-                f"PipelineConfig.{name}: expected {expected}, got {getattr(self, name)!r}"
-            )
+            return ConfigError(f"PipelineConfig.{name}: expected {expected}, got {getattr(self, name)!r}")
 
-        text_tokenizer.check_settings(
-            self.tokenizer, self.tokenizer_vocab, self.tokenizer_file
-        )
-        for name, least in (
-            ("min_count", 1),
-            ("max_len", 1),
-            ("embedding_dim", 1),
-            ("vectors_vocab", 0),
-        ):
+        text_tokenizer.check_settings(self.tokenizer, self.tokenizer_vocab, self.tokenizer_file)
+        for name, least in (("min_count", 1), ("max_len", 1), ("embedding_dim", 1), ("vectors_vocab", 0)):
             if not _is_int(getattr(self, name)) or getattr(self, name) < least:
                 raise bad(name, f"an integer >= {least}")
-        if self.max_vocab is not None and (
-            not _is_int(self.max_vocab) or self.max_vocab < 1
-        ):
+        if self.max_vocab is not None and (not _is_int(self.max_vocab) or self.max_vocab < 1):
             raise bad("max_vocab", "None or an integer >= 1")
         for name in ("dropout", "embedding_dropout"):
             value = getattr(self, name)
-            if (value is not None or name == "dropout") and not (
-                _is_number(value) and 0.0 <= value < 1.0
-            ):
-                raise bad(
-                    name,
-                    "a probability in [0, 1)"
-                    + (" or None" if name == "embedding_dropout" else ""),
-                )
+            if (value is not None or name == "dropout") and not (_is_number(value) and 0.0 <= value < 1.0):
+                raise bad(name, "a probability in [0, 1)" + (" or None" if name == "embedding_dropout" else ""))
         for name in ("lowercase", "freeze", "static_channel", "sparse"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "True or False")
@@ -156,10 +118,7 @@ class PipelineConfig:
         if self.subwords is not None and not isinstance(self.subwords, SubwordSpec):
             raise bad("subwords", "None or a SubwordSpec")
         if self.subwords is not None and self.static_channel:
-            raise bad(
-                "static_channel",
-                "False with subwords (the static channel is a table of words only)",
-            )
+            raise bad("static_channel", "False with subwords (the static channel is a table of words only)")
         if not _is_int(self.seed):
             raise bad("seed", "an integer")
 
@@ -168,9 +127,7 @@ class PipelineConfig:
         out = dataclasses.asdict(self)
         out["encoder"] = self.encoder.to_dict()
         if self.subwords is None:
-            del out[
-                "subwords"
-            ]  # a word-only run's record stays as it was before subwords
+            del out["subwords"]  # a word-only run's record stays as it was before subwords
         return out
 
     def make_tokenizer(self, texts: Iterable[str] = ()) -> Tokenizer:
@@ -202,9 +159,7 @@ class TextClassificationPipeline:
         self.model = model
         self.max_len = max_len
         self.coverage = coverage
-        self.config: PipelineConfig | None = (
-            None  # set by `build`; a loaded pipeline has none
-        )
+        self.config: PipelineConfig | None = None  # set by `build`; a loaded pipeline has none
 
     # ---------------------------------------------------------------- building
     @classmethod
@@ -228,18 +183,12 @@ class TextClassificationPipeline:
             raise DataError("no training examples: expected at least one labelled text")
         labels = sorted({ex.label for ex in train if ex.label is not None})
         if len(labels) < 2:
-            raise DataError(
-                f"training data has {len(labels)} distinct label(s) {labels}: expected at least 2"
-            )
-        if (
-            config.encoder.kind == "fasttext"
-        ):  # char n-grams in its own table, not a SubwordEmbedding
+            raise DataError(f"training data has {len(labels)} distinct label(s) {labels}: expected at least 2")
+        if config.encoder.kind == "fasttext":  # char n-grams in its own table, not a SubwordEmbedding
             config = fasttext.resolved(config, vectors)
         if (config.freeze or config.static_channel) and vectors is None:
             what = "freeze=True" if config.freeze else "static_channel=True"
-            raise ConfigError(
-                f"{what} needs pretrained vectors: a frozen random table never learns"
-            )
+            raise ConfigError(f"{what} needs pretrained vectors: a frozen random table never learns")
         if tokenizer is None:
             tokenizer = config.make_tokenizer(ex.text for ex in train)
         with gc_paused():  # counting allocates per token; the collector would walk every object each time
@@ -254,20 +203,13 @@ class TextClassificationPipeline:
         embedding: Embedding | None = None
         dim = config.embedding_dim
         subwords = config.subwords
-        if (
-            subwords is not None
-        ):  # a SubwordEmbedding (from the vectors, or drawn by build_classifier)
+        if subwords is not None:  # a SubwordEmbedding (from the vectors, or drawn by build_classifier)
             embedding = subword.subword_table(config, vocab, vectors)
             subwords = subword.table_spec(embedding, subwords)
             dim = dim if vectors is None else vectors.vector_size
         elif vectors is not None:
             embedding = Embedding.from_vectors(
-                vectors,
-                vocab,
-                missing=config.missing,
-                freeze=config.freeze,
-                seed=config.seed,
-                sparse=config.sparse,
+                vectors, vocab, missing=config.missing, freeze=config.freeze, seed=config.seed, sparse=config.sparse
             )
             dim = vectors.vector_size
         model_config = ClassifierConfig(
@@ -282,16 +224,9 @@ class TextClassificationPipeline:
             static_channel=config.static_channel,
             subwords=subwords,
         )
-        model = build_classifier(
-            model_config, embedding=embedding, generator=generator, words=vocab
-        )
+        model = build_classifier(model_config, embedding=embedding, generator=generator, words=vocab)
         pipeline = cls(
-            tokenizer,
-            vocab,
-            labels,
-            model,
-            max_len=config.max_len,
-            coverage=getattr(embedding, "coverage", None),
+            tokenizer, vocab, labels, model, max_len=config.max_len, coverage=getattr(embedding, "coverage", None)
         )
         pipeline.config = config
         return pipeline
@@ -301,9 +236,7 @@ class TextClassificationPipeline:
         """Token ids of each text, truncated to ``max_len`` (fastText encoder: its rows)."""
         if isinstance(self.model, FastTextClassifier):
             return fasttext.split_rows(*fasttext.encode_rows(self, texts))
-        if isinstance(
-            self.model.embedding, SubwordEmbedding
-        ):  # unseen words: their n-gram bags
+        if isinstance(self.model.embedding, SubwordEmbedding):  # unseen words: their n-gram bags
             return subword.encode_texts(self, texts)
         tokenize, encode, n = self.tokenizer.tokenize, self.vocab.encode, self.max_len
         return [encode(tokenize(text)[:n]) for text in texts]
@@ -332,16 +265,12 @@ class TextClassificationPipeline:
         epoch: int = 0,
     ) -> Iterator[Batch]:
         """Padded batches; similar lengths are grouped (shuffled per epoch when ``shuffle``)."""
-        sampler = BucketBatchSampler(
-            [len(x) for x in ids], batch_size, shuffle=shuffle, seed=seed
-        )
+        sampler = BucketBatchSampler([len(x) for x in ids], batch_size, shuffle=shuffle, seed=seed)
         sampler.set_epoch(epoch)
         pad = self.vocab.pad_id if self.vocab.pad_id is not None else 0
         for index in sampler:
             yield pad_batch(
-                [ids[i] for i in index],
-                pad_id=pad,
-                labels=None if labels is None else [labels[i] for i in index],
+                [ids[i] for i in index], pad_id=pad, labels=None if labels is None else [labels[i] for i in index]
             )
 
     # ---------------------------------------------------------------- training and use
@@ -362,35 +291,16 @@ class TextClassificationPipeline:
         Checkpoints record ``run_info`` (what the caller made the run from: options, digests of
         the data files), then this pipeline's config, a digest of its vocabulary and its labels;
         ``resume`` refuses a checkpoint whose record differs, naming the first difference."""
-        if isinstance(
-            self.model, FastTextClassifier
-        ):  # compiled Hogwild SGD, no checkpoints
-            return fasttext.fit_fasttext(
-                self, train, dev, config, progress=progress, sources=sources
-            )
-        train_ids, train_y = (
-            self.encode(ex.text for ex in train),
-            self.label_ids(train, sources[0]),
-        )
+        if isinstance(self.model, FastTextClassifier):  # compiled Hogwild SGD, no checkpoints
+            return fasttext.fit_fasttext(self, train, dev, config, progress=progress, sources=sources)
+        train_ids, train_y = self.encode(ex.text for ex in train), self.label_ids(train, sources[0])
         dev_batches = None
         if dev:
-            dev_ids, dev_y = (
-                self.encode(ex.text for ex in dev),
-                self.label_ids(dev, sources[1]),
-            )
-            dev_batches = list(
-                self.batches(dev_ids, dev_y, max(config.batch_size, 256))
-            )
+            dev_ids, dev_y = self.encode(ex.text for ex in dev), self.label_ids(dev, sources[1])
+            dev_batches = list(self.batches(dev_ids, dev_y, max(config.batch_size, 256)))
 
         def train_batches(epoch: int) -> Iterable[Batch]:
-            return self.batches(
-                train_ids,
-                train_y,
-                config.batch_size,
-                shuffle=True,
-                seed=config.seed,
-                epoch=epoch,
-            )
+            return self.batches(train_ids, train_y, config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
 
         record = {
             **(run_info or {}),
@@ -415,26 +325,15 @@ class TextClassificationPipeline:
         text = json.dumps(self.vocab.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def evaluate(
-        self,
-        examples: Sequence[Example],
-        *,
-        source: str = "data",
-        batch_size: int = 256,
-    ) -> EvalResult:
+    def evaluate(self, examples: Sequence[Example], *, source: str = "data", batch_size: int = 256) -> EvalResult:
         """Loss, accuracy, macro-F1 and confusion matrix on labelled examples."""
         if not examples:
             raise DataError(f"{source}: no examples to evaluate")
-        ids, y = (
-            self.encode(ex.text for ex in examples),
-            self.label_ids(examples, source),
-        )
+        ids, y = self.encode(ex.text for ex in examples), self.label_ids(examples, source)
         return evaluate(self.model, self.batches(ids, y, batch_size))
 
     @torch.no_grad()
-    def predict_proba(
-        self, texts: Sequence[str], *, batch_size: int = 256
-    ) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities, shape (N, C), rows in the order of ``texts``."""
         self.model.eval()
         ids = self.encode(texts)
@@ -446,20 +345,13 @@ class TextClassificationPipeline:
             out[start : start + batch_size] = torch.softmax(logits, dim=-1).numpy()
         return out
 
-    def predict(
-        self, texts: Sequence[str], *, batch_size: int = 256
-    ) -> list[tuple[str, float]]:
+    def predict(self, texts: Sequence[str], *, batch_size: int = 256) -> list[tuple[str, float]]:
         """The most probable label of each text with its probability."""
         probs = self.predict_proba(texts, batch_size=batch_size)
-        return [
-            (self.labels[int(i)], float(p[i]))
-            for p, i in zip(probs, probs.argmax(axis=1))
-        ]
+        return [(self.labels[int(i)], float(p[i])) for p, i in zip(probs, probs.argmax(axis=1))]
 
     # ---------------------------------------------------------------- files
-    def save(
-        self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None
-    ) -> Path:
+    def save(self, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
         """Write the pipeline to ``directory`` (created if needed) as one unit: config.json goes
         first and comes back last, recording the size and hash of the weights and the vocabulary
         (each file is written atomically; other files in the folder are left alone)."""
@@ -474,9 +366,7 @@ class TextClassificationPipeline:
             "max_len": self.max_len,
             **(extra or {}),
         }
-        side = text_tokenizer.save(
-            self.tokenizer, out
-        )  # tokenizer.json, a word list: in the unit
+        side = text_tokenizer.save(self.tokenizer, out)  # tokenizer.json, a word list: in the unit
         return finish_unit(out, config, UNIT + side)
 
     @classmethod
@@ -487,9 +377,7 @@ class TextClassificationPipeline:
 
         folder = Path(directory)
         if not folder.is_dir():
-            raise ModelError(
-                f"{folder}: not a model directory (expected config.json, vocab.json, model.safetensors)"
-            )
+            raise ModelError(f"{folder}: not a model directory (expected config.json, vocab.json, model.safetensors)")
         for name in ("config.json", *UNIT):
             if not (folder / name).is_file():
                 raise ModelError(
@@ -500,9 +388,7 @@ class TextClassificationPipeline:
         side = text_tokenizer.side_files(config["tokenizer"], folder / "config.json")
         for name in side:
             if not (folder / name).is_file():
-                raise ModelError(
-                    f"{folder}: {name} is missing; config.json's tokenizer reads it"
-                )
+                raise ModelError(f"{folder}: {name} is missing; config.json's tokenizer reads it")
         check_files(folder, config, UNIT + side)
         vocab = Vocab.load(folder / "vocab.json")
         try:
@@ -511,10 +397,7 @@ class TextClassificationPipeline:
         except ConfigError as exc:
             raise ModelError(f"{folder / 'config.json'}: {exc}") from exc
         check_labels(config, model_config.num_classes, folder / "config.json")
-        if (
-            vocab.num_embeddings + fasttext.extra_rows(model_config.encoder)
-            != model_config.num_embeddings
-        ):
+        if vocab.num_embeddings + fasttext.extra_rows(model_config.encoder) != model_config.num_embeddings:
             raise ModelError(
                 f"{folder}: vocab.json has {vocab.num_embeddings} rows but config.json expects "
                 f"{model_config.num_embeddings}: the vocabulary and the model do not belong together"
@@ -522,11 +405,7 @@ class TextClassificationPipeline:
         try:
             state = load_file(str(folder / "model.safetensors"))
         except (SafetensorError, OSError) as exc:
-            raise ModelError(
-                f"{folder / 'model.safetensors'}: unreadable weights ({exc})"
-            ) from exc
-        model = build_for_state(
-            lambda: build_classifier(model_config, words=vocab), state, folder
-        )
+            raise ModelError(f"{folder / 'model.safetensors'}: unreadable weights ({exc})") from exc
+        model = build_for_state(lambda: build_classifier(model_config, words=vocab), state, folder)
         model.eval()
         return cls(tokenizer, vocab, config["labels"], model, max_len=config["max_len"])
