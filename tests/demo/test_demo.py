@@ -138,6 +138,14 @@ def test_demo_writes_the_run_folder(demo_run):
         config = json.loads((out / "models" / name / "config.json").read_text())
         assert config["labels"] == ["negative", "neutral", "positive"]
     assert not list(out.rglob("*.tmp*"))  # atomic writes left no temporary files
+    # the social tokenizer, its hashtag word list in each model folder, coverage before and after
+    assert report["tokenizer"]["config"]["name"] == "social"
+    assert set(report["tokenizer"]["coverage"]) == {"before", "after"}
+    assert "GloVe coverage of the training split" in md
+    for name, _, _ in VARIANTS:
+        assert (out / "models" / name / "hashtag_words.txt").stat().st_size > 100_000
+    tuned = TextClassificationPipeline.load(out / "models" / "glove-finetuned")
+    assert tuned.tokenizer.tokenize("#GoodMorning http://t.co/x") == ["#goodmorning", "good", "morning", "<url>"]
 
 
 @pytest.mark.slow  # the module's demo run trains three models

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", metavar="DIR", default=None, help="run folder (default: runs/demo-YYYYmmdd-HHMMSS)")
     p.add_argument("--encoder", choices=ENCODER_KINDS, default="cnn")
+    p.add_argument(
+        "--tokenizer",
+        choices=("social", "word"),
+        default="social",
+        help="social: URLs, @mentions, #hashtags (and their words), emoticons and emoji whole; word: the plain "
+        "word tokenizer (the report compares GloVe's coverage with both)",
+    )
     p.add_argument("--epochs", type=int, default=6, help="at most this many epochs per run (early stopping)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int, default=None, help="use a random sample of N tweets (a quick look)")
@@ -45,14 +52,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from embedlayer._io import claim_output
     from embedlayer.cli.progress import TrainProgress
-    from embedlayer.demo.report import neighbours_text, results_table
+    from embedlayer.demo.report import coverage_table, neighbours_text, results_table
     from embedlayer.demo.run import DemoConfig, run_demo
 
     set_threads(args.threads)
     check_counts(args, {"--epochs": 1, "--batch-size": 1, "--limit": 30})  # 30: enough tweets to split three ways
     out = Path(args.out) if args.out else Path("runs") / time.strftime("demo-%Y%m%d-%H%M%S")
     config = DemoConfig(
-        out=out, encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=args.seed
+        out=out,
+        encoder=args.encoder,
+        tokenizer=args.tokenizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        seed=args.seed,
     )
     log = (lambda message: None) if args.quiet else note
     with claim_output(out, kind="dir", force=args.force):
@@ -64,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print()
     print(results_table(report))
+    print()
+    print("GloVe coverage of the training split's tokens, word tokenizer (before) -> social tokenizer (after):")
+    print(coverage_table(report))
     print()
     print("Nearest neighbours among frequent training words (cosine), GloVe before -> after fine-tuning:")
     print(neighbours_text(report["neighbours"]))

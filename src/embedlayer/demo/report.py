@@ -28,6 +28,23 @@ def results_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def coverage_table(report: dict[str, Any]) -> str:
+    """GloVe's coverage of the training split with the word tokenizer (before) and the demo's (after)."""
+    lines = [
+        "| tokenizer | types | GloVe covers | tokens | GloVe covers | URLs, @mentions, #hashtags | "
+        "GloVe covers of the others (types, tokens) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for side in ("before", "after"):
+        cov = report["tokenizer"]["coverage"][side]
+        lines.append(
+            f"| {side}: {cov['tokenizer']} | {cov['types']:,} | {cov['type_coverage']:.1%} | {cov['tokens']:,} "
+            f"| {cov['token_coverage']:.1%} | {cov['whole_types']:,} types, {cov['whole_tokens']:,} tokens "
+            f"| {cov['other_type_coverage']:.1%}, {cov['other_token_coverage']:.1%} |"
+        )
+    return "\n".join(lines)
+
+
 def neighbours_text(neighbours: dict[str, Any]) -> str:
     """One line per word and side: ``good  before: nice .83, great .81, ...``."""
     lines = []
@@ -53,6 +70,13 @@ def write_report(out: Path, report: dict[str, Any]) -> None:
         f"Encoder: {report['config']['encoder']}. Early stopping on dev accuracy; scores on the test split.",
         "",
         results_table(report),
+        "",
+        "## Tokenizer: GloVe coverage of the training split, word tokenizer (before) and social tokenizer (after)",
+        "",
+        "URLs, @mentions and #hashtags are kept whole by the social tokenizer (URLs as `<url>`); no word "
+        "table has them, so they count as uncovered; a hashtag's words follow it as tokens of their own.",
+        "",
+        coverage_table(report),
         "",
         "## Nearest neighbours (cosine) among frequent training words, GloVe before and after fine-tuning",
         "",

@@ -4,6 +4,11 @@ The same encoder is trained on the same split of real tweets with the embedding 
 (1) at random, (2) from GloVe and frozen, (3) from GloVe and fine-tuned. The run folder gets the
 three models, a report (markdown + JSON), the learning curves as a PNG, and the nearest neighbours
 of a few sentiment words in GloVe before and after fine-tuning.
+
+Tweets are split by the ``social`` tokenizer (URLs, @mentions, #hashtags, emoticons and emoji whole,
+hashtags also split into GloVe words, elongations cut, clitics split GloVe's way; see
+``embedlayer.demo.coverage``); the report gives GloVe's coverage of the training split's types and
+tokens with the ``word`` tokenizer (before) and with it (after).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from embedlayer.demo.coverage import coverage_before_after, demo_tokenizer
 from embedlayer.demo.data import load_glove, tweets_path
 from embedlayer.demo.report import write_report
 from embedlayer.errors import ConfigError
 from embedlayer.models import EncoderConfig
 from embedlayer.models.config import EncoderKind
 from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
-from embedlayer.text import DecodeReport, Example, read_examples
+from embedlayer.text import DecodeReport, Example, Tokenizer, WordTokenizer, read_examples
 from embedlayer.train import TrainConfig
 from embedlayer.vectors import Vectors
 from embedlayer.viz.curves import neighbours_table
@@ -40,6 +46,7 @@ class DemoConfig:
 
     out: Path  # run folder (created)
     encoder: EncoderKind = "cnn"  # bag | cnn | rnn | transformer — the same for all three runs
+    tokenizer: str = "social"  # social (hashtag words from the vectors_vocab first GloVe words) | word
     epochs: int = 6  # at most; early stopping on dev accuracy with `patience`
     patience: int = 2
     batch_size: int = 64
@@ -57,6 +64,8 @@ class DemoConfig:
     def __post_init__(self) -> None:
         if self.encoder not in ("bag", "cnn", "rnn", "transformer"):
             raise ConfigError(f"encoder {self.encoder!r}: expected bag, cnn, rnn or transformer")
+        if self.tokenizer not in ("social", "word"):
+            raise ConfigError(f"tokenizer {self.tokenizer!r}: expected social or word")
         if (
             not 0 < self.dev_fraction < 1
             or not 0 < self.test_fraction < 1
@@ -126,11 +135,22 @@ def run_demo(
     t0 = time.perf_counter()
     glove = load_glove()
     log(f"GloVe 6B 50d: {len(glove)} words × {glove.vector_size} loaded in {time.perf_counter() - t0:.1f}s")
+    tokenizer: Tokenizer = (
+        demo_tokenizer(glove, config.vectors_vocab) if config.tokenizer == "social" else WordTokenizer()
+    )
+    coverage = coverage_before_after(tokenizer, [ex.text for ex in train], glove)
+    for side, cov in coverage.items():
+        log(
+            f"GloVe coverage of the training split, {side} ({cov['tokenizer']} tokenizer): "
+            f"{cov['type_coverage']:.1%} of {cov['types']} types, {cov['token_coverage']:.1%} of {cov['tokens']} tokens"
+        )
 
     results: list[VariantResult] = []
     pipelines: dict[str, TextClassificationPipeline] = {}
     for name, use_glove, freeze in VARIANTS:
-        pipeline, result = _train_variant(name, use_glove, freeze, glove, train, dev, test, config, log, progress)
+        pipeline, result = _train_variant(
+            name, use_glove, freeze, glove, tokenizer, (train, dev, test), config, log, progress
+        )
         pipelines[name], results = pipeline, [*results, result]
         pipeline.save(config.out / "models" / name)
 
@@ -146,6 +166,7 @@ def run_demo(
             "non_utf8_bytes_replaced": decode.bytes_replaced,
         },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "tokenizer": {"config": tokenizer.config(), "coverage": coverage},
         "results": [asdict(r) for r in results],
         "neighbours": neighbours,
         "seconds": round(time.perf_counter() - started, 1),
@@ -159,9 +180,8 @@ def _train_variant(
     use_glove: bool,
     freeze: bool,
     glove: Vectors,
-    train: list[Example],
-    dev: list[Example],
-    test: list[Example],
+    tokenizer: Tokenizer,
+    splits: tuple[list[Example], list[Example], list[Example]],
     config: DemoConfig,
     log: Callable[[str], None],
     progress: Callable[[str], Callable[[Any], None]] | None,
@@ -174,7 +194,10 @@ def _train_variant(
         embedding_dropout=config.embedding_dropout,
         vectors_vocab=config.vectors_vocab,
     )
-    pipeline = TextClassificationPipeline.build(train, pipeline_config, vectors=glove if use_glove else None)
+    train, dev, test = splits
+    pipeline = TextClassificationPipeline.build(
+        train, pipeline_config, vectors=glove if use_glove else None, tokenizer=tokenizer
+    )
     if pipeline.coverage is not None:
         log(f"[{name}] GloVe coverage of the vocabulary: {pipeline.coverage.summary()}")
     train_config = TrainConfig(
