@@ -146,9 +146,12 @@ def save_sharded(
         )
     agree(group, error)
     every = _gather_objects(group, {"tables": tables, "scalars": scalars})
-    if rank == 0:
-        _write_meta(folder, every, world, optimizer)
-    agree(group, None)  # a barrier: the checkpoint is whole on every rank's return
+    try:
+        if rank == 0:
+            _write_meta(folder, every, world, optimizer)
+    except (OSError, ConfigError) as exc:
+        error = exc if isinstance(exc, ConfigError) else ConfigError(f"{folder / META}: cannot be written ({exc})")
+    agree(group, error)  # also a barrier: the checkpoint is whole on every rank's return
     return folder
 
 

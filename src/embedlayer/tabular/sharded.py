@@ -131,8 +131,10 @@ def _all_reduce(group: Any, tensor: Tensor) -> Tensor:
     if group.world_size > 1:
         import torch.distributed as dist
 
+        moved = tensor.to(group.device)  # NCCL: through the GPU and back
         try:
-            dist.all_reduce(tensor, group=group.process_group)
+            dist.all_reduce(moved, group=group.process_group)
+            tensor.copy_(moved)
         except RuntimeError as exc:
             raise DistributedError(
                 f"rank {group.rank} of {group.world_size}: all_reduce of the dense gradients failed: "
