@@ -8,7 +8,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from embedlayer.cli.classify_config import FLAGS, MAY_CHANGE, check_options, configs
+from embedlayer.cli.classify_columns import COLUMNS_KEY, columns_record, resolve_columns, trained_columns_hint
+from embedlayer.cli.classify_config import (
+    DEFAULT_EMBEDDING_DROPOUT,
+    DEFAULT_EPOCHS,
+    DEFAULT_VECTORS_VOCAB,
+    EMBEDDING_LR_FACTOR,
+    FLAGS,
+    MAY_CHANGE,
+    RNN_DEFAULTS,
+    check_options,
+    configs,
+)
 from embedlayer.cli.classify_fasttext import add_fasttext_args, apply_encoder_defaults
 from embedlayer.cli.classify_subwords import add_subword_args, with_vectors
 from embedlayer.cli.common import (
@@ -113,10 +124,11 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--vectors-vocab",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
         help="also add the N most frequent words of --vectors to the vocabulary, so words unseen in "
-        "training keep their pretrained vector at prediction time (0: training words only)",
+        "training keep their pretrained vector at prediction time (0: training words only; "
+        f"default: {DEFAULT_VECTORS_VOCAB} with --vectors)",
     )
     g.add_argument(
         "--missing",
@@ -139,22 +151,43 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         default=None,
         help="pooling over time: bag mean or max (default mean), rnn last, max or mean (default max)",
     )
-    g.add_argument("--hidden", type=int, default=128, help="rnn hidden size per direction")
+    g.add_argument(
+        "--hidden", type=int, default=None, help=f"rnn hidden size per direction (default {RNN_DEFAULTS['hidden']})"
+    )
     g.add_argument("--rnn-cell", choices=RNN_CELLS, default="lstm")
-    g.add_argument("--layers", type=int, default=None, help="rnn or transformer layers")
+    g.add_argument(
+        "--layers",
+        type=int,
+        default=None,
+        help=f"rnn or transformer layers (default: rnn {RNN_DEFAULTS['layers']}, transformer 2)",
+    )
     g.add_argument("--heads", type=int, default=None, help="transformer attention heads")
     add_fasttext_args(g)
     g.add_argument("--cnn-widths", default="3,4,5", help="comma-separated filter widths")
     g.add_argument("--cnn-channels", type=int, default=100, help="filters per width")
     g.add_argument("--dropout", type=float, default=0.5, help="dropout before the output layer")
     g.add_argument(
-        "--embedding-dropout", type=float, default=None, help="dropout on the token vectors (default: --dropout)"
+        "--embedding-dropout",
+        type=float,
+        default=None,
+        help=f"dropout on the token vectors (default {DEFAULT_EMBEDDING_DROPOUT})",
     )
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=10)
+    g.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"passes over --train (default: rnn {RNN_DEFAULTS['epochs']}, other encoders {DEFAULT_EPOCHS})",
+    )
     g.add_argument("--batch-size", type=int, default=None, help="texts per step (default 64; fasttext 1)")
     g.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3; fasttext 0.5, SGD)")
-    g.add_argument("--embedding-lr", type=float, default=None, help="learning rate of the embedding (default: --lr)")
+    g.add_argument(
+        "--embedding-lr",
+        type=float,
+        default=None,
+        help=f"learning rate of the embedding (default: {EMBEDDING_LR_FACTOR:g} x --lr with Adam, SparseAdam or "
+        "--sparse-optimizer adam; --lr with the other --sparse-optimizer choices)",
+    )
     g.add_argument("--optimizer", choices=DENSE_OPTIMIZERS, default="adam")
     g.add_argument("--weight-decay", type=float, default=0.0, help="for dense parameters only")
     g.add_argument(
@@ -272,7 +305,8 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
         summary["coverage"] = pipeline.coverage.to_dict()
     if dev:
         summary["dev"] = pipeline.evaluate(dev, source=args.dev).to_dict()
-    pipeline.save(out, extra={"training": {k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")}})
+    training = {k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")}
+    pipeline.save(out, extra={"training": training, COLUMNS_KEY: columns_record(args)})
     if args.json:
         print_json(summary)
     else:
@@ -292,7 +326,7 @@ def _register_evaluate(cmds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled data (tsv, csv, jsonl)")
-    add_data_args(p)
+    add_data_args(p, from_model=True)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_evaluate)
@@ -303,7 +337,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     set_threads(args.threads)
     pipeline = TextClassificationPipeline.load(args.model)
-    examples = load_examples(args.data, args)
+    with trained_columns_hint(resolve_columns(args), args.model):
+        examples = load_examples(args.data, args)
     result = pipeline.evaluate(examples, source=args.data)
     report = {
         "model": args.model,
@@ -338,7 +373,7 @@ def _register_predict(cmds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, metavar="DIR", help="folder written by `classify train`")
     p.add_argument("input", nargs="?", default="-", metavar="FILE|-", help="texts to classify (default: stdin)")
-    add_data_args(p, label=False)
+    add_data_args(p, label=False, from_model=True)
     p.add_argument("--all", action="store_true", help="print the probability of every label")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object with every prediction")
@@ -355,7 +390,8 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.input == "-":
         texts = _stdin_texts(strict=args.strict_encoding)
     else:
-        texts = [ex.text for ex in load_examples(args.input, args, label=False)]
+        with trained_columns_hint(resolve_columns(args, label=False), args.model):
+            texts = [ex.text for ex in load_examples(args.input, args, label=False)]
     if not texts:
         source = "<stdin>" if args.input == "-" else args.input
         raise DataError(f"{source}: no texts to classify (expected one or more lines of text)")

@@ -126,22 +126,24 @@ def column(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
 
-def add_data_args(parser: argparse.ArgumentParser, *, label: bool = True) -> None:
-    """--text-col, --label-col, --format, --header/--no-header, --strict-encoding."""
+def add_data_args(parser: argparse.ArgumentParser, *, label: bool = True, from_model: bool = False) -> None:
+    """--text-col, --label-col, --format, --header/--no-header, --strict-encoding. ``from_model``: the
+    columns default to None, for the command to fill in with those its --model was trained with."""
+    fallback = "the column the --model was trained with, else {}" if from_model else "{}"
     parser.add_argument(
         "--text-col",
         type=column,
-        default="text",
+        default=None if from_model else "text",
         metavar="C",
-        help="column (name or 0-based index) or JSON key holding the text (default: text)",
+        help=f"column (name or 0-based index) or JSON key holding the text (default: {fallback.format('text')})",
     )
     if label:
         parser.add_argument(
             "--label-col",
             type=column,
-            default="label",
+            default=None if from_model else "label",
             metavar="C",
-            help="column (name or 0-based index) or JSON key holding the label (default: label)",
+            help=f"column (name or 0-based index) or JSON key holding the label (default: {fallback.format('label')})",
         )
     parser.add_argument(
         "--format",
