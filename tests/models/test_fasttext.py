@@ -33,9 +33,13 @@ def fnv_signed(token: str) -> int:
     return h
 
 
-def fasttext_line(tokens, nwords, buckets, n):
-    """Rows of Dictionary::getLine + addWordNgrams (no char n-grams), in Python integers."""
+def fasttext_line(tokens, nwords, buckets, n, eos=False):
+    """Rows of Dictionary::getLine + addWordNgrams (no char n-grams), in Python integers; with
+    ``eos`` the line ends with "</s>", whose row (absent from STOI) is the bucket of its hash."""
     rows = [STOI[t] for t in tokens if t in STOI and STOI[t] >= 2]
+    if eos:
+        tokens = [*tokens, "</s>"]
+        rows.append(nwords + fnv_signed("</s>") % buckets)
     hashes = [fnv_signed(t) for t in tokens]
     hashes = [h - (1 << 32) if h >= (1 << 31) else h for h in hashes]  # std::vector<int32_t>
     for i in range(len(hashes)):
@@ -52,9 +56,10 @@ def rows_of(tokens_list, scheme):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_word_ngram_rows_follow_fasttexts_formula(n):
-    scheme = RowScheme(nwords=len(WORDS), buckets=1009, word_ngrams=n)
-    assert rows_of(TEXTS, scheme) == [fasttext_line(t, len(WORDS), 1009, n) for t in TEXTS]
+@pytest.mark.parametrize("eos", [False, True])
+def test_word_ngram_rows_follow_fasttexts_formula(n, eos):
+    scheme = RowScheme(nwords=len(WORDS), buckets=1009, word_ngrams=n, eos=eos)
+    assert rows_of(TEXTS, scheme) == [fasttext_line(t, len(WORDS), 1009, n, eos) for t in TEXTS]
 
 
 def test_char_ngram_rows_come_after_each_word_and_max_len_cuts_first():
@@ -97,7 +102,7 @@ def test_output_is_the_head_of_the_mean_of_the_rows():
     weight, head_w, head_b = (t.detach().clone() for t in (model.embedding.weight, model.head.weight, model.head.bias))
     expected = []
     for tokens in TEXTS:
-        rows = fasttext_line(tokens, len(WORDS), 50, 2)
+        rows = fasttext_line(tokens, len(WORDS), 50, 2, eos=True)
         mean = weight[rows].mean(0) if rows else torch.zeros(weight.shape[1])
         expected.append(head_w @ mean + head_b)
     expected_t = torch.stack(expected)
@@ -175,8 +180,8 @@ def test_rows_are_fasttexts_own(tmp_path):
     path.write_text("".join(f"__label__{i % 2} {' '.join(t)} très\n" for i, t in enumerate(TEXTS * 3)))
     ft = fasttext.train_supervised(str(path), dim=5, epoch=1, wordNgrams=2, bucket=101, minCount=1, verbose=0)
     stoi = {w: ft.get_word_id(w) for w in ft.words}
-    scheme = RowScheme(nwords=len(ft.words), buckets=101, word_ngrams=2)
+    scheme = RowScheme(nwords=len(ft.words), buckets=101, word_ngrams=2, eos=True)
     matrix = ft.get_input_matrix()
     for text in ("the film is good", "très bien unseen film", "bad"):
-        ids, _ = build_rows([[*text.split(), "</s>"]], stoi, scheme)
+        ids, _ = build_rows([text.split()], stoi, scheme)
         np.testing.assert_allclose(matrix[ids].mean(axis=0), ft.get_sentence_vector(text), rtol=1e-5, atol=1e-6)

@@ -115,11 +115,12 @@ class EncoderConfig:
     # fastText only (kind "fasttext": the mean of word, word n-gram and char n-gram rows, then the
     # head; see embedlayer.models.fasttext): word n-grams up to this length (2: bigrams, 1: words
     # only), hash buckets after the word rows shared by word and char n-grams, and char n-grams
-    # ft_minn..ft_maxn (ft_maxn 0: none).
+    # ft_minn..ft_maxn (ft_maxn 0: none); ft_eos: every text ends with fastText's "</s>" token.
     ft_word_ngrams: int = 2
     ft_buckets: int = 2_000_000
     ft_minn: int = 0
     ft_maxn: int = 0
+    ft_eos: bool = True
     # Dropout *inside* the encoder: between stacked RNN layers (only when rnn_layers > 1) and in
     # the transformer blocks. Bag and CNN have no internal dropout; the classifier adds its own
     # dropout before and after the encoder (ClassifierConfig.dropout).
@@ -156,6 +157,7 @@ class EncoderConfig:
         _check_int(own, "ft_buckets", self.ft_buckets, 0)
         _check_int(own, "ft_minn", self.ft_minn, 0)
         _check_int(own, "ft_maxn", self.ft_maxn, 0)
+        _check_bool(own, "ft_eos", self.ft_eos)
         if self.ft_maxn and not 1 <= self.ft_minn <= self.ft_maxn:
             raise _fail(own, "ft_minn", self.ft_minn, f"an integer in [1, ft_maxn={self.ft_maxn}]")
         if self.kind == "fasttext" and self.ft_buckets == 0 and (self.ft_word_ngrams > 1 or self.ft_maxn):

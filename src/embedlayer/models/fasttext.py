@@ -57,6 +57,7 @@ class FastTextClassifier(nn.Module):
             word_ngrams=enc.ft_word_ngrams,
             minn=enc.ft_minn,
             maxn=enc.ft_maxn,
+            eos=enc.ft_eos,
         )
         rows, dim = config.num_embeddings, config.embedding_dim
         weight = _lazy_zeros(rows, dim)

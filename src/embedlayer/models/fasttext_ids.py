@@ -31,22 +31,27 @@ from embedlayer._jit import njit_cached
 from embedlayer.errors import ConfigError
 from embedlayer.subwords import hash_many, ngram_bytes
 
-__all__ = ["NGRAM_PRIME", "RowScheme", "build_rows", "gc_paused", "sign_extended_hashes"]
+__all__ = ["EOS", "NGRAM_PRIME", "RowScheme", "build_rows", "gc_paused", "sign_extended_hashes"]
 
 #: fastText's multiplier in ``Dictionary::addWordNgrams``.
 NGRAM_PRIME = 116049371
+#: fastText's end-of-line token (``Dictionary::EOS``).
+EOS = "</s>"
 
 
 @dataclass(frozen=True)
 class RowScheme:
     """Which rows a text uses: ``nwords`` word rows, then ``buckets`` hashed rows shared by word
-    n-grams (2..``word_ngrams``; 1 means words only) and char n-grams (``minn``..``maxn``; 0 off)."""
+    n-grams (2..``word_ngrams``; 1 means words only) and char n-grams (``minn``..``maxn``; 0 off).
+    ``eos``: every text ends with fastText's end-of-line token ``</s>`` (a row of its own, and the
+    last word n-grams); its row is the vocabulary's when it has one, else the bucket of its hash."""
 
     nwords: int
     buckets: int
     word_ngrams: int = 2
     minn: int = 0
     maxn: int = 0
+    eos: bool = False
 
     def __post_init__(self) -> None:
         for name, least in (("nwords", 1), ("buckets", 0), ("word_ngrams", 1), ("minn", 0), ("maxn", 0)):
@@ -55,6 +60,8 @@ class RowScheme:
                 raise ConfigError(f"RowScheme.{name}: expected an integer >= {least}, got {value!r}")
         if self.maxn and not 1 <= self.minn <= self.maxn:
             raise ConfigError(f"RowScheme: char n-grams {self.minn}-{self.maxn}: expected 1 <= min <= max")
+        if not isinstance(self.eos, bool):
+            raise ConfigError(f"RowScheme.eos: expected True or False, got {self.eos!r}")
         if self.buckets == 0 and (self.word_ngrams > 1 or self.maxn):
             raise ConfigError("RowScheme.buckets: expected >= 1 with word or char n-grams, got 0")
 
@@ -72,17 +79,20 @@ def sign_extended_hashes(tokens: Sequence[str]) -> np.ndarray:
 
 
 @njit_cached(nogil=True)
-def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords, buckets, offsets, out, fill):
+def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords, buckets, eos, offsets, out, fill):
     """One pass over texts: count (``fill`` False: ``offsets[t + 1]`` = rows of text t) or write
     the rows into ``out`` at ``offsets`` (``fill`` True). types (T,) int64 token type per token,
-    bounds (N + 1,) int64 text bounds in ``types``; wid/hashes/sub_off per type."""
+    bounds (N + 1,) int64 text bounds in ``types``; wid/hashes/sub_off per type; ``eos`` the type
+    every text ends with (-1: none)."""
     nb = np.uint64(buckets)
     prime = np.uint64(NGRAM_PRIME)
+    extra = 1 if eos >= 0 else 0
     for t in range(bounds.shape[0] - 1):
         lo, hi = bounds[t], bounds[t + 1]
+        end = hi + extra
         k = offsets[t] if fill else 0
-        for i in range(lo, hi):
-            ty = types[i]
+        for i in range(lo, end):
+            ty = types[i] if i < hi else eos
             if wid[ty] >= 0:
                 if fill:
                     out[k] = wid[ty]
@@ -91,10 +101,10 @@ def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords,
                 if fill:
                     out[k] = sub_ids[s]
                 k += 1
-        for i in range(lo, hi):
-            h = hashes[types[i]]
-            for j in range(i + 1, min(hi, i + word_ngrams)):
-                h = h * prime + hashes[types[j]]
+        for i in range(lo, end):
+            h = hashes[types[i] if i < hi else eos]
+            for j in range(i + 1, min(end, i + word_ngrams)):
+                h = h * prime + hashes[types[j] if j < hi else eos]
                 if fill:
                     out[k] = nwords + np.int64(h % nb)
                 k += 1
@@ -130,11 +140,14 @@ def _type_table(token_lists: Sequence[Sequence[str]], max_len: int | None) -> tu
     return types, bounds, list(index)
 
 
-def _char_rows(tokens: list[str], scheme: RowScheme) -> tuple[np.ndarray, np.ndarray]:
-    """CSR (offsets (K + 1,), rows) of the char n-gram rows of each distinct token."""
+def _char_rows(tokens: list[str], scheme: RowScheme, eos: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (offsets (K + 1,), rows) of the char n-gram rows of each distinct token (none for the
+    end-of-line type ``eos``, as in fastText)."""
     if not scheme.maxn:
         return np.zeros(len(tokens) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     grams = [ngram_bytes(t.encode("utf-8", "surrogatepass"), scheme.minn, scheme.maxn) for t in tokens]
+    if eos >= 0:
+        grams[eos] = []
     flat = hash_many([g for gs in grams for g in gs])
     rows = scheme.nwords + (flat % np.uint32(scheme.buckets)).astype(np.int64)
     offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
@@ -157,16 +170,23 @@ def build_rows(
     to their first ``max_len`` tokens before anything else (None: whole).
     """
     types, bounds, tokens = _type_table(token_lists, max_len)
+    eos = -1
+    if scheme.eos:
+        eos = tokens.index(EOS) if EOS in tokens else len(tokens)
+        tokens += [] if eos < len(tokens) else [EOS]
     wid = np.fromiter((stoi.get(t, -1) for t in tokens), dtype=np.int64, count=len(tokens))
     if skip:
         wid[np.isin(wid, np.fromiter(skip, dtype=np.int64))] = -1
     if wid.size and int(wid.max()) >= scheme.nwords:
         raise ConfigError(f"build_rows: a word row {int(wid.max())} is beyond nwords={scheme.nwords}")
+    if eos >= 0 and wid[eos] < 0 and scheme.buckets:  # no row in the vocabulary: the bucket of its hash
+        wid[eos] = scheme.nwords + int(hash_many([EOS.encode()])[0]) % scheme.buckets
     hashes = sign_extended_hashes(tokens) if scheme.word_ngrams > 1 else np.zeros(len(tokens), dtype=np.uint64)
-    sub_off, sub_ids = _char_rows(tokens, scheme)
+    sub_off, sub_ids = _char_rows(tokens, scheme, eos)
     offsets = np.zeros(len(bounds), dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
-    common = (types, bounds, wid, hashes, sub_off, sub_ids, scheme.word_ngrams, scheme.nwords, max(scheme.buckets, 1))
+    nwords, buckets = scheme.nwords, max(scheme.buckets, 1)
+    common = (types, bounds, wid, hashes, sub_off, sub_ids, scheme.word_ngrams, nwords, buckets, eos)
     _assemble(*common, offsets, empty, False)
     np.cumsum(offsets, out=offsets)
     ids = np.empty(int(offsets[-1]), dtype=np.int64)
