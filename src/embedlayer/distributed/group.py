@@ -8,7 +8,9 @@ hang (gloo honours the process-group timeout in every collective; a peer that ex
 connections and the others fail at once).
 
 Under NCCL the tensors of a collective are moved to the group's device (``cuda:LOCAL_RANK``) and
-back; everything else is the same code as under gloo.
+back; everything else is the same code as under gloo. NCCL reports a failed peer asynchronously:
+its watchdog aborts the waiting process after the timeout (``TORCH_NCCL_ASYNC_ERROR_HANDLING``,
+on by default) rather than raising, so there the error is the watchdog's, in the process's log.
 """
 
 from __future__ import annotations
