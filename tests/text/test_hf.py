@@ -4,6 +4,7 @@ tokenizer.json files (built here with the tokenizers library itself), and the ba
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,11 @@ def test_bad_files_and_sizes(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.json").write_bytes(train_tokenizer("bpe", TEXTS, 280).serialized.encode())
     with pytest.raises(ConfigError, match="does not match the sha256"):
         tokenizer_from_config(tok.config(), tmp_path)
+
+
+def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # import tokenizers -> ImportError
+    with pytest.raises(
+        ConfigError, match=r"need the Hugging Face `tokenizers` package: pip install 'embedlayer\[tokenizers\]'"
+    ):
+        train_tokenizer("bpe", TEXTS, 300)
