@@ -89,3 +89,34 @@ def test_shard_tables_refuses_resume(capsys, ratings: Path, tmp_path: Path) -> N
     assert "--resume with --shard-tables" in capsys.readouterr().err
     assert main([*argv, "--dist-timeout", "0"]) == 2
     assert "--dist-timeout 0.0: expected a positive number of seconds" in capsys.readouterr().err
+
+
+def _texts(path: Path) -> Path:
+    rng = torch.Generator().manual_seed(0)
+    pos, neg, rest = ["good", "great", "fine"], ["bad", "awful", "poor"], ["film", "movie", "plot", "actor"]
+    lines = ["text\tlabel"]
+    for i in range(120):
+        cue = (pos if i % 2 else neg)[int(torch.randint(3, (1,), generator=rng))]
+        words = [rest[int(j)] for j in torch.randint(4, (3,), generator=rng)]
+        lines.append(f"{' '.join([*words[:2], cue, words[2]])}\t{'pos' if i % 2 else 'neg'}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_classify_one_process_equals_the_plain_run(capsys, tmp_path: Path) -> None:
+    data = _texts(tmp_path / "t.tsv")
+    argv = ["classify", "train", "--train", str(data), "--dev", str(data), "--encoder", "cnn", "--epochs", "2"]
+    argv += ["--sparse-optimizer", "adam", "--json", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--out", str(tmp_path / "sharded"), "--shard-tables"]) == 0
+    sharded = json.loads(capsys.readouterr().out)
+    assert sharded["history"] == plain["history"] and sharded["dev"] == plain["dev"]
+    a, b = _tables(tmp_path / "plain"), _tables(tmp_path / "sharded")
+    assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)
+    assert main(["classify", "evaluate", "--model", str(tmp_path / "sharded"), "--data", str(data), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == plain["dev"]["accuracy"]
+    fasttext = [*argv[:6], "--encoder", "fasttext", "--out", str(tmp_path / "ft"), "--shard-tables"]
+    assert main(fasttext) == 2
+    assert "--shard-tables with --encoder fasttext" in capsys.readouterr().err

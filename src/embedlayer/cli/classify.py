@@ -38,6 +38,7 @@ from embedlayer.cli.common import (
     run_record,
     set_threads,
 )
+from embedlayer.cli.sharded import add_shard_args, fit_text_sharded, lead, shard_session
 from embedlayer.errors import ConfigError, DataError
 from embedlayer.layers.options import MISSING_POLICIES
 from embedlayer.models.config import ENCODER_KINDS, RNN_CELLS, RNN_POOLINGS
@@ -177,7 +178,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
         "--epochs",
         type=int,
         default=None,
-        help=f"passes over --train (default: rnn {RNN_DEFAULTS['epochs']}, other encoders {DEFAULT_EPOCHS})",
+        help=f"passes over --train (default: rnn {RNN_DEFAULTS['epochs']}, fasttext 5, others {DEFAULT_EPOCHS})",
     )
     g.add_argument("--batch-size", type=int, default=None, help="texts per step (default 64; fasttext 1)")
     g.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3; fasttext 0.5, SGD)")
@@ -212,6 +213,7 @@ def _register_train(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results on stdout")
     add_output_args(p, resume=True)
+    add_shard_args(p)
     p.set_defaults(handler=run_train, flags=flag_table(p))
 
 
@@ -223,15 +225,14 @@ def run_train(args: argparse.Namespace) -> int:
     check_counts(args, {"--vectors-limit": 1})
     set_threads(args.threads)
     config, train_config = configs(args)  # every option is checked before any work
-    with claim_output(
-        args.out,
-        kind="dir",
-        inputs=(args.train, args.dev, args.vectors, args.tokenizer_file),
-        force=args.force,
-        resume=args.resume,
-        can_resume=True,
-    ) as claim:
-        prepare_checkpoint(args, claim.state, Path(args.out) / "checkpoint")
+
+    def claim() -> Any:
+        inputs = (args.train, args.dev, args.vectors, args.tokenizer_file)
+        return claim_output(args.out, kind="dir", inputs=inputs, force=args.force, resume=args.resume, can_resume=True)
+
+    with shard_session(args, claim) as (args.shard_group, held):
+        if args.shard_group is None:  # --shard-tables keeps no checkpoint
+            prepare_checkpoint(args, held.state, Path(args.out) / "checkpoint")
         return _train(args, config, train_config)
 
 
@@ -262,7 +263,10 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
     started = time.perf_counter()
     progress = TrainProgress(enabled=not args.quiet)
     try:
-        result = pipeline.fit(
+        sharded = args.shard_group is not None
+        result = (
+            fit_text_sharded(pipeline, train, dev, train_config, args, progress) if sharded else None
+        ) or pipeline.fit(
             train,
             dev,
             train_config,
@@ -305,6 +309,8 @@ def _train(args: argparse.Namespace, config: Any, train_config: Any) -> int:
         summary["coverage"] = pipeline.coverage.to_dict()
     if dev:
         summary["dev"] = pipeline.evaluate(dev, source=args.dev).to_dict()
+    if not lead(args):  # --shard-tables: rank 0 alone writes and prints
+        return 0
     training = {k: summary[k] for k in ("train_examples", "best_epoch", "train_seconds")}
     pipeline.save(out, extra={"training": training, COLUMNS_KEY: columns_record(args)})
     if args.json:
