@@ -62,6 +62,23 @@ def _sharded(group, out: Path) -> None:
         pipeline.fit(table, table, TrainConfig(**CFG), group=group, shard_layout=layout)
         if group.rank == 0:
             save_file({k: v.contiguous() for k, v in pipeline.model.state_dict().items()}, str(out / f"{layout}.st"))
+    _batch_norm(group)
+
+
+def _batch_norm(group) -> None:
+    """With batch norm every rank gets >= 2 rows of each batch: 203 rows in batches of 50 leave a last
+    batch of 3 (1 row on rank 0), which joins the one before; a batch size below 2 per rank is refused."""
+    from embedlayer.errors import ConfigError
+    from embedlayer.tabular import ModelSettings, TabularPipeline
+    from embedlayer.train import TrainConfig
+
+    table, options = _data()
+    pipeline = TabularPipeline.build(table, options, ModelSettings(kind="mlp", hidden=(8,), seed=0))
+    with pytest.raises(ConfigError, match=r"--batch-size 3 with --shard-tables over 2 processes"):
+        pipeline.fit(table, table, TrainConfig(**{**CFG, "batch_size": 3}), group=group)
+    result = pipeline.fit(table, table, TrainConfig(**{**CFG, "batch_size": 50}), group=group)
+    assert result.global_step == 8  # 4 batches an epoch
+    assert all(bool(torch.isfinite(v).all()) for v in pipeline.model.state_dict().values())
 
 
 def test_sharded_training_equals_one_process(tmp_path: Path) -> None:

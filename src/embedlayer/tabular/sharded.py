@@ -191,6 +191,7 @@ def fit_sharded(
 
     if cfg.class_weights is not None:
         raise ConfigError("--shard-tables with class weights: not supported yet; expected unweighted classes")
+    train_batches = _batch_norm_safe(model, train_batches, cfg, group.world_size)
     placed = shard_tables(model, group, layout)
     modules = placed.modules
     rows = None
@@ -215,6 +216,29 @@ def fit_sharded(
             rows.unbind()
     unshard_tables(model, placed)  # not after a failure: the other ranks may be gone
     return result
+
+
+def _batch_norm_safe(model: nn.Module, train_batches: Callable[[int], Sequence[Any]], cfg: TrainConfig, world: int):
+    """``train_batches`` whose every batch gives each of ``world`` ranks at least 2 rows when the
+    model has batch norm (a last batch too small joins the one before; a slice of one row cannot
+    train batch norm, and an empty one would make its running statistics NaN)."""
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return train_batches
+    if cfg.batch_size < 2 * world:
+        raise ConfigError(
+            f"--batch-size {cfg.batch_size} with --shard-tables over {world} processes: batch norm needs at least "
+            f"2 rows of every batch on each process; expected a batch size >= {2 * world}"
+        )
+
+    def merged(epoch: int) -> Sequence[Any]:
+        batches = list(train_batches(epoch))
+        if len(batches) > 1 and len(batches[-1]) < 2 * world and hasattr(batches[-1], "inputs"):
+            a, b = batches[-2], batches.pop()
+            inputs = tuple(torch.cat([x, y]) for x, y in zip(a.inputs, b.inputs))
+            batches[-1] = type(a)(inputs, None if a.labels is None else torch.cat([a.labels, b.labels]))
+        return batches
+
+    return merged
 
 
 def _run(model, opts, dense, train_batches, dev_batches, cfg, group, progress) -> TrainResult:
