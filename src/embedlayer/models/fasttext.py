@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from embedlayer._jit import njit_cached
+from embedlayer.kernels.prefetch import prefetch_row
 from embedlayer.kernels.threads import num_threads, run_parallel
 from embedlayer.models.config import ClassifierConfig
 from embedlayer.models.fasttext_ids import RowScheme
@@ -123,8 +124,8 @@ def init_rows(weight: np.ndarray, ids: np.ndarray, nwords: int, seed: int) -> in
     return int(_init_rows(weight, ids, int(nwords), int(seed) & 0x7FFFFFFFFFFFFFFF))
 
 
-@njit_cached(nogil=True, error_model="numpy", fastmath=True)
-def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch, epochs, batch, losses, lo, hi):
+@njit_cached(sources=("embedlayer.kernels.prefetch",), nogil=True, error_model="numpy", fastmath=True)
+def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch, epochs, batch, ahead, losses, lo, hi):
     """SGD over the examples ``order[lo:hi]`` in batches of ``batch``, in place (Hogwild-safe).
 
     weight (V, D) float32 rows, head_w (C, D) and head_b (C,) float32, ids/offsets the CSR of the
@@ -132,7 +133,8 @@ def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch,
     cross-entropy at its position in ``order``. The step of a batch of B examples is plain SGD on
     their mean cross-entropy with ``lr = lr0 * (1 - progress)``, progress being
     ``(epoch + done / (hi - lo)) / epochs``; every gradient of a batch is taken before any of its
-    updates. With B = 1 this is fastText's supervised update."""
+    updates. With B = 1 this is fastText's supervised update. ``ahead`` (True): prefetch the rows of
+    the next example while this one computes (every row is a cache miss in a large table)."""
     dim, classes = weight.shape[1], head_w.shape[0]
     hidden = np.empty((batch, dim), dtype=np.float32)
     grad = np.empty((batch, dim), dtype=np.float32)
@@ -146,6 +148,10 @@ def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch,
         for b in range(stop - start):
             e = order[start + b]
             a, z = offsets[e], offsets[e + 1]
+            if ahead and start + b + 1 < hi:
+                nxt = order[start + b + 1]
+                for k in range(offsets[nxt], offsets[nxt + 1]):
+                    prefetch_row(weight, ids[k])
             hidden[b, :] = 0.0
             for k in range(a, z):
                 r = ids[k]
@@ -203,6 +209,7 @@ def train_epochs(
     seed: int = 0,
     threads: int | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    prefetch: bool = True,
 ) -> list[float]:
     """Train ``model`` in place on the texts ``(ids, offsets)`` (CSR, see fasttext_ids) with
     ``labels`` (N,) int64; returns the mean training cross-entropy of each epoch.
@@ -223,7 +230,6 @@ def train_epochs(
     rng = np.random.default_rng(seed)
     losses = np.zeros(n, dtype=np.float32)
     history = []
-    tables = (weight, head_w, head_b, ids, offsets, labels)
     for epoch in range(epochs):
         order = rng.permutation(n).astype(np.int64)
 
@@ -231,7 +237,8 @@ def train_epochs(
         # torch's OpenMP team, and the team's spin-wait after torch ops is nothing beside an epoch)
         def chunk(c: int, order: np.ndarray = order, epoch: int = epoch) -> None:
             lo, hi = int(bounds[c]), int(bounds[c + 1])
-            train_chunk(*tables, order, float(lr), epoch, epochs, batch_size, losses, lo, hi)
+            args = (order, float(lr), epoch, epochs, batch_size, prefetch, losses)
+            train_chunk(weight, head_w, head_b, ids, offsets, labels, *args, lo, hi)
 
         run_parallel(chunk, parts)
         history.append(float(losses.mean()) if n else math.nan)
