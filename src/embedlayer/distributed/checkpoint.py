@@ -69,7 +69,7 @@ def agree(group: Any, error: BaseException | None) -> None:
         raise error
     for rank, message in enumerate(messages):
         if message is not None:
-            raise FormatError(f"rank {rank} failed: {message}")
+            raise DistributedError(f"rank {rank} failed, so this rank stops too: {message}")
 
 
 # ------------------------------------------------------------------------------------ tables
