@@ -58,3 +58,16 @@ def test_group_needs_an_initialised_process_group(monkeypatch):
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ConfigError, match="timeout_s must be a positive number of seconds, got 0"):
         ShardGroup.from_env(timeout_s=0)
+
+
+def test_sharded_tables_check_their_settings_before_the_group():
+    from embedlayer.distributed import ShardedEmbedding, ShardedEmbeddingBag
+
+    with pytest.raises(ConfigError, match="mode must be one of sum, mean, got 'max'"):
+        ShardedEmbeddingBag(10, 2, mode="max")
+    with pytest.raises(ConfigError, match=r"padding_idx must be None or an int in \[0, 10\), got 10"):
+        ShardedEmbedding(10, 2, padding_idx=10)
+    with pytest.raises(ConfigError, match="embedding_dim must be a positive int, got 0"):
+        ShardedEmbedding(10, 0)
+    with pytest.raises(DistributedError, match="torch.distributed is not initialised"):
+        ShardedEmbedding(10, 2)
