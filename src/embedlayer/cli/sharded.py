@@ -82,6 +82,11 @@ def shard_session(args: argparse.Namespace, claim: Callable[[], Any]) -> Iterato
         if group.rank != 0:
             args.quiet = True
         with _claim_on_rank0(group, claim) as held:
+            if not getattr(args, "quiet", False):
+                from embedlayer.cli.common import note
+
+                layout = args.shard_layout
+                note(f"--shard-tables: {group.world_size} process(es) over {group.backend}, --shard-layout {layout}")
             yield group, held
     finally:
         if dist.is_initialized():
