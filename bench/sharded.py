@@ -36,6 +36,7 @@ is noisy; the byte counts are exact. ``--model`` prints the scaling model of ``d
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -112,12 +113,13 @@ def _ours_worker(rank: int, world: int, cfg: dict[str, Any], port: int, out: str
             times: dict[str, list[float]] = {name: [] for name in models}
             sent = calls = 0
             for rnd in range(cfg["rounds"]):
+                mine = [ids_of(rnd * 1000 + i, rank) for i in range(cfg["warmup"] + cfg["steps"])]  # untimed
                 for name, model in models.items():
                     counter.sent = counter.calls = 0
 
-                    def step(i: int, m: torch.nn.Module = model, base: int = rnd * 1000) -> None:
+                    def step(i: int, m: torch.nn.Module = model, ids: list[torch.Tensor] = mine) -> None:
                         counter.active = i >= cfg["warmup"]
-                        _loss(m(ids_of(base + i, rank)), cfg["batch"]).backward()
+                        _loss(m(ids[i]), cfg["batch"]).backward()
 
                     times[name] += timed_steps(step, cfg["warmup"], cfg["steps"])
                     if name == "ours":
@@ -131,7 +133,7 @@ def _ours_worker(rank: int, world: int, cfg: dict[str, Any], port: int, out: str
                 for rnd in range(cfg["rounds"])
                 for i in range(cfg["warmup"], cfg["warmup"] + cfg["steps"])
             ]
-            batches = [[ids_of(s, r) for r in range(world)] for s in timed[:: max(1, len(timed) // 5)]]
+            batches = [[ids_of(s, r) for r in range(world)] for s in timed]  # every timed step
             results[f"{opt}/{dist_name}"] = {
                 **{f"{name}_ms": 1e3 * statistics.median(t) for name, t in times.items()},
                 "bytes_per_step": total[0].item() / n_steps,
@@ -140,6 +142,8 @@ def _ours_worker(rank: int, world: int, cfg: dict[str, Any], port: int, out: str
                 "unique_fraction": statistics.mean(unique_fraction(b) for b in batches),
             }
         del models, table
+        single = None  # the layers and their optimizers reference each other: collect them now
+        gc.collect()
     rss = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20], dtype=torch.float64)  # GiB
     dist.all_reduce(rss, op=dist.ReduceOp.MAX)
     if rank == 0:
