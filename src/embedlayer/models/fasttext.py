@@ -210,6 +210,7 @@ def train_epochs(
     threads: int | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
     prefetch: bool = True,
+    shuffle: bool = True,
 ) -> list[float]:
     """Train ``model`` in place on the texts ``(ids, offsets)`` (CSR, see fasttext_ids) with
     ``labels`` (N,) int64; returns the mean training cross-entropy of each epoch.
@@ -231,7 +232,7 @@ def train_epochs(
     losses = np.zeros(n, dtype=np.float32)
     history = []
     for epoch in range(epochs):
-        order = rng.permutation(n).astype(np.int64)
+        order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
 
         # one call per thread and epoch: our own pool (no per-process wrapper to compile for
         # torch's OpenMP team, and the team's spin-wait after torch ops is nothing beside an epoch)
