@@ -57,6 +57,14 @@ def test_tabular_train_evaluate_predict(capsys, adult, tmp_path):
     )
     neighbours = run_json(capsys, "vectors", "neighbors", str(vec), "Sales", "--topn", "3")["neighbors"]["Sales"]
     assert len(neighbours) == 3
+    native = tmp_path / "occupation"  # a folder that does not exist yet: the writer swaps it in whole
+    export = ("embeddings", "export", str(out), "--column", "occupation", "--format", "native", "--out", str(native))
+    assert run_json(capsys, *export)["count"] == 14
+    assert (
+        run_json(capsys, "vectors", "neighbors", str(native), "Sales", "--topn", "3")["neighbors"]["Sales"]
+        == neighbours
+    )
+    assert "already holds" in fails(capsys, *export)
 
 
 def test_recommend_train_evaluate_top(capsys, shared_data, tmp_path):

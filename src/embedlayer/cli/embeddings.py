@@ -52,8 +52,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.names is not None:
         names = entity_names(read_table(args.names), args.key_col or args.column, args.name_template)
     vectors = column_vectors(pipeline, args.column, names=names, text_keys=args.format != "native")
+    native = args.format == "native"
     with claim_output(
-        args.out, kind="dir" if args.format == "native" else "file", inputs=(args.model, args.names), force=args.force
+        args.out, kind="dir" if native else "file", inputs=(args.model, args.names), force=args.force, swapped=native
     ):
         vectors.save(args.out, format=args.format)
     summary = {
