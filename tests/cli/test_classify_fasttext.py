@@ -52,19 +52,21 @@ def test_train_evaluate_predict(model, train_file, capsys, tmp_path):
     assert labels == ["pos", "neg"]
 
 
-def test_saved_model_predicts_as_the_trained_one(model, train_file, tmp_path):
+@pytest.mark.parametrize("combine", ["row", "word"])
+def test_saved_model_predicts_as_the_trained_one(model, train_file, tmp_path, combine):
     from embedlayer.models import EncoderConfig
     from embedlayer.tasks import PipelineConfig
     from embedlayer.text import read_examples
     from embedlayer.train import TrainConfig
 
     examples = list(read_examples(train_file))
-    encoder = EncoderConfig(kind="fasttext", ft_buckets=500, ft_minn=2, ft_maxn=4)
+    encoder = EncoderConfig(kind="fasttext", ft_buckets=500, ft_minn=2, ft_maxn=4, ft_combine=combine)
     pipeline = TextClassificationPipeline.build(examples, PipelineConfig(embedding_dim=8, encoder=encoder))
     pipeline.fit(examples, None, TrainConfig(epochs=3, lr=0.5, batch_size=1))
     pipeline.save(tmp_path / "m")
     loaded = TextClassificationPipeline.load(tmp_path / "m")
     assert loaded.model.config.encoder.kind == "fasttext" and loaded.model.scheme.maxn == 4
+    assert loaded.model.scheme.combine == combine
     texts = [ex.text for ex in examples[:40]] + ["unsen wrods only", ""]
     np.testing.assert_array_equal(pipeline.predict_proba(texts), loaded.predict_proba(texts))
     assert loaded.evaluate(examples).accuracy == pipeline.evaluate(examples).accuracy
@@ -75,3 +77,15 @@ def test_bad_fasttext_options_are_one_line(train_file, capsys, tmp_path):
     assert "--word-ngrams" in fails(capsys, *argv, "--word-ngrams", "0")
     assert "--buckets" in fails(capsys, *argv, "--buckets", "0", "--subwords", "3-6")
     assert "--vectors" in fails(capsys, *argv, "--vectors", str(train_file))
+    assert "--subword-combine" in fails(capsys, *argv, "--subword-combine", "mean")  # without --subwords
+
+
+def test_subword_combine_chooses_how_a_words_rows_count():
+    import argparse
+
+    from embedlayer.cli.classify_fasttext import FT_COMBINES, FT_DEFAULT_COMBINE, fasttext_encoder_args
+
+    base = {"encoder": "fasttext", "word_ngrams": 2, "subwords": "3-6"}
+    for flag, combine in (("sum", "row"), ("mean", "word"), (None, FT_COMBINES[FT_DEFAULT_COMBINE])):
+        assert fasttext_encoder_args(argparse.Namespace(**base, subword_combine=flag))["ft_combine"] == combine
+    assert "ft_combine" not in fasttext_encoder_args(argparse.Namespace(**{**base, "subwords": None}))

@@ -10,7 +10,7 @@ from embedlayer.batching import pad_batch
 from embedlayer.errors import ConfigError
 from embedlayer.models import ClassifierConfig, EncoderConfig, build_classifier
 from embedlayer.models.fasttext import FastTextClassifier, init_rows, train_epochs
-from embedlayer.models.fasttext_ids import RowScheme, build_rows
+from embedlayer.models.fasttext_ids import RowScheme, build_rows, build_weighted_rows
 
 WORDS = ["<pad>", "<unk>", "the", "film", "is", "good", "bad", "très", "bien"]
 STOI = {w: i for i, w in enumerate(WORDS)}
@@ -80,17 +80,47 @@ def test_row_scheme_refuses_bad_settings():
             RowScheme(nwords=5, **{"buckets": 10, **kw})
 
 
-def model_and_rows(seed=0, classes=3, dim=6, buckets=50):
+def model_and_rows(seed=0, classes=3, dim=6, buckets=50, **encoder):
     cfg = ClassifierConfig(
         num_embeddings=len(WORDS) + buckets,
         embedding_dim=dim,
         num_classes=classes,
-        encoder=EncoderConfig(kind="fasttext", ft_buckets=buckets),
+        encoder=EncoderConfig(kind="fasttext", ft_buckets=buckets, **encoder),
     )
     model = build_classifier(cfg, seed=seed)
     assert isinstance(model, FastTextClassifier)
     ids, offsets = build_rows(TEXTS, STOI, model.scheme, skip=frozenset({0, 1}))
     return model, ids, offsets
+
+
+def test_word_combine_makes_each_word_one_term_of_the_mean():
+    """ft_combine="word": the text's vector is the mean, over its words and bigrams, of each one's
+    mean row (a word: its own row and its char n-grams), written out here from the rows."""
+    from embedlayer.subwords import subword_ids
+
+    model, _, _ = model_and_rows(buckets=97, ft_minn=2, ft_maxn=3, ft_combine="word", ft_eos=False)
+    ids, offsets, weights = build_weighted_rows(TEXTS, STOI, model.scheme, skip=frozenset({0, 1}))
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    weight, head_w, head_b = (t.detach().clone() for t in (model.embedding.weight, model.head.weight, model.head.bias))
+    expected = []
+    for tokens in TEXTS:
+        known = [t for t in tokens if STOI.get(t, 0) >= 2]
+        units = [([STOI[t]] if t in known else []) + subword_ids(t, 2, 3, 97, len(WORDS)).tolist() for t in tokens]
+        units += [[r] for r in fasttext_line(tokens, len(WORDS), 97, 2)[len(known) :]]  # the bigrams
+        mean = torch.stack([weight[u].mean(0) for u in units]).mean(0) if units else torch.zeros(weight.shape[1])
+        expected.append(head_w @ mean + head_b)
+    got = model.forward_bags(torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(weights))
+    torch.testing.assert_close(got, torch.stack(expected), rtol=1e-5, atol=1e-5)
+    assert np.array_equal(ids, build_rows(TEXTS, STOI, model.scheme, skip=frozenset({0, 1}))[0])
+    with pytest.raises(ConfigError, match="forward_bags"):
+        model(torch.zeros(1, 2, dtype=torch.int64), torch.tensor([2]))
+    plain = RowScheme(nwords=len(WORDS), buckets=97, combine="word")  # no char n-grams: the plain mean
+    assert build_weighted_rows(TEXTS, STOI, plain)[2] is None
+    with pytest.raises(ConfigError, match="combine"):
+        RowScheme(nwords=5, buckets=10, combine="sum")
 
 
 def test_output_is_the_head_of_the_mean_of_the_rows():
@@ -127,9 +157,9 @@ def test_a_fresh_model_is_fasttexts_start_and_buckets_wait_for_data():
     assert init_rows(w, ids, len(WORDS), seed=4) == 0 and np.array_equal(w, before)
 
 
-def torch_reference(model, ids, offsets, labels, *, epochs, lr, batch, seed):
-    """Plain torch: EmbeddingBag mean + Linear, mean cross-entropy per batch, SGD on every
-    parameter, the same order and linear decay as train_epochs with one thread."""
+def torch_reference(model, ids, offsets, labels, *, epochs, lr, batch, seed, weights=None):
+    """Plain torch: EmbeddingBag mean (or weighted sum) + Linear, mean cross-entropy per batch, SGD
+    on every parameter, the same order and linear decay as train_epochs with one thread."""
     rng = np.random.default_rng(seed)
     n = len(labels)
     for epoch in range(epochs):
@@ -139,7 +169,10 @@ def torch_reference(model, ids, offsets, labels, *, epochs, lr, batch, seed):
             pick = order[start : start + batch]
             parts = [ids[offsets[e] : offsets[e + 1]] for e in pick]
             sizes = np.array([0] + [len(p) for p in parts])
-            logits = model.forward_bags(torch.from_numpy(np.concatenate(parts)), torch.from_numpy(np.cumsum(sizes)))
+            w = None
+            if weights is not None:
+                w = torch.from_numpy(np.concatenate([weights[offsets[e] : offsets[e + 1]] for e in pick]))
+            logits = model.forward_bags(torch.from_numpy(np.concatenate(parts)), torch.from_numpy(np.cumsum(sizes)), w)
             loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels[pick]))
             model.zero_grad()
             loss.backward()
@@ -148,14 +181,17 @@ def torch_reference(model, ids, offsets, labels, *, epochs, lr, batch, seed):
                     p -= rate * p.grad
 
 
-@pytest.mark.parametrize("batch", [1, 4])
-def test_fused_training_equals_plain_torch_sgd(batch):
-    model, ids, offsets = model_and_rows(seed=2)
+@pytest.mark.parametrize("batch,combine", [(1, "row"), (4, "row"), (1, "word"), (4, "word")])
+def test_fused_training_equals_plain_torch_sgd(batch, combine):
+    model, _, _ = model_and_rows(seed=2, ft_minn=3, ft_maxn=4, ft_combine=combine)
+    ids, offsets, weights = build_weighted_rows(TEXTS, STOI, model.scheme, skip=frozenset({0, 1}))
+    assert (weights is None) == (combine == "row")
     labels = np.array([0, 1, 2, 1, 0, 1], dtype=np.int64)
     init_rows(model.embedding.weight.detach().numpy(), ids, len(WORDS), seed=0)
     reference = copy.deepcopy(model)
-    losses = train_epochs(model, ids, offsets, labels, epochs=3, lr=0.5, batch_size=batch, seed=7, threads=1)
-    torch_reference(reference, ids, offsets, labels, epochs=3, lr=0.5, batch=batch, seed=7)
+    args = {"epochs": 3, "lr": 0.5, "seed": 7}
+    losses = train_epochs(model, ids, offsets, labels, batch_size=batch, threads=1, weights=weights, **args)
+    torch_reference(reference, ids, offsets, labels, batch=batch, weights=weights, **args)
     for (name, got), want in zip(model.state_dict().items(), reference.state_dict().values()):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
     assert len(losses) == 3 and losses[2] < losses[0]

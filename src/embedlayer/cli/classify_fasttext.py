@@ -12,6 +12,12 @@ from embedlayer.errors import ConfigError
 
 #: --encoder fasttext's defaults: SGD one text at a time, lr decaying linearly to 0.
 FASTTEXT_DEFAULTS: dict[str, Any] = {"dim": 50, "epochs": 5, "lr": 0.5, "batch_size": 1}
+#: --subword-combine with --encoder fasttext -> EncoderConfig.ft_combine: "sum" is fastText's (the
+#: text's vector is the mean of all its rows, so a word weighs as many rows as it has), "mean" makes
+#: each word one term of the text's mean (its own row and char n-grams averaged first).
+FT_COMBINES: dict[str, str] = {"sum": "row", "mean": "word"}
+#: --encoder fasttext --subwords without --subword-combine (chosen on sst2_dev with typos).
+FT_DEFAULT_COMBINE = "sum"
 #: The other encoders' defaults of the flags whose default depends on the encoder.
 OTHER_DEFAULTS: dict[str, Any] = {"lr": 1e-3, "batch_size": 64}
 
@@ -45,10 +51,13 @@ def apply_encoder_defaults(args: argparse.Namespace) -> None:
 
 
 def fasttext_encoder_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The EncoderConfig settings of --word-ngrams and --buckets for --encoder fasttext (else none)."""
+    """The EncoderConfig settings of --word-ngrams, --buckets and --subword-combine for --encoder
+    fasttext (else none)."""
     if args.encoder != "fasttext":
         return {}
     out: dict[str, Any] = {"ft_word_ngrams": args.word_ngrams}
+    if getattr(args, "subwords", None) is not None:
+        out["ft_combine"] = FT_COMBINES[getattr(args, "subword_combine", None) or FT_DEFAULT_COMBINE]
     if getattr(args, "ft_buckets", None) is not None:
         out["ft_buckets"] = args.ft_buckets
     return out

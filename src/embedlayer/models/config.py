@@ -31,12 +31,14 @@ BagPooling = Literal["mean", "max"]
 RnnCell = Literal["gru", "lstm"]
 RnnPooling = Literal["last", "max", "mean"]
 Positions = Literal["learned", "sinusoidal"]
+FtCombine = Literal["row", "word"]
 #: The choices of each field, for validation and for the CLI (one source for both).
 ENCODER_KINDS: tuple[str, ...] = get_args(EncoderKind)
 BAG_POOLINGS: tuple[str, ...] = get_args(BagPooling)
 RNN_CELLS: tuple[str, ...] = get_args(RnnCell)
 RNN_POOLINGS: tuple[str, ...] = get_args(RnnPooling)
 POSITIONS: tuple[str, ...] = get_args(Positions)
+FT_COMBINES: tuple[str, ...] = get_args(FtCombine)
 
 
 def _fail(owner: str, name: str, value: Any, expected: str) -> ConfigError:
@@ -116,11 +118,14 @@ class EncoderConfig:
     # head; see embedlayer.models.fasttext): word n-grams up to this length (2: bigrams, 1: words
     # only), hash buckets after the word rows shared by word and char n-grams, and char n-grams
     # ft_minn..ft_maxn (ft_maxn 0: none); ft_eos: every text ends with fastText's "</s>" token.
+    # ft_combine: "row" (fastText) makes every row one term of the text's mean; "word" first
+    # averages a word's own row with its char n-gram rows, so each word (and word n-gram) is one term.
     ft_word_ngrams: int = 2
     ft_buckets: int = 2_000_000
     ft_minn: int = 0
     ft_maxn: int = 0
     ft_eos: bool = True
+    ft_combine: FtCombine = "row"
     # Dropout *inside* the encoder: between stacked RNN layers (only when rnn_layers > 1) and in
     # the transformer blocks. Bag and CNN have no internal dropout; the classifier adds its own
     # dropout before and after the encoder (ClassifierConfig.dropout).
@@ -158,6 +163,7 @@ class EncoderConfig:
         _check_int(own, "ft_minn", self.ft_minn, 0)
         _check_int(own, "ft_maxn", self.ft_maxn, 0)
         _check_bool(own, "ft_eos", self.ft_eos)
+        _check_choice(own, "ft_combine", self.ft_combine, FT_COMBINES)
         if self.ft_maxn and not 1 <= self.ft_minn <= self.ft_maxn:
             raise _fail(own, "ft_minn", self.ft_minn, f"an integer in [1, ft_maxn={self.ft_maxn}]")
         if self.kind == "fasttext" and self.ft_buckets == 0 and (self.ft_word_ngrams > 1 or self.ft_maxn):

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from embedlayer._jit import njit_cached
+from embedlayer.errors import ConfigError
 from embedlayer.kernels.prefetch import prefetch_row
 from embedlayer.kernels.threads import num_threads, run_parallel
 from embedlayer.models.config import ClassifierConfig
@@ -59,6 +60,7 @@ class FastTextClassifier(nn.Module):
             minn=enc.ft_minn,
             maxn=enc.ft_maxn,
             eos=enc.ft_eos,
+            combine=enc.ft_combine,
         )
         rows, dim = config.num_embeddings, config.embedding_dim
         weight = _lazy_zeros(rows, dim)
@@ -72,17 +74,28 @@ class FastTextClassifier(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, ids: Tensor, lengths: Tensor, mask: Tensor | None = None) -> Tensor:
-        """ids (B, T) int64 rows (padded), lengths (B,) int64, mask (B, T) bool -> logits (B, C)."""
+        """ids (B, T) int64 rows (padded), lengths (B,) int64, mask (B, T) bool -> logits (B, C):
+        the plain mean of the rows (``ft_combine="word"`` needs its weights: :meth:`forward_bags`)."""
+        if self.scheme.combine != "row":
+            raise ConfigError(
+                f"FastTextClassifier.forward: ft_combine={self.scheme.combine!r} weighs each row; "
+                "expected forward_bags(ids, offsets, weights) (padded ids carry no weights)"
+            )
         if mask is None:
             mask = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0) < lengths.unsqueeze(1)
         return self.head(masked_mean(self.embedding(ids), mask))  # (B, C)
 
-    def forward_bags(self, ids: Tensor, offsets: Tensor) -> Tensor:
-        """ids (M,) int64 rows of all texts, offsets (N + 1,) int64 -> logits (N, C); an empty
-        text's mean is zero. One pooled lookup (EmbeddingBag, mean) for the whole batch."""
-        pooled = nn.functional.embedding_bag(
-            ids, self.embedding.weight, offsets, mode="mean", include_last_offset=True
-        )  # (N, D)
+    def forward_bags(self, ids: Tensor, offsets: Tensor, weights: Tensor | None = None) -> Tensor:
+        """ids (M,) int64 rows of all texts, offsets (N + 1,) int64, weights (M,) float32 or None
+        -> logits (N, C): each text's rows averaged (None) or summed with ``weights``
+        (``build_weighted_rows``); an empty text's vector is zero. One pooled lookup for all."""
+        weight = self.embedding.weight
+        if weights is None:
+            pooled = nn.functional.embedding_bag(ids, weight, offsets, mode="mean", include_last_offset=True)
+        else:
+            pooled = nn.functional.embedding_bag(
+                ids, weight, offsets, mode="sum", per_sample_weights=weights, include_last_offset=True
+            )  # (N, D)
         return self.head(pooled)
 
 
@@ -125,17 +138,21 @@ def init_rows(weight: np.ndarray, ids: np.ndarray, nwords: int, seed: int) -> in
 
 
 @njit_cached(sources=("embedlayer.kernels.prefetch",), nogil=True, error_model="numpy", fastmath=True)
-def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch, epochs, batch, ahead, losses, lo, hi):
+def train_chunk(
+    weight, head_w, head_b, ids, offsets, wts, labels, order, lr0, epoch, epochs, batch, ahead, losses, lo, hi
+):
     """SGD over the examples ``order[lo:hi]`` in batches of ``batch``, in place (Hogwild-safe).
 
     weight (V, D) float32 rows, head_w (C, D) and head_b (C,) float32, ids/offsets the CSR of the
-    texts' rows, labels (N,) int64, order (N,) int64; losses (N,) float32 gets each example's
+    texts' rows, wts (M,) float32 each row's weight in its text's vector (empty: the plain mean),
+    labels (N,) int64, order (N,) int64; losses (N,) float32 gets each example's
     cross-entropy at its position in ``order``. The step of a batch of B examples is plain SGD on
     their mean cross-entropy with ``lr = lr0 * (1 - progress)``, progress being
     ``(epoch + done / (hi - lo)) / epochs``; every gradient of a batch is taken before any of its
     updates. With B = 1 this is fastText's supervised update. ``ahead`` (True): prefetch the rows of
     the next example while this one computes (every row is a cache miss in a large table)."""
     dim, classes = weight.shape[1], head_w.shape[0]
+    weighted = wts.shape[0] > 0
     hidden = np.empty((batch, dim), dtype=np.float32)
     grad = np.empty((batch, dim), dtype=np.float32)
     alpha = np.empty((batch, classes), dtype=np.float32)
@@ -155,9 +172,14 @@ def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch,
             hidden[b, :] = 0.0
             for k in range(a, z):
                 r = ids[k]
-                for d in range(dim):
-                    hidden[b, d] += weight[r, d]
-            if z > a:
+                if weighted:
+                    w = wts[k]
+                    for d in range(dim):
+                        hidden[b, d] += w * weight[r, d]
+                else:
+                    for d in range(dim):
+                        hidden[b, d] += weight[r, d]
+            if z > a and not weighted:
                 inv = np.float32(1.0 / (z - a))
                 for d in range(dim):
                     hidden[b, d] *= inv
@@ -193,8 +215,9 @@ def train_chunk(weight, head_w, head_b, ids, offsets, labels, order, lr0, epoch,
                 inv = np.float32(1.0 / (z - a))
                 for k in range(a, z):
                     r = ids[k]
+                    w = wts[k] if weighted else inv
                     for d in range(dim):
-                        weight[r, d] += grad[b, d] * inv
+                        weight[r, d] += grad[b, d] * w
 
 
 def train_epochs(
@@ -211,6 +234,7 @@ def train_epochs(
     on_epoch: Callable[[int, float], None] | None = None,
     prefetch: bool = True,
     shuffle: bool = True,
+    weights: np.ndarray | None = None,
 ) -> list[float]:
     """Train ``model`` in place on the texts ``(ids, offsets)`` (CSR, see fasttext_ids) with
     ``labels`` (N,) int64; returns the mean training cross-entropy of each epoch.
@@ -218,12 +242,16 @@ def train_epochs(
     Each epoch visits the examples in a fresh seeded order, cut into one contiguous part per
     thread (``threads``, default torch's count); the parts run at the same time on shared weights
     (Hogwild, as fastText). With one thread the result is deterministic. ``on_epoch(epoch, loss)``
-    is called after each epoch."""
+    is called after each epoch. ``weights`` (M,) float32: each row's weight in its text's vector
+    (``build_weighted_rows``; None: the plain mean)."""
     weight = model.embedding.weight.detach().numpy()
     head_w, head_b = model.head.weight.detach().numpy(), model.head.bias.detach().numpy()
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
+    wts = np.zeros(0, dtype=np.float32) if weights is None else np.ascontiguousarray(weights, dtype=np.float32)
+    if wts.shape[0] not in (0, ids.shape[0]):
+        raise ConfigError(f"train_epochs: weights has {wts.shape[0]} entries; expected one per row ({ids.shape[0]})")
     n = len(offsets) - 1
     init_rows(weight, ids, model.scheme.nwords, seed)
     parts = max(1, min(threads or num_threads(), n))
@@ -239,7 +267,7 @@ def train_epochs(
         def chunk(c: int, order: np.ndarray = order, epoch: int = epoch) -> None:
             lo, hi = int(bounds[c]), int(bounds[c + 1])
             args = (order, float(lr), epoch, epochs, batch_size, prefetch, losses)
-            train_chunk(weight, head_w, head_b, ids, offsets, labels, *args, lo, hi)
+            train_chunk(weight, head_w, head_b, ids, offsets, wts, labels, *args, lo, hi)
 
         run_parallel(chunk, parts)
         history.append(float(losses.mean()) if n else math.nan)

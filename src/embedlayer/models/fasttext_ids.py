@@ -13,6 +13,11 @@ where ``hash[k]`` is ``fasttext_hash(token_k)`` stored in an ``int32`` and widen
 with sign extension (fastText keeps the token hashes in a ``std::vector<int32_t>``). Unknown tokens
 take part in the n-grams, as in fastText. Word n-grams and char n-grams share the same buckets.
 
+With ``RowScheme.combine == "word"`` each row also gets a weight (:func:`build_weighted_rows`):
+a word with ``m`` rows (its own and its char n-grams) gives each ``1 / m``, a word n-gram row 1,
+and the weights of a text are scaled to sum to 1, so the text's vector is the mean over its words
+and word n-grams of each one's mean row (a typo'd word's many n-grams count as one word).
+
 The rows of many texts are built at once into a CSR pair ``(ids, offsets)``: text ``t`` has the
 rows ``ids[offsets[t]:offsets[t + 1]]``. Each distinct token is hashed once (vectorised); the
 assembly is one compiled pass.
@@ -31,7 +36,7 @@ from embedlayer._jit import njit_cached
 from embedlayer.errors import ConfigError
 from embedlayer.subwords import hash_many, ngram_bytes
 
-__all__ = ["EOS", "NGRAM_PRIME", "RowScheme", "build_rows", "gc_paused", "sign_extended_hashes"]
+__all__ = ["EOS", "NGRAM_PRIME", "RowScheme", "build_rows", "build_weighted_rows", "gc_paused", "sign_extended_hashes"]
 
 #: fastText's multiplier in ``Dictionary::addWordNgrams``.
 NGRAM_PRIME = 116049371
@@ -44,7 +49,9 @@ class RowScheme:
     """Which rows a text uses: ``nwords`` word rows, then ``buckets`` hashed rows shared by word
     n-grams (2..``word_ngrams``; 1 means words only) and char n-grams (``minn``..``maxn``; 0 off).
     ``eos``: every text ends with fastText's end-of-line token ``</s>`` (a row of its own, and the
-    last word n-grams); its row is the vocabulary's when it has one, else the bucket of its hash."""
+    last word n-grams); its row is the vocabulary's when it has one, else the bucket of its hash.
+    ``combine``: "row" (fastText: every row one term of the mean) or "word" (one term per word and
+    per word n-gram, see the module's docstring)."""
 
     nwords: int
     buckets: int
@@ -52,6 +59,7 @@ class RowScheme:
     minn: int = 0
     maxn: int = 0
     eos: bool = False
+    combine: str = "row"
 
     def __post_init__(self) -> None:
         for name, least in (("nwords", 1), ("buckets", 0), ("word_ngrams", 1), ("minn", 0), ("maxn", 0)):
@@ -62,6 +70,8 @@ class RowScheme:
             raise ConfigError(f"RowScheme: char n-grams {self.minn}-{self.maxn}: expected 1 <= min <= max")
         if not isinstance(self.eos, bool):
             raise ConfigError(f"RowScheme.eos: expected True or False, got {self.eos!r}")
+        if self.combine not in ("row", "word"):
+            raise ConfigError(f"RowScheme.combine: expected 'row' or 'word', got {self.combine!r}")
         if self.buckets == 0 and (self.word_ngrams > 1 or self.maxn):
             raise ConfigError("RowScheme.buckets: expected >= 1 with word or char n-grams, got 0")
 
@@ -79,11 +89,13 @@ def sign_extended_hashes(tokens: Sequence[str]) -> np.ndarray:
 
 
 @njit_cached(nogil=True)
-def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords, buckets, eos, offsets, out, fill):
+def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords, buckets, eos, offsets, out, inv, fill):
     """One pass over texts: count (``fill`` False: ``offsets[t + 1]`` = rows of text t) or write
-    the rows into ``out`` at ``offsets`` (``fill`` True). types (T,) int64 token type per token,
+    the rows into ``out`` at ``offsets`` (``fill`` True) and, when ``inv`` is not empty, 1 / (rows
+    of its word) into ``inv`` (1 for a word n-gram row). types (T,) int64 token type per token,
     bounds (N + 1,) int64 text bounds in ``types``; wid/hashes/sub_off per type; ``eos`` the type
     every text ends with (-1: none)."""
+    weigh = fill and inv.shape[0] > 0
     nb = np.uint64(buckets)
     prime = np.uint64(NGRAM_PRIME)
     extra = 1 if eos >= 0 else 0
@@ -93,13 +105,18 @@ def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords,
         k = offsets[t] if fill else 0
         for i in range(lo, end):
             ty = types[i] if i < hi else eos
+            share = np.float32(1.0 / max(1, (1 if wid[ty] >= 0 else 0) + sub_off[ty + 1] - sub_off[ty]))
             if wid[ty] >= 0:
                 if fill:
                     out[k] = wid[ty]
+                if weigh:
+                    inv[k] = share
                 k += 1
             for s in range(sub_off[ty], sub_off[ty + 1]):
                 if fill:
                     out[k] = sub_ids[s]
+                if weigh:
+                    inv[k] = share
                 k += 1
         for i in range(lo, end):
             h = hashes[types[i] if i < hi else eos]
@@ -107,6 +124,8 @@ def _assemble(types, bounds, wid, hashes, sub_off, sub_ids, word_ngrams, nwords,
                 h = h * prime + hashes[types[j] if j < hi else eos]
                 if fill:
                     out[k] = nwords + np.int64(h % nb)
+                if weigh:
+                    inv[k] = 1.0
                 k += 1
         if not fill:
             offsets[t + 1] = k
@@ -169,6 +188,33 @@ def build_rows(
     ``skip`` (e.g. the padding and unknown-word rows of a Vocab), give no word row. Texts are cut
     to their first ``max_len`` tokens before anything else (None: whole).
     """
+    ids, offsets, _ = _build(token_lists, stoi, scheme, max_len, skip, False)
+    return ids, offsets
+
+
+def build_weighted_rows(
+    token_lists: Sequence[Sequence[str]],
+    stoi: Mapping[str, int],
+    scheme: RowScheme,
+    *,
+    max_len: int | None = None,
+    skip: frozenset[int] = frozenset(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`build_rows` plus each row's weight in its text's vector, (M,) float32 summing to 1
+    per text, for ``scheme.combine == "word"`` with char n-grams (see the module's docstring); None
+    for "row" or without char n-grams (the plain mean: every word then has one row)."""
+    return _build(token_lists, stoi, scheme, max_len, skip, scheme.combine == "word" and scheme.maxn > 0)
+
+
+def _build(
+    token_lists: Sequence[Sequence[str]],
+    stoi: Mapping[str, int],
+    scheme: RowScheme,
+    max_len: int | None,
+    skip: frozenset[int],
+    weigh: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`build_weighted_rows` with the weights only when ``weigh``."""
     types, bounds, tokens = _type_table(token_lists, max_len)
     eos = -1
     if scheme.eos:
@@ -187,8 +233,13 @@ def build_rows(
     empty = np.zeros(0, dtype=np.int64)
     nwords, buckets = scheme.nwords, max(scheme.buckets, 1)
     common = (types, bounds, wid, hashes, sub_off, sub_ids, scheme.word_ngrams, nwords, buckets, eos)
-    _assemble(*common, offsets, empty, False)
+    _assemble(*common, offsets, empty, np.zeros(0, dtype=np.float32), False)
     np.cumsum(offsets, out=offsets)
     ids = np.empty(int(offsets[-1]), dtype=np.int64)
-    _assemble(*common, offsets, ids, True)
-    return ids, offsets
+    inv = np.empty(len(ids) if weigh else 0, dtype=np.float32)
+    _assemble(*common, offsets, ids, inv, True)
+    if not weigh:
+        return ids, offsets, None
+    text = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # (M,) the text of each row
+    totals = np.bincount(text, weights=inv, minlength=len(offsets) - 1)  # (N,) terms per text
+    return ids, offsets, (inv / totals[text]).astype(np.float32)

@@ -235,7 +235,7 @@ class TextClassificationPipeline:
     def encode(self, texts: Iterable[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_len`` (fastText encoder: its rows)."""
         if isinstance(self.model, FastTextClassifier):
-            return fasttext.split_rows(*fasttext.encode_rows(self, texts))
+            return fasttext.split_rows(*fasttext.encode_rows(self, texts)[:2])
         if isinstance(self.model.embedding, SubwordEmbedding):  # unseen words: their n-gram bags
             return subword.encode_texts(self, texts)
         tokenize, encode, n = self.tokenizer.tokenize, self.vocab.encode, self.max_len
@@ -329,6 +329,8 @@ class TextClassificationPipeline:
         """Loss, accuracy, macro-F1 and confusion matrix on labelled examples."""
         if not examples:
             raise DataError(f"{source}: no examples to evaluate")
+        if isinstance(self.model, FastTextClassifier):  # one pooled lookup, with its row weights
+            return fasttext.evaluate_examples(self, examples, source)
         ids, y = self.encode(ex.text for ex in examples), self.label_ids(examples, source)
         return evaluate(self.model, self.batches(ids, y, batch_size))
 
@@ -336,6 +338,8 @@ class TextClassificationPipeline:
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities, shape (N, C), rows in the order of ``texts``."""
         self.model.eval()
+        if isinstance(self.model, FastTextClassifier):
+            return fasttext.predict_proba(self, texts)
         ids = self.encode(texts)
         out = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
         pad = self.vocab.pad_id if self.vocab.pad_id is not None else 0

@@ -22,7 +22,7 @@ import torch
 from embedlayer.errors import ConfigError
 from embedlayer.models.config import EncoderConfig
 from embedlayer.models.fasttext import FastTextClassifier, train_epochs
-from embedlayer.models.fasttext_ids import build_rows, gc_paused
+from embedlayer.models.fasttext_ids import build_weighted_rows, gc_paused
 from embedlayer.text import Example
 from embedlayer.train import EpochEvent, EvalResult, TrainConfig, TrainResult
 
@@ -30,7 +30,19 @@ if TYPE_CHECKING:
     from embedlayer.tasks.classification import PipelineConfig, TextClassificationPipeline
     from embedlayer.vectors import Vectors
 
-__all__ = ["encode_rows", "extra_rows", "fit_fasttext", "resolved", "scores", "split_rows"]
+__all__ = [
+    "encode_rows",
+    "evaluate_examples",
+    "extra_rows",
+    "fit_fasttext",
+    "predict_proba",
+    "resolved",
+    "scores",
+    "split_rows",
+]
+
+#: CSR rows of texts: ids (M,) int64, offsets (N + 1,) int64, weights (M,) float32 or None.
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def extra_rows(encoder: EncoderConfig) -> int:
@@ -51,16 +63,17 @@ def resolved(config: PipelineConfig, vectors: Vectors | None) -> PipelineConfig:
     return dataclasses.replace(config, encoder=encoder, subwords=None)
 
 
-def encode_rows(pipeline: TextClassificationPipeline, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-    """CSR ``(ids (M,) int64, offsets (N + 1,) int64)`` of the rows of each text (first
-    ``max_len`` tokens); the vocabulary's padding and unknown rows are never used."""
+def encode_rows(pipeline: TextClassificationPipeline, texts: Iterable[str]) -> Rows:
+    """CSR ``(ids (M,) int64, offsets (N + 1,) int64, weights)`` of the rows of each text (first
+    ``max_len`` tokens; weights (M,) float32 with ``ft_combine="word"``, else None); the
+    vocabulary's padding and unknown rows are never used."""
     model = pipeline.model
     assert isinstance(model, FastTextClassifier)
     vocab = pipeline.vocab
     skip = frozenset(i for i in (vocab.pad_id, vocab.unk_id) if i is not None)
     with gc_paused():
         tokens = [pipeline.tokenizer.tokenize(text) for text in texts]
-    return build_rows(tokens, vocab.stoi, model.scheme, max_len=pipeline.max_len, skip=skip)
+    return build_weighted_rows(tokens, vocab.stoi, model.scheme, max_len=pipeline.max_len, skip=skip)
 
 
 def split_rows(ids: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
@@ -68,12 +81,37 @@ def split_rows(ids: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
     return [part.tolist() for part in np.split(ids, offsets[1:-1])]
 
 
-def scores(model: FastTextClassifier, ids: np.ndarray, offsets: np.ndarray, labels: np.ndarray) -> EvalResult:
-    """Loss, accuracy, macro-F1 and confusion of the texts ``(ids, offsets)`` against ``labels``."""
+def _logits(model: FastTextClassifier, rows: Rows) -> torch.Tensor:
+    """(N, C) logits of the texts ``rows``."""
+    ids, offsets, weights = rows
+    w = None if weights is None else torch.from_numpy(weights)
+    with torch.no_grad():
+        return model.forward_bags(torch.from_numpy(ids), torch.from_numpy(offsets), w)
+
+
+def predict_proba(pipeline: TextClassificationPipeline, texts: Iterable[str]) -> np.ndarray:
+    """(N, C) float32 class probabilities of ``texts``."""
+    model = pipeline.model
+    assert isinstance(model, FastTextClassifier)
+    model.eval()
+    return torch.softmax(_logits(model, encode_rows(pipeline, texts)), dim=-1).numpy()
+
+
+def evaluate_examples(pipeline: TextClassificationPipeline, examples: Sequence[Example], source: str) -> EvalResult:
+    """:func:`scores` of labelled ``examples`` (their label ids checked against ``source``)."""
+    model = pipeline.model
+    assert isinstance(model, FastTextClassifier)
+    labels = np.asarray(pipeline.label_ids(examples, source), dtype=np.int64)
+    model.eval()
+    return scores(model, encode_rows(pipeline, (ex.text for ex in examples)), labels)
+
+
+def scores(model: FastTextClassifier, rows: Rows, labels: np.ndarray) -> EvalResult:
+    """Loss, accuracy, macro-F1 and confusion of the texts ``rows`` against ``labels``."""
     from embedlayer.train.metrics import confusion_matrix, macro_f1
 
     with torch.no_grad():
-        logits = model.forward_bags(torch.from_numpy(ids), torch.from_numpy(offsets))  # (N, C)
+        logits = _logits(model, rows)  # (N, C)
         y = torch.from_numpy(labels)
         loss = float(torch.nn.functional.cross_entropy(logits, y)) if len(y) else float("nan")
         probs = torch.softmax(logits, dim=-1).numpy()
@@ -96,12 +134,14 @@ def fit_fasttext(
     """Train the pipeline's FastTextClassifier on ``train`` (dev accuracy reported per epoch)."""
     model = pipeline.model
     assert isinstance(model, FastTextClassifier)
-    ids, offsets = encode_rows(pipeline, (ex.text for ex in train))
+    ids, offsets, weights = encode_rows(pipeline, (ex.text for ex in train))
     labels = np.asarray(pipeline.label_ids(train, sources[0]), dtype=np.int64)
     dev_data = None
     if dev:
-        dev_ids, dev_offsets = encode_rows(pipeline, (ex.text for ex in dev))
-        dev_data = (dev_ids, dev_offsets, np.asarray(pipeline.label_ids(dev, sources[1]), dtype=np.int64))
+        dev_data = (
+            encode_rows(pipeline, (ex.text for ex in dev)),
+            np.asarray(pipeline.label_ids(dev, sources[1]), dtype=np.int64),
+        )
     history: list[dict[str, Any]] = []
     clock = [time.perf_counter()]
 
@@ -131,6 +171,7 @@ def fit_fasttext(
         batch_size=config.batch_size,
         seed=config.seed,
         on_epoch=on_epoch,
+        weights=weights,
     )
     model.eval()
     last = history[-1] if history else {}
