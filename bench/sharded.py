@@ -142,7 +142,7 @@ def _ours_worker(rank: int, world: int, cfg: dict[str, Any], port: int, out: str
                 "unique_fraction": statistics.mean(unique_fraction(b) for b in batches),
             }
         del models, table
-        single = None  # the layers and their optimizers reference each other: collect them now
+        single = step = None  # the layers, their optimizers and the step closures hold each other
         gc.collect()
     rss = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20], dtype=torch.float64)  # GiB
     dist.all_reduce(rss, op=dist.ReduceOp.MAX)
