@@ -15,7 +15,8 @@ the same split and threads) and writes bench/results/classify.json.
 --fasttext times our whole path from tokenized text (vocabulary, rows, training) against fastText's
 train_supervised on the same tokens (its file written beforehand; its time includes reading it),
 alternating the two in this process, --reps times; the figures are medians. Both use the same
-settings (FT_SETTINGS: our --encoder fasttext defaults, chosen on sst2_dev) and --threads.
+--threads; fastText runs FT_SETTINGS (its recommended supervised settings: bigrams, 5 epochs), ours
+classify train --encoder fasttext's defaults (chosen on dev, bench/classify_fasttext_dev.py).
 """
 
 from __future__ import annotations
@@ -171,7 +172,11 @@ def main() -> None:
     parser.add_argument("--typos", action="store_true", help="robustness to typos: word, subword, fastText")
     parser.add_argument("--reps", type=int, default=3, help="--fasttext: repetitions (median)")
     parser.add_argument("--typo-seeds", type=int, default=3, help="--typos: training seeds (mean accuracy)")
-    parser.add_argument("--ft-epochs", type=int, default=FT_SETTINGS["epochs"], help="--fasttext/--typos epochs")
+    parser.add_argument("--typo-draws", type=int, default=5, help="--typos: seeded typo draws of sst2_test (mean)")
+    parser.add_argument(
+        "--ft-epochs", type=int, default=FT_SETTINGS["epochs"], help="--fasttext/--typos: fastText's epochs"
+    )
+    parser.add_argument("--our-epochs", type=int, default=None, help="--fasttext/--typos: ours (default: ours)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.fasttext or args.typos:

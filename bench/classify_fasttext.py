@@ -27,7 +27,17 @@ def read(name: str, limit: int | None = None):
 
 
 TYPO_DRAWS = 5
-FT_SETTINGS = dict(dim=50, epochs=5, lr=0.5, word_ngrams=2, buckets=2_000_000)  # = classify train's defaults
+#: fastText's train_supervised settings (the anchor): bigrams, 5 epochs, lr 0.5, dim 50, 2M buckets.
+FT_SETTINGS = dict(dim=50, epochs=5, lr=0.5, word_ngrams=2, buckets=2_000_000)
+
+
+def our_settings(args) -> dict:
+    """classify train --encoder fasttext's defaults (chosen on dev: bench/classify_fasttext_dev.py);
+    --our-epochs overrides the epochs."""
+    from embedlayer.cli.classify_fasttext import FASTTEXT_DEFAULTS
+
+    epochs = getattr(args, "our_epochs", None) or FASTTEXT_DEFAULTS["epochs"]
+    return {**FT_SETTINGS, "dim": FASTTEXT_DEFAULTS["dim"], "lr": FASTTEXT_DEFAULTS["lr"], "epochs": epochs}
 
 
 def typo(word: str, rng) -> str:
@@ -49,23 +59,25 @@ def with_typos(texts: list[str], rate: float, seed: int) -> list[str]:
     return [" ".join(typo(w, rng) if rng.random() < rate else w for w in t.split()) for t in texts]
 
 
-def ours_fasttext(train, tests, args, subwords: tuple[int, int] | None = None) -> dict:
-    """Train --encoder fasttext on ``train`` (tokenized Examples); accuracy on each test list."""
+def ours_fasttext(train, tests, args, subwords: tuple[int, int] | None = None, combine: str | None = None) -> dict:
+    """Train --encoder fasttext on ``train`` (tokenized Examples); accuracy on each test list.
+    ``combine``: EncoderConfig.ft_combine (None: classify train's default with --subwords)."""
+    from embedlayer.cli.classify_fasttext import FT_COMBINES, FT_DEFAULT_COMBINE
     from embedlayer.models import EncoderConfig
     from embedlayer.tasks import PipelineConfig, TextClassificationPipeline
     from embedlayer.train import TrainConfig
 
     minn, maxn = subwords or (0, 0)
-    encoder = EncoderConfig(
-        kind="fasttext", ft_word_ngrams=FT_SETTINGS["word_ngrams"], ft_buckets=FT_SETTINGS["buckets"]
-    )
-    encoder = EncoderConfig(**{**encoder.to_dict(), "ft_minn": minn, "ft_maxn": maxn})
+    ours = our_settings(args)
+    encoder = EncoderConfig(kind="fasttext", ft_word_ngrams=ours["word_ngrams"], ft_buckets=ours["buckets"])
+    combine = combine or FT_COMBINES[FT_DEFAULT_COMBINE]
+    encoder = EncoderConfig(**{**encoder.to_dict(), "ft_minn": minn, "ft_maxn": maxn, "ft_combine": combine})
     config = PipelineConfig(
-        tokenizer="whitespace", lowercase=False, max_len=100_000, embedding_dim=FT_SETTINGS["dim"], encoder=encoder
+        tokenizer="whitespace", lowercase=False, max_len=100_000, embedding_dim=ours["dim"], encoder=encoder
     )
     t0 = time.perf_counter()
     pipeline = TextClassificationPipeline.build(train, config)
-    pipeline.fit(train, None, TrainConfig(epochs=args.ft_epochs, lr=FT_SETTINGS["lr"], batch_size=1, seed=args.seed))
+    pipeline.fit(train, None, TrainConfig(epochs=ours["epochs"], lr=ours["lr"], batch_size=1, seed=args.seed))
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "accuracy": [pipeline.evaluate(t).accuracy for t in tests]}
 
@@ -154,18 +166,20 @@ def run_fasttext_speed(args) -> list[dict]:
 
 
 def run_typos(args) -> list[dict]:
-    """Clean and typo'd sst2_test accuracy: word-only, subword (3-6) and fastText with subwords."""
+    """Clean and typo'd sst2_test accuracy: word-only, subword (3-6; also with --subword-combine
+    mean: ft_combine "word") and fastText with subwords."""
     limit = 5000 if args.quick else None
     train, test = read("sst2_train.tsv", limit), read("sst2_test.tsv")
     from embedlayer.text import Example
 
-    noisy = [  # TYPO_DRAWS seeded draws of typos; the figure is the mean accuracy over them
+    noisy = [  # --typo-draws seeded draws of typos; the figure is the mean accuracy over them
         [Example(t, ex.label, ex.line) for t, ex in zip(with_typos([ex.text for ex in test], 0.1, seed), test)]
-        for seed in range(TYPO_DRAWS)
+        for seed in range(getattr(args, "typo_draws", TYPO_DRAWS))
     ]
     makers = {
         "typos-word": lambda a: ours_fasttext(train, [test, *noisy], a),
         "typos-subword": lambda a: ours_fasttext(train, [test, *noisy], a, subwords=(3, 6)),
+        "typos-subword-wordmean": lambda a: ours_fasttext(train, [test, *noisy], a, subwords=(3, 6), combine="word"),
         "typos-fasttext-subword": lambda a: anchor_fasttext(train, [test, *noisy], a, subwords=(3, 6)),
     }
     seeds = [argparse.Namespace(**{**vars(args), "seed": args.seed + s}) for s in range(args.typo_seeds)]
@@ -211,6 +225,7 @@ def fasttext_main(args) -> None:
         "torch": torch.__version__,
         "fasttext-wheel": version("fasttext-wheel"),
         "settings": {**FT_SETTINGS, "epochs": args.ft_epochs},
+        "ours": our_settings(args),
         "args": vars(args),
     }
     name = "classify-fasttext" + ("-speed" if speed else "") + ("-typos" if typos else "") + quick

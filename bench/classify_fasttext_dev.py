@@ -1,7 +1,7 @@
 """Dev sweeps behind --encoder fasttext's defaults (never the test sets): accuracy on sst2_dev.tsv
 and on a held-out slice of agnews_train (the last --ag-dev rows; the rest trains), mean over
 --seeds training seeds, for each setting given as ``dim,epochs,lr[,combine]``; with --typos also the
-accuracy on sst2_dev with seeded typos in 10% of words (TYPO_DRAWS draws).
+accuracy on sst2_dev with seeded typos in 10% of words (--draws draws; --min-tokens N: only dev texts of N+ tokens).
 
     .venv/bin/python bench/classify_fasttext_dev.py --data sst2 --settings 50,5,0.5 100,5,0.5
 """
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--subwords", default=None, help="e.g. 3-6")
     parser.add_argument("--typos", action="store_true")
     parser.add_argument("--ag-dev", type=int, default=2000)
+    parser.add_argument("--min-tokens", type=int, default=0, help="evaluate only dev texts of at least N tokens")
+    parser.add_argument("--draws", type=int, default=TYPO_DRAWS, help="--typos: seeded typo draws")
     args = parser.parse_args()
     import torch
 
@@ -57,12 +59,13 @@ def main() -> None:
         word = get_tokenizer("word", lowercase=True)
         ag = tokenized(list(read_examples(DATA / "agnews_train.tsv", text_col=0, label_col=1, header=False)), word)
         train, dev = ag[: -args.ag_dev], ag[-args.ag_dev :]
+    dev = [ex for ex in dev if len(ex.text.split()) >= args.min_tokens]
     tests = [dev]
     if args.typos:
         texts = [ex.text for ex in dev]
         tests += [
             [Example(t, ex.label, ex.line) for t, ex in zip(with_typos(texts, 0.1, 100 + s), dev)]
-            for s in range(TYPO_DRAWS)
+            for s in range(args.draws)
         ]
     subwords = tuple(int(x) for x in args.subwords.split("-")) if args.subwords else None
     for setting in args.settings:
@@ -73,7 +76,8 @@ def main() -> None:
         acc = np.array([r[1] for r in runs])  # (seeds, tests)
         clean = acc[:, 0]
         each = " ".join(f"{a:.4f}" for a in clean)
-        line = f"{args.data} {setting} sub={args.subwords} clean {clean.mean():.4f} (sd {clean.std():.4f}; {each})"
+        line = f"{args.data}[{len(dev)}] {setting} sub={args.subwords} "
+        line += f"clean {clean.mean():.4f} (sd {clean.std():.4f}; {each})"
         if args.typos:
             typos = acc[:, 1:].mean()
             line += f" typos {typos:.4f} loss {clean.mean() - typos:+.4f}"

@@ -52,3 +52,9 @@ def test_explicit_flags_win():
     assert train.embedding_lr == 0.01 and train.epochs == 7
     config, _ = _configs("--encoder", "transformer", "--layers", "3")
     assert config.encoder.tf_layers == 3 and config.encoder.rnn_layers == 1
+
+
+def test_fasttext_defaults_are_the_dev_choices():
+    config, train = _configs("--encoder", "fasttext", "--subwords", "3-6")
+    assert (config.embedding_dim, train.epochs, train.lr, train.batch_size) == (50, 10, 0.5, 1)
+    assert config.encoder.ft_combine == "row" and config.encoder.ft_word_ngrams == 2
