@@ -23,7 +23,7 @@ def test_word_tokenizer_coverage_counts() -> None:
     # i love it's great @ united # great http :// t . co / x soooo :)  +  great :)
     cov = tokenizer_coverage(WordTokenizer(), TEXTS, GLOVE)
     assert (cov["types"], cov["types_covered"], cov["tokens"], cov["tokens_covered"]) == (16, 8, 19, 10)
-    assert cov["type_coverage"] == 0.5 and cov["token_coverage"] == round(10 / 19, 4)
+    assert cov["type_coverage"] == 0.5 and cov["token_coverage"] == round(10 / 19, 6)
     assert cov["whole_types"] == 0 and cov["missing_examples"][0] == ":)"  # the most frequent missing
 
 
@@ -32,7 +32,7 @@ def test_social_tokenizer_coverage_counts() -> None:
     cov = tokenizer_coverage(SocialTokenizer(urls="mask"), TEXTS, GLOVE)
     assert (cov["types"], cov["types_covered"], cov["tokens"], cov["tokens_covered"]) == (10, 5, 12, 6)
     assert (cov["whole_types"], cov["whole_tokens"]) == (3, 3)  # @united, #great, <url>
-    assert cov["other_type_coverage"] == round(5 / 7, 4) and cov["other_token_coverage"] == round(6 / 9, 4)
+    assert cov["other_type_coverage"] == round(5 / 7, 6) and cov["other_token_coverage"] == round(6 / 9, 6)
     assert cov["missing_examples"] == [":)", "#great", "<url>", "@united", "soo"]
 
 

@@ -50,18 +50,18 @@ def tokenizer_coverage(tokenizer: Tokenizer, texts: Iterable[str], glove: Vector
         "tokenizer": tokenizer.config().get("name"),
         "types": len(counts),
         "types_covered": sum(found.values()),
-        "type_coverage": round(sum(found.values()) / len(counts), 4) if counts else 0.0,
+        "type_coverage": round(sum(found.values()) / len(counts), 6) if counts else 0.0,
         "tokens": tokens,
         "tokens_covered": covered_tokens,
-        "token_coverage": round(covered_tokens / tokens, 4) if tokens else 0.0,
+        "token_coverage": round(covered_tokens / tokens, 6) if tokens else 0.0,
         "whole_types": len(whole),  # URLs, @mentions, #hashtags kept whole
         "whole_tokens": whole_tokens,
         # the same fractions over the other tokens (words, numbers, punctuation, emoji, emoticons)
-        "other_type_coverage": round(words_covered / (len(counts) - len(whole)), 4)
+        "other_type_coverage": round(words_covered / (len(counts) - len(whole)), 6)
         if len(counts) > len(whole)
         else 0.0,
         "other_token_coverage": (
-            round(sum(n for t, n in counts.items() if found[t] and t not in whole) / (tokens - whole_tokens), 4)
+            round(sum(n for t, n in counts.items() if found[t] and t not in whole) / (tokens - whole_tokens), 6)
             if tokens > whole_tokens
             else 0.0
         ),
