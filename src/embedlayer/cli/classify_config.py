@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from embedlayer.cli.classify_fasttext import fasttext_encoder_args
+from embedlayer.cli.classify_fasttext import FASTTEXT_DEFAULTS, fasttext_encoder_args
 from embedlayer.cli.classify_subwords import embedding_dim, subword_spec
 from embedlayer.cli.common import errors_in_flags, setting_flags
 from embedlayer.errors import ConfigError
@@ -36,6 +36,8 @@ def epochs(args: argparse.Namespace) -> int:
     there; the linear decay then ends sooner), DEFAULT_EPOCHS for the other encoders."""
     if args.epochs is not None:
         return int(args.epochs)
+    if args.encoder == "fasttext":
+        return int(FASTTEXT_DEFAULTS["epochs"])
     return RNN_DEFAULTS["epochs"] if args.encoder == "rnn" else DEFAULT_EPOCHS
 
 
